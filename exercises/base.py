@@ -1,0 +1,125 @@
+"""What every exercise family provides, and the solution format they share.
+
+A :class:`Solution` is an ordered list of :class:`Computation` s.  Each computation
+produces one or more answer leaves (addressed by JSON Pointers into the submission)
+from earlier leaves, by calling the engine.  The key is the computation run on the
+key's own values; error carried forward is the same computation run on a student's
+earlier answers; a diagnosis is the same computation run with one
+:class:`~grader.engine.Rules` convention changed.  So a new exercise family gets
+grading, carried-forward credit and diagnosis by describing its computations.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from grader.engine import Ops, Rules
+
+# compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
+# pointers listed in ``inputs`` to numbers of the ops' number type.
+ComputeFn = Callable[[Mapping[str, Any], Ops, Rules], Sequence[Any]]
+
+# Names of the mistakes of the catalogue a computation can be replayed under
+# (see grader.mistakes); the grader only tries those a computation declares.
+MistakeId = Literal[
+    "sign_flip",
+    "learning_rate",
+    "missing_factor_2",
+    "missing_activation_derivative",
+    "wrong_activation_derivative",
+    "gradient_ascent",
+    "wrong_observation",
+    "missing_path",
+    "transposed",
+]
+
+
+@dataclass(frozen=True)
+class Computation:
+    """One step of a solution: ``outputs`` (leaf pointers) computed from ``inputs``."""
+
+    label: str  # human words for reports, e.g. "δ₃ of step 2"
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...]
+    compute: ComputeFn
+    mistakes: tuple[MistakeId, ...] = ()  # which catalogue mistakes can show up here
+    kind: Literal["number", "formula"] = "number"
+
+
+@dataclass
+class Solution:
+    """The worked solution of one exercise variant.
+
+    ``values`` holds every leaf (Fraction, or a sympy expression for formula leaves);
+    ``answers`` is the submission layout (nested dicts/lists of leaf values);
+    ``rounded`` lists the leaves whose key value was rounded (a rounded input may be
+    anything that rounds to it); ``trace`` is whatever the templates need to show
+    the derivation.
+    """
+
+    computations: list[Computation]
+    values: dict[str, Any]
+    answers: dict[str, Any]
+    rounded: frozenset[str] = frozenset()
+    decimals: int = 4
+    trace: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def leaves(self) -> list[str]:
+        return [p for c in self.computations for p in c.outputs]
+
+
+class Exercise:
+    """An exercise family.  Subclasses set the class attributes and implement the methods."""
+
+    type_name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+    title: ClassVar[dict[str, str]]  # per language
+
+    def sample(self, rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
+        """Draw one candidate variant; parameters in ``fixed`` are kept as given."""
+        raise NotImplementedError
+
+    def solve(self, params: BaseModel, exercise_id: str) -> Solution:
+        """The full worked solution; leaves live under ``/answers/<exercise_id>``."""
+        raise NotImplementedError
+
+    def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
+        """Whether a sampled variant is good enough to hand to a student."""
+        return True
+
+    def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
+        """Recompute the key by a method that shares no code with :meth:`solve`
+        (float64, sympy …) and list every disagreement with ``answers``."""
+        raise NotImplementedError
+
+    def template_answers(self, params: BaseModel) -> Any:
+        """The submission layout with nulls (the student's answer template)."""
+        raise NotImplementedError
+
+    def json_schema(self, params: BaseModel | None) -> dict[str, Any]:
+        """JSON Schema of this exercise's part of a submission."""
+        raise NotImplementedError
+
+    def describe_text(self, params: BaseModel, solution: Solution) -> str:
+        """A readable step-by-step key for the terminal (``grader solve``)."""
+        raise NotImplementedError
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON Pointer (RFC 6901) from parts, escaping ``~`` and ``/``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def resolve_fixed(params: Mapping[str, Any], name: str) -> Any:
+    return params.get(name)
+
+
+def frac_or_none(x: Any) -> Fraction | None:
+    return x if isinstance(x, Fraction) else None

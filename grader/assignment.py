@@ -1,0 +1,299 @@
+"""Assignment files (YAML) and rosters (CSV): loading, validation, clear errors.
+
+Every problem is reported as one line: ``file:line: /json/pointer: what was expected``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+
+from grader.errors import UserError, pointer_from_loc
+from grader.models import ExactNumber, StrictModel
+
+MAX_ASSIGNMENT_BYTES = 1_000_000
+MAX_YAML_NODES = 50_000
+MAX_ROSTER_BYTES = 20_000_000
+MAX_ROSTER_ROWS = 100_000
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+class ToleranceSpec(BaseModel):
+    """How close an answer must be.  ``interval`` (default) is the principled rule of the
+    spec; the others are the instructor's overrides."""
+
+    model_config = StrictModel
+    rule: Literal["interval", "exact", "absolute", "relative", "decimals", "significant"] = (
+        "interval"
+    )
+    value: ExactNumber | None = None  # the absolute/relative bound, or the digits
+
+
+class ExerciseSpec(BaseModel):
+    model_config = StrictModel
+    id: str = Field(pattern=ID_PATTERN)
+    type: str
+    points: ExactNumber = Field(default=Fraction(10))
+    title: str | None = Field(default=None, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tolerance: ToleranceSpec = ToleranceSpec()
+    field_tolerance: dict[str, ToleranceSpec] = Field(default_factory=dict)
+    carried_forward_credit: ExactNumber = Field(default=Fraction(1))
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        from exercises import EXERCISE_MODULES
+
+        if value not in EXERCISE_MODULES:
+            raise ValueError(
+                f"unknown exercise type {value!r}; expected one of {', '.join(EXERCISE_MODULES)}"
+            )
+        return value
+
+    @field_validator("points")
+    @classmethod
+    def _positive(cls, value: Any) -> Any:
+        if not 0 < value <= 1000:
+            raise ValueError("points must be positive and at most 1000")
+        return value
+
+
+class Assignment(BaseModel):
+    model_config = StrictModel
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(default="Backpropagation", max_length=200)
+    course: str = Field(default="", max_length=200)
+    language: Literal["en", "ru"] = "en"
+    secret_env: str = Field(default="GRADER_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    due: str | None = Field(default=None, max_length=100)
+    exercises: list[ExerciseSpec] = Field(min_length=1, max_length=20)
+
+    @field_validator("exercises")
+    @classmethod
+    def _unique_ids(cls, value: list[ExerciseSpec]) -> list[ExerciseSpec]:
+        seen = set()
+        for spec in value:
+            if spec.id in seen:
+                raise ValueError(f"exercise id {spec.id!r} is used twice")
+            seen.add(spec.id)
+        return value
+
+
+def load_assignment(path: str | Path) -> Assignment:
+    """Read and validate an assignment file, including each exercise's fixed parameters."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read assignment: {exc.strerror}", file=name) from None
+    if len(raw_bytes) > MAX_ASSIGNMENT_BYTES:
+        raise UserError(f"assignment file is larger than {MAX_ASSIGNMENT_BYTES} bytes", file=name)
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    data, lines = _parse_yaml(text, name)
+    if not isinstance(data, dict):
+        raise UserError("expected a mapping with id, title, exercises …", file=name, where="line 1")
+    try:
+        assignment = Assignment.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, name, lines, ()) from None
+    for i, spec in enumerate(assignment.exercises):
+        fixed_params(spec, name, lines, i)
+    return assignment
+
+
+def fixed_params(
+    spec: ExerciseSpec, file: str = "", lines: Mapping[str, int] | None = None, index: int = 0
+) -> dict[str, Any]:
+    """The parameters the instructor fixed, each validated against the exercise's model.
+
+    The full parameter model (with its cross-field checks) is validated only once the
+    randomized parameters are drawn; a fully fixed set is validated here too.
+    """
+    from exercises import get_exercise
+
+    model = get_exercise(spec.type).Params
+    base = ("exercises", index, "params")
+    fixed: dict[str, Any] = {}
+    for key, value in spec.params.items():
+        if key not in model.model_fields:
+            expected = ", ".join(model.model_fields)
+            raise UserError(
+                f"unknown parameter {key!r} for {spec.type}; expected one of: {expected}",
+                file=file,
+                where=_where(lines, (*base, key)),
+            )
+        annotation: Any = model.model_fields[key].annotation
+        try:
+            fixed[key] = TypeAdapter(annotation).validate_python(value)
+        except ValidationError as exc:
+            raise _validation_error(exc, file, lines or {}, (*base, key)) from None
+    required = [k for k, f in model.model_fields.items() if f.is_required()]
+    if all(k in fixed for k in required):
+        try:
+            model.model_validate(fixed)
+        except ValidationError as exc:
+            raise _validation_error(exc, file, lines or {}, base) from None
+    return fixed
+
+
+# ------------------------------------------------------------ YAML with line numbers
+
+
+def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, int]]:
+    """Safe YAML load plus a map JSON Pointer → line number (1-based), for messages.
+
+    Aliases are followed while counting nodes, so a "billion laughs" file is refused
+    before it is ever expanded.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"not valid YAML: {problem}", file=name, where=where) from None
+    if node is None:
+        raise UserError("the file is empty; expected an assignment", file=name)
+    lines: dict[str, int] = {}
+    count = 0
+    stack: list[tuple[yaml.Node, str, int]] = [(node, "", 0)]
+    while stack:
+        current, ptr, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES or depth > 50:
+            raise UserError(
+                "the file is too large or too deeply nested for an assignment", file=name
+            )
+        lines.setdefault(ptr, current.start_mark.line + 1)
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key = str(key_node.value).replace("~", "~0").replace("/", "~1")
+                lines.setdefault(f"{ptr}/{key}", key_node.start_mark.line + 1)
+                stack.append((value_node, f"{ptr}/{key}", depth + 1))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                stack.append((item, f"{ptr}/{i}", depth + 1))
+    try:
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
+        raise UserError(f"not valid YAML: {exc}", file=name) from None
+    return data, lines
+
+
+def _where(lines: Mapping[str, int] | None, loc: tuple[int | str, ...]) -> str:
+    ptr = pointer_from_loc(loc)
+    line = None
+    if lines:
+        probe = ptr
+        while probe and probe not in lines:
+            probe = probe.rsplit("/", 1)[0]
+        line = lines.get(probe)
+    return f"{line}: {ptr}" if line else ptr
+
+
+def _validation_error(
+    exc: ValidationError, file: str, lines: Mapping[str, int], base: tuple[int | str, ...]
+) -> UserError:
+    first = exc.errors()[0]
+    loc = tuple(
+        x
+        for x in first["loc"]
+        if not (isinstance(x, str) and x.startswith(("function-", "literal[", "tuple[")))
+    )
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    return UserError(message, file=file, where=_where(lines, (*base, *loc)))
+
+
+# ------------------------------------------------------------ roster
+
+
+class Student(BaseModel):
+    model_config = StrictModel
+    id: str
+    name: str
+
+
+def valid_student_id(value: str) -> bool:
+    return bool(_ID_RE.match(value)) and ".." not in value
+
+
+def load_roster(path: str | Path) -> list[Student]:
+    """Read a roster CSV (header with ``id`` and ``name``; other columns ignored)."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read roster: {exc.strerror}", file=name) from None
+    if len(raw) > MAX_ROSTER_BYTES:
+        raise UserError(f"roster is larger than {MAX_ROSTER_BYTES} bytes", file=name)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"not UTF-8 text (byte {exc.start}); save the spreadsheet as CSV UTF-8", file=name
+        ) from None
+    if "\x00" in text:
+        raise UserError(
+            "contains a NUL character",
+            file=name,
+            where=f"line {text[: text.index(chr(0))].count(chr(10)) + 1}",
+        )
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if "id" not in fields or "name" not in fields:
+        raise UserError(
+            "expected a header row with columns 'id' and 'name'", file=name, where="line 1"
+        )
+    reader.fieldnames = fields
+    students: list[Student] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if len(students) >= MAX_ROSTER_ROWS:
+            raise UserError(
+                f"more than {MAX_ROSTER_ROWS} students", file=name, where=f"line {line}"
+            )
+        sid = (row.get("id") or "").strip()
+        sname = (row.get("name") or "").strip()
+        if not sid and not sname:
+            continue  # blank line from a spreadsheet
+        if not valid_student_id(sid):
+            raise UserError(
+                f"student id {sid[:40]!r} is not valid: use letters, digits, '.', '_' or '-' (at most 64, no '..')",
+                file=name,
+                where=f"line {line}",
+            )
+        if sid in seen:
+            raise UserError(
+                f"student id {sid!r} appears twice (also on line {seen[sid]})",
+                file=name,
+                where=f"line {line}",
+            )
+        if len(sname) > 200:
+            raise UserError(
+                "student name is longer than 200 characters", file=name, where=f"line {line}"
+            )
+        seen[sid] = line
+        students.append(Student(id=sid, name=sname or sid))
+    if not students:
+        raise UserError("the roster has no students", file=name)
+    return students

@@ -1,0 +1,182 @@
+"""The ``grader`` command line.
+
+Heavy modules (sympy, jinja2, pydantic models of the exercises) are imported inside
+the commands, so ``grader --help`` starts fast.  Every error a user can cause ends as
+one line on stderr and exit code 2; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn our errors into one line and an exit code; hide tracebacks of the unexpected."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from grader.errors import UserError
+
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"error: {exc.line()}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the promise is: no traceback, ever
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (please report this)", err=True
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="backprop-grader")
+def main() -> None:
+    """Personal backpropagation homework: generate sheets and keys, grade submissions."""
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.option("--student", "student_id", default=None, help="Student id (needs the course secret).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@friendly_errors
+def solve(assignment: str, student_id: str | None, fmt: str) -> None:
+    """Print one solution key (a fully fixed assignment needs no --student)."""
+    from grader.assignment import load_assignment, valid_student_id
+    from grader.errors import UserError
+    from grader.keys import key_json
+    from grader.variants import make_variants, needs_secret, read_secret
+
+    spec = load_assignment(assignment)
+    if student_id is not None and not valid_student_id(student_id):
+        raise UserError(f"--student {student_id[:40]!r} is not a valid id")
+    if student_id is None and needs_secret(spec):
+        raise UserError(
+            "some parameters are randomized per student: give --student ID (and set the secret)",
+            file=assignment,
+        )
+    secret = read_secret(spec) if student_id is not None else None
+    variants = make_variants(spec, student_id or "", secret)
+    if fmt == "json":
+        click.echo(
+            json.dumps(key_json(spec, student_id or "", variants), indent=2, ensure_ascii=False)
+        )
+        return
+    from exercises import get_exercise
+
+    click.echo(f"{spec.title} ({spec.id})" + (f", student {student_id}" if student_id else ""))
+    for v in variants:
+        click.echo(f"\n== {v.exercise.id}: {v.exercise.type}, {v.exercise.points} points ==")
+        click.echo(get_exercise(v.exercise.type).describe_text(v.params, v.solution))
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@friendly_errors
+def schema(assignment: str) -> None:
+    """Print the JSON Schema of a submission for ASSIGNMENT."""
+    from grader.assignment import load_assignment
+    from grader.schema import submission_schema
+
+    click.echo(
+        json.dumps(submission_schema(load_assignment(assignment)), indent=2, ensure_ascii=False)
+    )
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.option(
+    "--roster", required=True, type=click.Path(dir_okay=False), help="CSV with columns id,name."
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Build directory."
+)
+@click.option("--no-pdf", is_flag=True, help="Write .tex only; skip the TeX runs.")
+@click.option(
+    "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@friendly_errors
+def generate(assignment: str, roster: str, out_dir: str, no_pdf: bool, jobs: int) -> None:
+    """Write every student's sheet, key, answer template, the schema and a manifest."""
+    from grader.build import generate_command
+
+    sys.exit(generate_command(assignment, roster, out_dir, pdf=not no_pdf, jobs=jobs))
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@friendly_errors
+def check(assignment: str, build_dir: str) -> None:
+    """Re-derive every key in BUILD_DIR, recompute it independently, compare."""
+    from grader.check import check_command
+
+    sys.exit(check_command(assignment, build_dir))
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--roster", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--lms",
+    type=click.Choice(["moodle", "canvas"]),
+    default=None,
+    help="Also write an LMS gradebook CSV.",
+)
+@click.option(
+    "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@friendly_errors
+def grade(
+    assignment: str, paths: tuple[str, ...], roster: str, out_dir: str, lms: str | None, jobs: int
+) -> None:
+    """Grade submissions (files or directories of .json) into reports and a gradebook."""
+    from grader.grade_cmd import grade_command
+
+    sys.exit(grade_command(assignment, list(paths), roster, out_dir, lms=lms, jobs=jobs))
+
+
+@main.command()
+@click.option(
+    "--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--no-pdf", is_flag=True, help="Skip the TeX runs.")
+@friendly_errors
+def demo(out_dir: str, no_pdf: bool) -> None:
+    """The whole job on built-in samples (uses a labelled demo secret)."""
+    from grader.demo import demo_command
+
+    sys.exit(demo_command(out_dir, pdf=not no_pdf))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@friendly_errors
+def init(directory: str) -> None:
+    """Write a commented starter assignment.yaml and roster.csv into DIRECTORY."""
+    from grader.starter import init_command
+
+    sys.exit(init_command(directory))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,439 @@
+"""Exact backpropagation on small fully connected networks.
+
+The engine is written once, generically: every function takes an :class:`Ops`
+(how to evaluate activations and how to round what is recorded) and a
+:class:`Rules` (the conventions of the computation).  Numbers are anything with
+``+ - * /`` against ``Fraction`` — Fractions for keys, intervals of Fractions for
+tolerance.  A student's typical mistake is a :class:`Rules` with one convention
+changed, so grading replays the *same* code to carry errors forward and to
+diagnose them.
+
+Conventions (observations are rows, as in the course):
+``H_l = O_{l-1}·W_l + b_l``, ``O_l = f_l(H_l)``, ``O_0 = X``;
+loss ``Σ_obs Σ_out c·(y − ŷ)²`` with c = 1 (``mse``) or ½ (``half_mse``), divided by
+the batch size when ``reduction == "mean"``;
+``δ_L = ∂L/∂H_L``, ``δ_l = (δ_{l+1}·W_{l+1}ᵀ) ⊙ f′(H_l)``, ``∂L/∂W_l = O_{l-1}ᵀ·δ_l``,
+``∂L/∂b_l = Σ_rows δ_l``, and the update ``W ← W − γ·∂L/∂W``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any, Literal, Protocol, TypeVar
+
+from grader import transcendental
+from grader.numbers import round_half_away
+
+ActivationName = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign")
+TRANSCENDENTAL = frozenset({"sigmoid", "tanh"})
+LossName = Literal["mse", "half_mse"]
+RoundingMode = Literal["exact", "transcendental", "all"]
+
+# In ``exact`` mode σ and tanh (irrational) are kept to this many decimals: as exact as a
+# Fraction can be while staying finite.
+EXACT_MODE_DECIMALS = 30
+
+Num = Any  # Fraction, or any type with the same arithmetic (see grader.intervals)
+Matrix = list[list[Any]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """How non-rational and recorded values are rounded (half away from zero)."""
+
+    mode: RoundingMode = "transcendental"
+    decimals: int = 4
+
+    @property
+    def transcendental_decimals(self) -> int:
+        return EXACT_MODE_DECIMALS if self.mode == "exact" else self.decimals
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The conventions of one computation.  ``Rules()`` is the correct method;
+    each non-default value is one typical mistake (see ``grader.mistakes``)."""
+
+    delta_sign: int = 1  # -1: δ computed with (y − ŷ) instead of (ŷ − y)
+    factor_2_error: bool = False  # the 2 of d/dŷ (y−ŷ)² dropped (mse) or added (half_mse)
+    derivative: Literal["true", "one", "value"] = "true"  # f′ omitted, or f′ taken as f
+    update_sign: int = -1  # +1: gradient ascent
+    learning_rate: Fraction | None = None  # a different rate than the given one
+    observation: int | None = None  # 0-based observation used instead of the scheduled one
+    transpose: bool = False  # δ_{l+1}·W_{l+1} instead of δ_{l+1}·W_{l+1}ᵀ
+
+
+CORRECT = Rules()
+
+
+class Ops(Protocol):
+    """How to evaluate what is not plain arithmetic, for one number type."""
+
+    def activate(self, name: str, h: Num) -> Num: ...
+
+    def derivative(self, name: str, h: Num, o: Num) -> Num: ...
+
+    def record(self, x: Num) -> Num: ...
+
+    def const(self, q: Fraction | int) -> Num: ...
+
+
+@dataclass(frozen=True)
+class FractionOps:
+    """Exact arithmetic with the declared rounding policy."""
+
+    rounding: Rounding = field(default_factory=Rounding)
+
+    def activate(self, name: str, h: Fraction) -> Fraction:
+        if name in TRANSCENDENTAL:
+            return transcendental.rounded(name, h, self.rounding.transcendental_decimals)
+        return self.record(_rational_activation(name, h))
+
+    def derivative(self, name: str, h: Fraction, o: Fraction) -> Fraction:
+        return _derivative(name, h, o)
+
+    def record(self, x: Fraction) -> Fraction:
+        if self.rounding.mode == "all":
+            return round_half_away(x, self.rounding.decimals)
+        return x
+
+    def const(self, q: Fraction | int) -> Fraction:
+        return Fraction(q)
+
+
+def _rational_activation(name: str, h: Fraction) -> Fraction:
+    if name == "identity":
+        return h
+    if name == "relu":
+        return h if h > 0 else Fraction(0)
+    if name == "hard_sigmoid":
+        return min(max(h / 4 + Fraction(1, 2), Fraction(0)), Fraction(1))
+    if name == "softsign":
+        return h / (1 + abs(h))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def _derivative(name: str, h: Any, o: Any) -> Any:
+    """f′(h), written as a student computes it by hand: from the output where the course
+    does (σ′ = o(1 − o), tanh′ = 1 − o²), from h otherwise (relu′(0) = 0)."""
+    if name == "sigmoid":
+        return o * (1 - o)
+    if name == "tanh":
+        return 1 - o * o
+    if name == "identity":
+        return Fraction(1)
+    if name == "relu":
+        return Fraction(1) if h > 0 else Fraction(0)
+    if name == "hard_sigmoid":
+        return Fraction(1, 4) if -2 < h < 2 else Fraction(0)
+    if name == "softsign":
+        return 1 / ((1 + abs(h)) * (1 + abs(h)))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_derivative(ops: Ops, rules: Rules, name: str, h: Num, o: Num) -> Num:
+    """f′ under ``rules``: the true derivative, 1 (forgotten), or f itself (σ′ taken as σ)."""
+    if rules.derivative == "one":
+        return ops.const(1)
+    if rules.derivative == "value":
+        return o
+    return ops.derivative(name, h, o)
+
+
+def loss_factor(loss: str, rules: Rules) -> Fraction:
+    """The constant of d/dŷ of the per-observation loss: 2 for (y−ŷ)², 1 for ½(y−ŷ)²."""
+    factor = Fraction(2) if loss == "mse" else Fraction(1)
+    if rules.factor_2_error:
+        factor = Fraction(1) if loss == "mse" else Fraction(2)
+    return factor
+
+
+# ------------------------------------------------------------ matrix helpers
+
+
+def matmul(a: Matrix, b: Matrix) -> Matrix:
+    return [[_dot(row, [b[k][j] for k in range(len(b))]) for j in range(len(b[0]))] for row in a]
+
+
+def _dot(u: Sequence[Num], v: Sequence[Num]) -> Num:
+    total: Num = u[0] * v[0]
+    for x, y in zip(u[1:], v[1:], strict=True):
+        total = total + x * y
+    return total
+
+
+def transpose(a: Matrix) -> Matrix:
+    return [list(col) for col in zip(*a, strict=True)]
+
+
+def _map(a: Matrix, f: Any) -> Matrix:
+    return [[f(x) for x in row] for row in a]
+
+
+# ------------------------------------------------------------ one layer at a time
+# These are the computations answer fields are made of: the batch engine below and
+# every exercise's field graph call the same functions.
+
+
+def pre_activation(ops: Ops, o_prev: Matrix, w: Matrix, b: Sequence[Num] | None) -> Matrix:
+    """H = O_prev·W (+ b broadcast over rows)."""
+    h = matmul(o_prev, w)
+    if b is not None:
+        h = [[x + bj for x, bj in zip(row, b, strict=True)] for row in h]
+    return _map(h, ops.record)
+
+
+def activate(ops: Ops, name: str, h: Matrix) -> Matrix:
+    return _map(h, lambda x: ops.activate(name, x))
+
+
+def output_delta(
+    ops: Ops,
+    rules: Rules,
+    *,
+    o_out: Matrix,
+    y: Matrix,
+    h_out: Matrix,
+    activation: str,
+    loss: str,
+    batch_divisor: int = 1,
+) -> Matrix:
+    """δ_L = ∂L/∂H_L = c·(ŷ − y)·f′(H_L) / n."""
+    c = loss_factor(loss, rules) * rules.delta_sign / batch_divisor
+    return [
+        [
+            ops.record(c * (o - t) * activation_derivative(ops, rules, activation, h, o))
+            for o, t, h in zip(o_row, y_row, h_row, strict=True)
+        ]
+        for o_row, y_row, h_row in zip(o_out, y, h_out, strict=True)
+    ]
+
+
+def hidden_delta(
+    ops: Ops,
+    rules: Rules,
+    *,
+    delta_next: Matrix,
+    w_next: Matrix,
+    h: Matrix,
+    o: Matrix,
+    activation: str,
+) -> Matrix:
+    """δ_l = (δ_{l+1}·W_{l+1}ᵀ) ⊙ f′(H_l)."""
+    back_w = w_next if rules.transpose and _is_square(w_next) else transpose(w_next)
+    back = matmul(delta_next, back_w)
+    return [
+        [
+            ops.record(g * activation_derivative(ops, rules, activation, hh, oo))
+            for g, hh, oo in zip(g_row, h_row, o_row, strict=True)
+        ]
+        for g_row, h_row, o_row in zip(back, h, o, strict=True)
+    ]
+
+
+def _is_square(a: Matrix) -> bool:
+    return len(a) == len(a[0])
+
+
+def weight_gradient(ops: Ops, o_prev: Matrix, delta: Matrix) -> Matrix:
+    """∂L/∂W = O_prevᵀ·δ."""
+    return _map(matmul(transpose(o_prev), delta), ops.record)
+
+
+def bias_gradient(ops: Ops, delta: Matrix) -> list[Num]:
+    """∂L/∂b = Σ over observations of δ."""
+    sums = []
+    for j in range(len(delta[0])):
+        total: Num = delta[0][j]
+        for row in delta[1:]:
+            total = total + row[j]
+        sums.append(ops.record(total))
+    return sums
+
+
+def update(ops: Ops, rules: Rules, w: Matrix, grad: Matrix, learning_rate: Fraction) -> Matrix:
+    """W ← W − γ·∂L/∂W (or whatever ``rules`` say a student did instead)."""
+    rate = rules.learning_rate if rules.learning_rate is not None else learning_rate
+    sign = rules.update_sign
+    return [
+        [ops.record(x + sign * rate * g) for x, g in zip(w_row, g_row, strict=True)]
+        for w_row, g_row in zip(w, grad, strict=True)
+    ]
+
+
+def loss_value(ops: Ops, loss: str, o_out: Matrix, y: Matrix, batch_divisor: int = 1) -> Num:
+    c = Fraction(1) if loss == "mse" else Fraction(1, 2)
+    total: Num = ops.const(0)
+    for o_row, y_row in zip(o_out, y, strict=True):
+        for o, t in zip(o_row, y_row, strict=True):
+            total = total + c * (t - o) * (t - o)
+    return ops.record(total / batch_divisor)
+
+
+# ------------------------------------------------------------ whole network
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Weights ``w`` (inputs × units), optional biases ``b`` (units), an activation."""
+
+    w: Matrix
+    b: list[Num] | None
+    activation: str
+
+
+@dataclass(frozen=True)
+class StepTrace:
+    """Every value of one (mini-)batch step.  Lists are indexed by layer, 0-based:
+    ``o[0]`` is the input X, ``h[l]``/``o[l+1]``/``delta[l]`` belong to layer l+1."""
+
+    observations: tuple[int, ...]
+    x: Matrix
+    y: Matrix
+    h: list[Matrix]
+    o: list[Matrix]
+    loss: Num
+    delta: list[Matrix]
+    grad_w: list[Matrix]
+    grad_b: list[list[Num] | None]
+    layers_before: tuple[Layer, ...]
+    layers_after: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: tuple[StepTrace, ...]
+
+    @property
+    def final_layers(self) -> tuple[Layer, ...]:
+        return self.steps[-1].layers_after
+
+
+def forward(ops: Ops, layers: Sequence[Layer], x: Matrix) -> tuple[list[Matrix], list[Matrix]]:
+    """(H per layer, O per layer with O[0] = X)."""
+    hs: list[Matrix] = []
+    os: list[Matrix] = [x]
+    for layer in layers:
+        h = pre_activation(ops, os[-1], layer.w, layer.b)
+        hs.append(h)
+        os.append(activate(ops, layer.activation, h))
+    return hs, os
+
+
+def backward(
+    ops: Ops,
+    rules: Rules,
+    layers: Sequence[Layer],
+    hs: list[Matrix],
+    os: list[Matrix],
+    y: Matrix,
+    loss: str,
+    batch_divisor: int,
+) -> list[Matrix]:
+    """δ per layer, from the output back."""
+    n = len(layers)
+    deltas: list[Matrix] = [[]] * n
+    deltas[n - 1] = output_delta(
+        ops,
+        rules,
+        o_out=os[n],
+        y=y,
+        h_out=hs[n - 1],
+        activation=layers[n - 1].activation,
+        loss=loss,
+        batch_divisor=batch_divisor,
+    )
+    for i in range(n - 2, -1, -1):
+        deltas[i] = hidden_delta(
+            ops,
+            rules,
+            delta_next=deltas[i + 1],
+            w_next=layers[i + 1].w,
+            h=hs[i],
+            o=os[i + 1],
+            activation=layers[i].activation,
+        )
+    return deltas
+
+
+def train_step(
+    ops: Ops,
+    rules: Rules,
+    layers: Sequence[Layer],
+    x: Matrix,
+    y: Matrix,
+    *,
+    loss: str,
+    reduction: Literal["sum", "mean"],
+    learning_rate: Fraction,
+    observations: tuple[int, ...] = (),
+) -> StepTrace:
+    """One forward pass, backward pass and update on the batch (x, y)."""
+    divisor = len(x) if reduction == "mean" else 1
+    hs, os = forward(ops, layers, x)
+    deltas = backward(ops, rules, layers, hs, os, y, loss, divisor)
+    grad_w = [weight_gradient(ops, os[i], deltas[i]) for i in range(len(layers))]
+    grad_b = [
+        bias_gradient(ops, deltas[i]) if layer.b is not None else None
+        for i, layer in enumerate(layers)
+    ]
+    after = []
+    for layer, gw, gb in zip(layers, grad_w, grad_b, strict=True):
+        new_w = update(ops, rules, layer.w, gw, learning_rate)
+        new_b = (
+            update(ops, rules, [layer.b], [gb], learning_rate)[0]
+            if layer.b is not None and gb is not None
+            else None
+        )
+        after.append(replace(layer, w=new_w, b=new_b))
+    return StepTrace(
+        observations=observations,
+        x=x,
+        y=y,
+        h=hs,
+        o=os,
+        loss=loss_value(ops, loss, os[-1], y, divisor),
+        delta=deltas,
+        grad_w=grad_w,
+        grad_b=grad_b,
+        layers_before=tuple(layers),
+        layers_after=tuple(after),
+    )
+
+
+def train(
+    ops: Ops,
+    layers: Sequence[Layer],
+    inputs: Matrix,
+    targets: Matrix,
+    schedule: Sequence[Sequence[int]],
+    *,
+    learning_rate: Fraction,
+    loss: str = "mse",
+    reduction: Literal["sum", "mean"] = "sum",
+    rules: Rules = CORRECT,
+) -> Trace:
+    """Run one step per entry of ``schedule`` (0-based observation indices per step):
+    ``[[1], [0]]`` is SGD on observation 2 then 1; ``[[0, 1]] * k`` is k steps of full-batch GD."""
+    steps = []
+    current = tuple(layers)
+    for batch in schedule:
+        used = tuple(rules.observation if rules.observation is not None else i for i in batch)
+        step = train_step(
+            ops,
+            rules,
+            current,
+            [list(inputs[i]) for i in used],
+            [list(targets[i]) for i in used],
+            loss=loss,
+            reduction=reduction,
+            learning_rate=learning_rate,
+            observations=used,
+        )
+        steps.append(step)
+        current = step.layers_after
+    return Trace(tuple(steps))

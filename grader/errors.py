@@ -1,0 +1,24 @@
+"""Errors a user sees as one clear line (never a traceback)."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with what the user gave us: exit code 2, one line naming file and place."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, where: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.where = where
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        place = ":".join(x for x in (self.file, self.where) if x)
+        return f"{place}: {self.message}" if place else self.message
+
+
+def pointer_from_loc(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a JSON Pointer (RFC 6901)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)

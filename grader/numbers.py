@@ -1,0 +1,235 @@
+"""Exact numbers: safe parsing, rounding and formatting of Fractions.
+
+Everything a student or an instructor writes as a number passes through
+:func:`parse_number`.  It never hands unchecked text to ``Fraction`` or
+``Decimal``: ``Fraction("1e999999999")`` would try to build a billion-digit
+integer, so the length, the digit count and the exponent are bounded first.
+
+>>> parse_number("-\\\\tfrac18")
+Fraction(-1, 8)
+>>> fmt_frac(Fraction(-1, 8)), fmt_dec(Fraction(-1, 8), 2), tex_frac(Fraction(-1, 8))
+('-1/8', '-0.13', '-\\\\frac{1}{8}')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+MAX_NUMBER_CHARS = 1000  # a real answer is never longer
+MAX_DIGITS = 400  # significant digits in one written number (keys in exact mode need many)
+MAX_EXPONENT = 80  # |e| in scientific notation
+
+UNICODE_MINUS = "\u2212"
+FRACTION_SLASH = "\u2044"
+
+
+@dataclass(frozen=True)
+class NumberError(ValueError):
+    """A number could not be read.  ``position`` is a 0-based offset into the text."""
+
+    message: str
+    position: int = 0
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_SIGNED = rf"[+-]?{_DECIMAL}"
+_PLAIN_RE = re.compile(rf"({_SIGNED})(?:/({_SIGNED}))?", re.ASCII)
+_TEX_RE = re.compile(
+    r"([+-]?)\\[dt]?frac\s*(?:\{\s*([^{}]*)\s*\}|([0-9]))\s*(?:\{\s*([^{}]*)\s*\}|([0-9]))",
+    re.ASCII,
+)
+_DECIMAL_PARTS_RE = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
+
+
+def parse_number(text: str | int | Fraction) -> Fraction:
+    """Read a number written as ``5``, ``-0.125``, ``1.25e-1``, ``1/4``, ``−1/8``,
+    ``\\frac{1}{4}`` or ``-\\tfrac18``; raise :class:`NumberError` otherwise."""
+    if isinstance(text, bool):
+        raise NumberError("expected a number, got a boolean")
+    if isinstance(text, int):
+        if abs(text) >= 10**MAX_DIGITS:
+            raise NumberError(f"number has more than {MAX_DIGITS} digits")
+        return Fraction(text)
+    if isinstance(text, Fraction):
+        return text
+    if not isinstance(text, str):
+        raise NumberError(f"expected a number or a string, got {type(text).__name__}")
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NumberError(f"number is longer than {MAX_NUMBER_CHARS} characters")
+    lead = len(text) - len(text.lstrip())
+    s = text.strip().replace(UNICODE_MINUS, "-").replace(FRACTION_SLASH, "/")
+    if s.startswith("$") and s.endswith("$") and len(s) >= 2:
+        s = s.strip("$").strip()
+    if not s:
+        raise NumberError("empty answer: expected a number")
+    for i, ch in enumerate(s):
+        if not ch.isascii():
+            raise NumberError(
+                f"unexpected character {ch!r}: write numbers with ASCII digits", lead + i
+            )
+    if "," in s:
+        raise NumberError("unexpected ',': use a point for decimals (0.25)", lead + s.index(","))
+    if "\\" in s:
+        return _parse_tex(s, lead)
+    m = _PLAIN_RE.fullmatch(s)
+    if not m:
+        raise NumberError(
+            "expected a number such as 5, -0.125, 1.25e-1, 1/4 or \\frac{1}{4}",
+            lead + _first_bad(s),
+        )
+    num = _parse_decimal(m.group(1), lead)
+    if m.group(2) is None:
+        return num
+    den = _parse_decimal(m.group(2), lead + m.start(2))
+    if den == 0:
+        raise NumberError("division by zero", lead + m.start(2))
+    return num / den
+
+
+def _parse_tex(s: str, lead: int) -> Fraction:
+    m = _TEX_RE.fullmatch(s)
+    if not m:
+        raise NumberError("expected \\frac{p}{q}, \\tfrac{p}{q} or \\dfrac{p}{q}", lead)
+    sign = -1 if m.group(1) == "-" else 1
+    num_text = (m.group(2) if m.group(2) is not None else m.group(3)).strip()
+    den_text = (m.group(4) if m.group(4) is not None else m.group(5)).strip()
+    if not _PLAIN_RE.fullmatch(num_text) or "/" in num_text:
+        raise NumberError(
+            "the numerator of \\frac must be a plain number",
+            lead + m.start(2 if m.group(2) is not None else 3),
+        )
+    if not _PLAIN_RE.fullmatch(den_text) or "/" in den_text:
+        raise NumberError(
+            "the denominator of \\frac must be a plain number",
+            lead + m.start(4 if m.group(4) is not None else 5),
+        )
+    den = _parse_decimal(den_text, lead)
+    if den == 0:
+        raise NumberError("division by zero", lead)
+    return sign * _parse_decimal(num_text, lead) / den
+
+
+def _parse_decimal(s: str, offset: int) -> Fraction:
+    """Exact value of a decimal literal, with its size bounded before any arithmetic."""
+    m = _DECIMAL_PARTS_RE.fullmatch(s)
+    if not m:  # pragma: no cover - callers matched the same grammar
+        raise NumberError("expected a decimal number", offset)
+    sign, whole, frac, exp = m.groups()
+    whole, frac = whole or "", frac or ""
+    digits = (whole + frac).lstrip("0")
+    if len(digits) > MAX_DIGITS:
+        raise NumberError(f"number has more than {MAX_DIGITS} significant digits", offset)
+    e = 0
+    if exp is not None:
+        exp_digits = exp.lstrip("+-").lstrip("0")
+        if len(exp_digits) > 4 or int(exp or "0") > MAX_EXPONENT or int(exp or "0") < -MAX_EXPONENT:
+            raise NumberError(
+                f"exponent out of range (at most {MAX_EXPONENT} in absolute value)", offset
+            )
+        e = int(exp)
+    mantissa = int(whole + frac) if (whole + frac) else 0
+    value = Fraction(mantissa) * Fraction(10) ** (e - len(frac))
+    return -value if sign == "-" else value
+
+
+def _first_bad(s: str) -> int:
+    """A best-effort position of the first character that cannot start or continue a number."""
+    for i, ch in enumerate(s):
+        if ch not in "0123456789+-./eE":
+            return i
+    return 0
+
+
+# ---------------------------------------------------------------- rounding
+
+
+def round_half_away(x: Fraction, decimals: int) -> Fraction:
+    """Round to ``decimals`` places, halves away from zero (the rule taught by hand).
+
+    >>> round_half_away(Fraction(-1, 8), 2), round_half_away(Fraction(1, 8), 2)
+    (Fraction(-13, 100), Fraction(13, 100))
+    """
+    scale = 10**decimals
+    scaled = abs(x) * scale
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    if 2 * r >= scaled.denominator:
+        q += 1
+    result = Fraction(q, scale)
+    return -result if x < 0 else result
+
+
+def rounding_interval(x: Fraction, decimals: int) -> tuple[Fraction, Fraction]:
+    """The closed interval of numbers that round to ``x`` at ``decimals`` places
+    (closed on both sides: a boundary value is within any tolerance we care about)."""
+    half = Fraction(1, 2 * 10**decimals)
+    return x - half, x + half
+
+
+def decimal_places(text: str) -> int | None:
+    """Digits after the point of a plainly written decimal (``"0.250"`` → 3), else None.
+
+    Fractions, integers and LaTeX stand for themselves, so they have no places.
+    """
+    s = text.strip().replace(UNICODE_MINUS, "-")
+    m = _DECIMAL_PARTS_RE.fullmatch(s)
+    if not m or m.group(3) is None and m.group(4) is None:
+        return None
+    places = len(m.group(3) or "")
+    if m.group(4) is not None:
+        places -= int(m.group(4)) if len(m.group(4).lstrip("+-")) <= 4 else 0
+    return max(places, 0)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_frac(x: Fraction) -> str:
+    """``p/q`` (or ``p`` for an integer): the canonical text of an exact answer."""
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def fmt_dec(x: Fraction, decimals: int) -> str:
+    """Fixed-point text rounded half away from zero, e.g. ``fmt_dec(1/3, 4) == "0.3333"``."""
+    r = round_half_away(x, decimals)
+    scaled = abs(r) * 10**decimals
+    digits = str(scaled.numerator).rjust(decimals + 1, "0")
+    text = digits if decimals == 0 else f"{digits[:-decimals]}.{digits[-decimals:]}"
+    return f"-{text}" if r < 0 else text
+
+
+def is_finite_decimal(x: Fraction) -> bool:
+    """True when ``x`` has a terminating decimal expansion (denominator 2^a·5^b)."""
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def fmt_exact_or_dec(x: Fraction, decimals: int) -> str:
+    """The exact decimal when it terminates within ``decimals`` places, else ``≈`` rounding."""
+    if is_finite_decimal(x) and round_half_away(x, decimals) == x:
+        return (
+            fmt_dec(x, decimals).rstrip("0").rstrip(".")
+            if "." in fmt_dec(x, decimals)
+            else fmt_dec(x, decimals)
+        )
+    return "≈" + fmt_dec(x, decimals)
+
+
+def tex_frac(x: Fraction) -> str:
+    """LaTeX ``\\frac{p}{q}`` (``-\\frac{p}{q}`` when negative; an integer stays plain)."""
+    if x.denominator == 1:
+        return str(x.numerator)
+    sign = "-" if x < 0 else ""
+    return f"{sign}\\frac{{{abs(x.numerator)}}}{{{x.denominator}}}"
+
+
+def denominator_digits(x: Fraction) -> int:
+    """How many decimal digits the reduced denominator has (a hand-computability measure)."""
+    return len(str(x.denominator))

@@ -1,0 +1,117 @@
+"""Per-student variants: a secret-keyed seed, then a search for a good instance.
+
+The seed is HMAC-SHA256(secret, assignment id, exercise id, student id): without
+the course secret nobody (including a student with this open-source tool) can
+compute another student's numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from exercises import get_exercise
+from exercises.base import Solution
+from grader.assignment import Assignment, ExerciseSpec, fixed_params
+from grader.errors import UserError
+
+# Only `grader demo` uses this, and says so: never use it for a real course.
+DEMO_SECRET = b"DEMO-SECRET-not-for-real-courses"
+MAX_ATTEMPTS = 5000
+
+
+@dataclass(frozen=True)
+class Variant:
+    exercise: ExerciseSpec
+    params: BaseModel
+    solution: Solution
+
+
+def seed_bytes(secret: bytes, assignment_id: str, exercise_id: str, student_id: str) -> bytes:
+    # NUL separators: ids cannot contain NUL, so ("a", "bc") and ("ab", "c") never collide.
+    message = "\x00".join((assignment_id, exercise_id, student_id)).encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def student_rng(
+    secret: bytes, assignment_id: str, exercise_id: str, student_id: str
+) -> random.Random:
+    return random.Random(
+        int.from_bytes(seed_bytes(secret, assignment_id, exercise_id, student_id), "big")
+    )
+
+
+def is_fully_fixed(spec: ExerciseSpec) -> bool:
+    model = get_exercise(spec.type).Params
+    return all(k in spec.params for k, f in model.model_fields.items() if f.is_required()) and all(
+        k in spec.params for k in getattr(_module_of(spec.type), "RANDOMIZED", ())
+    )
+
+
+def _module_of(type_name: str) -> Any:
+    import importlib
+
+    from exercises import EXERCISE_MODULES
+
+    return importlib.import_module(EXERCISE_MODULES[type_name])
+
+
+def needs_secret(assignment: Assignment) -> bool:
+    return not all(is_fully_fixed(spec) for spec in assignment.exercises)
+
+
+def read_secret(assignment: Assignment, *, demo: bool = False) -> bytes | None:
+    """The course secret from the environment variable the assignment names.
+
+    None when every exercise is fully fixed (no secret is needed); a UserError when
+    one is needed and missing.
+    """
+    if demo:
+        return DEMO_SECRET
+    value = os.environ.get(assignment.secret_env, "")
+    if value:
+        return value.encode("utf-8")
+    if needs_secret(assignment):
+        raise UserError(
+            f"the environment variable {assignment.secret_env} is not set; it holds the course secret "
+            "that makes each student's variant (keep it out of the repository)",
+        )
+    return None
+
+
+def make_variant(
+    assignment: Assignment, index: int, student_id: str, secret: bytes | None
+) -> Variant:
+    """The exercise's parameters and worked solution for one student."""
+    spec = assignment.exercises[index]
+    exercise = get_exercise(spec.type)
+    fixed = fixed_params(spec, index=index)
+    if is_fully_fixed(spec) or secret is None:
+        params = exercise.Params.model_validate(fixed)
+        return Variant(spec, params, exercise.solve(params, spec.id))
+    rng = student_rng(secret, assignment.id, spec.id, student_id)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            params = exercise.sample(rng, fixed)
+        except (ValidationError, ValueError):
+            continue
+        solution = exercise.solve(params, spec.id)
+        if exercise.is_nice(params, solution, fixed):
+            return Variant(spec, params, solution)
+    raise UserError(
+        f"no good variant found for exercise {spec.id!r} after {MAX_ATTEMPTS} tries; "
+        "fix fewer parameters or choose friendlier ones",
+        where=f"/exercises/{index}/params",
+    )
+
+
+def make_variants(assignment: Assignment, student_id: str, secret: bytes | None) -> list[Variant]:
+    return [
+        make_variant(assignment, i, student_id, secret) for i in range(len(assignment.exercises))
+    ]
