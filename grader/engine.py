@@ -65,6 +65,7 @@ class Rules:
     learning_rate: Fraction | None = None  # a different rate than the given one
     observation: int | None = None  # 0-based observation used instead of the scheduled one
     transpose: bool = False  # δ_{l+1}·W_{l+1} instead of δ_{l+1}·W_{l+1}ᵀ
+    omit_term: int | None = None  # chain rule: the i-th path (term of a sum) left out
 
 
 CORRECT = Rules()

@@ -1,0 +1,177 @@
+"""LaTeX rendering: a jinja2 environment in which nothing is printed unescaped.
+
+Templates use LaTeX-friendly delimiters: ``\\VAR{expr}`` prints, ``\\BLOCK{stmt}`` is a
+statement, ``%% stmt`` a line statement, ``\\#{…}`` a comment.  Every value printed goes
+through :func:`_finalize`: text is escaped unless it is :class:`Tex` (which only our own
+formatters produce), Fractions print as ``\\frac{p}{q}``.  ``StrictUndefined`` turns a
+typo in a template into an error instead of silently empty output.
+
+Words come from ``templates/words.yaml`` (shared) and ``templates/exercises/<type>.words.yaml``
+(one per exercise family), one table per language.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+import yaml
+
+from grader.numbers import fmt_dec, fmt_frac, is_finite_decimal, round_half_away, tex_frac
+
+MAX_TEXT_CHARS = 500  # names and titles are cut here in sheets (the full text stays in JSON)
+
+
+class Tex(str):
+    """A string that is already valid LaTeX (produced by our own code, never by a user)."""
+
+    __slots__ = ()
+
+
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    '"': r"\textquotedbl{}",
+}
+_TYPOGRAPHY = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\ldots{}", "«": "<<", "»": ">>"}
+
+
+def _printable(ch: str) -> bool:
+    """Characters pdflatex can typeset with T1 + T2A fonts (Latin, Latin-1, Cyrillic)."""
+    code = ord(ch)
+    return 0x20 <= code < 0x7F or 0xA0 <= code <= 0x17F or 0x400 <= code <= 0x45F
+
+
+def escape_tex(text: Any) -> Tex:
+    """Escape arbitrary (hostile) text for LaTeX body text.
+
+    Special characters become commands, control characters and anything the fonts
+    cannot show become ``?``, and the length is bounded.  ``^^5c`` is harmless once
+    ``^`` is escaped; ``\\input`` and ``\\write18`` are harmless once ``\\`` is.
+    """
+    s = unicodedata.normalize("NFC", str(text))
+    if len(s) > MAX_TEXT_CHARS:
+        s = s[:MAX_TEXT_CHARS] + "…"
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch in _TYPOGRAPHY:
+            out.append(_TYPOGRAPHY[ch])
+        elif ch in "\t\n\r":
+            out.append(" ")
+        elif _printable(ch):
+            out.append(ch)
+        else:
+            out.append("?")
+    return Tex("".join(out))
+
+
+# ------------------------------------------------------------ number filters
+
+
+def frac(x: Fraction) -> Tex:
+    """Exact value: ``\\frac{5}{4}``, ``-\\frac{1}{8}``, ``3``."""
+    return Tex(tex_frac(Fraction(x)))
+
+
+def dec(x: Fraction, decimals: int = 4) -> Tex:
+    """Rounded decimal (half away from zero), with a real minus sign."""
+    return Tex(fmt_dec(Fraction(x), decimals))
+
+
+def num(x: Fraction, decimals: int = 7) -> Tex:
+    """What a key shows: the exact fraction, and its decimal when that is not obvious.
+
+    ``\\frac{5}{4} = 1.25``; ``\\frac{118438919837}{3200000000000} \\approx 0.0370122``.
+    """
+    x = Fraction(x)
+    if x.denominator == 1:
+        return Tex(str(x.numerator))
+    exact_decimal = is_finite_decimal(x) and round_half_away(x, decimals) == x
+    sign = "=" if exact_decimal else r"\approx"
+    shown = fmt_dec(x, decimals)
+    if exact_decimal:
+        shown = shown.rstrip("0").rstrip(".")
+    if len(fmt_frac(x)) > 24:  # a huge fraction says nothing to a reader: decimal only
+        return Tex(rf"{sign} {shown}" if not exact_decimal else shown)
+    return Tex(rf"{tex_frac(x)} {sign} {shown}")
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Tex):
+        return value
+    if isinstance(value, bool):
+        return escape_tex(str(value))
+    if isinstance(value, Fraction):
+        return frac(value)
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        return ""
+    return escape_tex(value)
+
+
+def _mark_tex(value: Any) -> Tex:
+    """``|tex``: for strings our own code built (never for user text)."""
+    return Tex(value)
+
+
+# ------------------------------------------------------------ environment and words
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    root = resources.files("templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_statement_prefix="%%",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(frac=frac, dec=dec, num=num, esc=escape_tex, tex=_mark_tex)
+    return env
+
+
+@lru_cache(maxsize=8)
+def words(language: str) -> dict[str, Any]:
+    """The word table for ``language`` (``en``/``ru``): shared words plus, under each exercise
+    type's name, that family's words."""
+    root = resources.files("templates")
+    table: dict[str, Any] = dict(yaml.safe_load(root.joinpath("words.yaml").read_text("utf-8"))[language])
+    ex_dir = root.joinpath("exercises")
+    for entry in sorted(ex_dir.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".words.yaml"):
+            type_name = entry.name.removesuffix(".words.yaml")
+            table[type_name] = yaml.safe_load(entry.read_text("utf-8"))[language]
+    return table
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
