@@ -182,6 +182,12 @@ class SgdChain(Exercise):
             for l in range(p.depth):
                 if all(st.grad_b[l] == [0] and st.grad_w[l] == [[0]] for st in trace.steps):
                     return False
+        if "data" not in fixed:
+            if len(set(p.data)) < len(p.data):
+                return False  # a repeated observation teaches nothing new
+            for st in trace.steps:  # a step whose output is already right updates nothing
+                if all(g == [0] for g in st.grad_b):
+                    return False
         for v in solution.values.values():
             if abs(v) > 50:
                 return False
@@ -266,6 +272,14 @@ class SgdChain(Exercise):
                         f"{head} {label}: " + "  ".join(_num_text(v) for v in step[name][r])
                     )
         return "\n".join(lines)
+
+    # ------------------------------------------------------------ documents
+
+    def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
+        """The math the sheet and key partials print (see exercises.sgd_chain_view)."""
+        from exercises.sgd_chain_view import latex_view
+
+        return latex_view(_params(params), solution, language)
 
     # ------------------------------------------------------------ independent check
 

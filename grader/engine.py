@@ -240,8 +240,10 @@ def _is_square(a: Matrix) -> bool:
     return len(a) == len(a[0])
 
 
-def weight_gradient(ops: Ops, o_prev: Matrix, delta: Matrix) -> Matrix:
-    """∂L/∂W = O_prevᵀ·δ."""
+def weight_gradient(ops: Ops, o_prev: Matrix, delta: Matrix, rules: Rules = CORRECT) -> Matrix:
+    """∂L/∂W = O_prevᵀ·δ (δᵀ·O_prev under ``rules.transpose``, when that has W's shape)."""
+    if rules.transpose and len(o_prev[0]) == len(delta[0]):
+        return _map(matmul(transpose(delta), o_prev), ops.record)
     return _map(matmul(transpose(o_prev), delta), ops.record)
 
 
@@ -377,7 +379,7 @@ def train_step(
     divisor = len(x) if reduction == "mean" else 1
     hs, os = forward(ops, layers, x)
     deltas = backward(ops, rules, layers, hs, os, y, loss, divisor)
-    grad_w = [weight_gradient(ops, os[i], deltas[i]) for i in range(len(layers))]
+    grad_w = [weight_gradient(ops, os[i], deltas[i], rules) for i in range(len(layers))]
     grad_b = [
         bias_gradient(ops, deltas[i]) if layer.b is not None else None
         for i, layer in enumerate(layers)

@@ -48,10 +48,13 @@ def student_rng(
 
 
 def is_fully_fixed(spec: ExerciseSpec) -> bool:
+    """True when the instructor gave every parameter the variant search would draw
+    (a value of ``"random"`` asks for a draw explicitly)."""
     model = get_exercise(spec.type).Params
-    return all(k in spec.params for k, f in model.model_fields.items() if f.is_required()) and all(
-        k in spec.params for k in getattr(_module_of(spec.type), "RANDOMIZED", ())
-    )
+    given = {k for k, v in spec.params.items() if v != "random"}
+    required = {k for k, f in model.model_fields.items() if f.is_required()}
+    randomized = set(getattr(_module_of(spec.type), "RANDOMIZED", ()))
+    return required <= given and randomized <= given
 
 
 def _module_of(type_name: str) -> Any:

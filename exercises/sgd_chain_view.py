@@ -1,0 +1,315 @@
+"""The LaTeX view of an sgd_chain variant: the math its sheet and key print.
+
+Everything here is built from numbers by our own formatters (no user text), so it is
+returned as :class:`grader.latex.Tex`.  Layout and words stay in the templates
+(``templates/exercises/sgd_chain_{sheet,key}.tex.j2``); this module only knows the math.
+
+A derivation line shows the formula, the numbers substituted (the values the key itself
+recorded: rounded σ outputs, the weights from before the step) and the result, with ``≈``
+exactly where the recorded value is a rounding of what the line computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from exercises.base import Solution
+from grader.engine import FractionOps, Rounding
+from grader.latex import Tex, num
+from grader.numbers import fmt_dec, is_finite_decimal, tex_frac
+
+if TYPE_CHECKING:
+    from exercises.sgd_chain import SgdChainParams
+
+# How each activation is written in formulas, and its definition with its derivative
+# (written as a student computes it by hand: from the output for σ and tanh).
+SYMBOL = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "relu": r"\operatorname{relu}",
+    "identity": r"\operatorname{id}",
+    "hard_sigmoid": r"\operatorname{hsig}",
+    "softsign": r"\operatorname{softsign}",
+}
+DEFINITION = {
+    "sigmoid": r"\sigma(t) = \frac{e^{t}}{1 + e^{t}}, \qquad \sigma'(t) = \sigma(t)\bigl(1 - \sigma(t)\bigr)",
+    "tanh": r"\tanh t = \frac{e^{t} - e^{-t}}{e^{t} + e^{-t}}, \qquad \tanh'(t) = 1 - \tanh^2 t",
+    "relu": r"\operatorname{relu}(t) = \max(t, 0), \qquad \operatorname{relu}'(t) = \begin{cases} 1, & t > 0,\\ 0, & t \le 0 \end{cases}",
+    "identity": r"\operatorname{id}(t) = t, \qquad \operatorname{id}'(t) = 1",
+    "hard_sigmoid": r"\operatorname{hsig}(t) = \min\bigl(\max(\tfrac{t}{4} + \tfrac12,\, 0),\, 1\bigr), \qquad \operatorname{hsig}'(t) = \begin{cases} \tfrac14, & -2 < t < 2,\\ 0, & \text{otherwise} \end{cases}",
+    "softsign": r"\operatorname{softsign}(t) = \frac{t}{1 + |t|}, \qquad \operatorname{softsign}'(t) = \frac{1}{(1 + |t|)^2}",
+}
+SUBST_PLACES = 12  # a number put into a formula: terminating decimals up to this many places
+RESULT_PLACES = 20  # the result of a line: terminating decimals up to this many places
+APPROX_PLACES = 7  # decimals of the approximate renderings beside exact values
+SHOWN_PLACES = 10  # digits kept (then an ellipsis) of a number too long to show exactly
+_EXACT = FractionOps(Rounding("exact"))
+
+
+# ------------------------------------------------------------ numbers
+
+
+def _places(x: Fraction) -> int | None:
+    """Decimal places of a terminating decimal (None when it does not terminate)."""
+    if not is_finite_decimal(x):
+        return None
+    places = 0
+    while (x * 10**places).denominator != 1:
+        places += 1
+    return places
+
+
+def _truncated(x: Fraction) -> str:
+    """The first SHOWN_PLACES decimals and an ellipsis (the digits really go on)."""
+    sign = "-" if x < 0 else ""
+    scaled = abs(x.numerator) * 10**SHOWN_PLACES // x.denominator
+    digits = str(scaled).rjust(SHOWN_PLACES + 1, "0")
+    return rf"{sign}{digits[:-SHOWN_PLACES]}.{digits[-SHOWN_PLACES:]}\ldots"
+
+
+def _decimal(x: Fraction, max_places: int = SUBST_PLACES) -> str:
+    """A terminating decimal in full, anything longer cut with an ellipsis."""
+    places = _places(x)
+    return fmt_dec(x, places) if places is not None and places <= max_places else _truncated(x)
+
+
+def _short_decimal(x: Fraction) -> bool:
+    """Whether ``x`` is a decimal with at most APPROX_PLACES places (shown exactly as such)."""
+    places = _places(x)
+    return places is not None and places <= APPROX_PLACES
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """How numbers are printed in one variant's key.
+
+    ``decimal_first``: every recorded value is a k-decimal (rounding mode ``all``), so
+    0.02 reads better than 1/50.
+    """
+
+    decimal_first: bool = False
+
+    def small(self, x: Fraction) -> bool:
+        """An integer or a fraction a reader takes in at a glance (5/8, 25/16, 1/3); a
+        rounded value such as 0.0975 = 39/400 reads better as a decimal."""
+        if x.denominator == 1:
+            return True
+        if is_finite_decimal(x):
+            return not self.decimal_first and x.denominator < 100
+        return x.denominator < 1000
+
+    def value(self, x: Fraction) -> str:
+        """A number inside a formula: ``3``, ``\\frac{5}{8}``, ``0.8267``, ``0.0370121624\\ldots``."""
+        return tex_frac(x) if self.small(x) else _decimal(x)
+
+    def paren(self, x: Fraction) -> str:
+        """The value, in parentheses when negative (it follows an operator)."""
+        return rf"\left({self.value(x)}\right)" if x < 0 else self.value(x)
+
+    def result(
+        self, x: Fraction, computed: Fraction | None = None, *, rounded: bool = False
+    ) -> str:
+        """The end of a derivation line: ``= \\frac{5}{4} = 1.25``, ``= 0.236877839674``,
+        ``= 0.0011193882\\ldots`` (exact, too long to print), or ``≈ 0.8267`` only where the
+        value is a rounding of what the line computes (and is used rounded from then on)."""
+        if rounded or (computed is not None and computed != x):
+            return rf"\approx {_decimal(x, RESULT_PLACES)}"
+        if self.small(x):
+            return f"= {num(x, APPROX_PLACES)}"
+        if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
+            return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
+        return f"= {_decimal(x, RESULT_PLACES)}"
+
+    def cell(self, x: Fraction, *, exact: bool) -> str:
+        if x.denominator == 1:
+            return str(x.numerator)
+        if not exact:
+            places = _places(x)
+            shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
+            return fmt_dec(x, shown)
+        if self.small(x):
+            return tex_frac(x).replace(r"\frac", r"\tfrac")
+        return _decimal(x, RESULT_PLACES)
+
+    def matrix(self, rows: Sequence[Sequence[Fraction]], *, exact: bool = True) -> Tex:
+        """A pmatrix of exact values, or of decimals to APPROX_PLACES (``exact=False``)."""
+        body = r" \\ ".join(" & ".join(self.cell(v, exact=exact) for v in row) for row in rows)
+        # fractions need a little more room between the rows
+        stretch = r"\renewcommand{\arraystretch}{1.3}" if r"\tfrac" in body else ""
+        return Tex(rf"{{{stretch}\begin{{pmatrix}} {body} \end{{pmatrix}}}}")
+
+    def matrix_lines(self, rows: Sequence[Sequence[Fraction]]) -> list[Tex]:
+        """Lines of an ``align*``: ``&= exact``, then the decimals where they add something
+        (a fraction to read as a decimal, or decimals too long to take in)."""
+        cells = [v for row in rows for v in row]
+        lines = [Tex(f"&= {self.matrix(rows)}")]
+        if any(self.small(v) and v.denominator != 1 or not _short_decimal(v) for v in cells):
+            relation = "&= " if all(_short_decimal(v) for v in cells) else r"&\approx "
+            lines.append(Tex(relation + self.matrix(rows, exact=False)))
+        return lines
+
+    def vector(self, values: Sequence[Fraction]) -> Tex:
+        return Tex(r"\left[" + ",\\ ".join(self.value(v) for v in values) + r"\right]")
+
+
+def symbols(prefix: str, names: Sequence[str]) -> Tex:
+    """``[x, o_1, o_2, o_3]``; with more than four entries ``[x, o_1, \\dots, o_5]``."""
+    items = [prefix] if prefix else []
+    items += list(names) if len(names) <= 4 else [names[0], r"\dots", names[-1]]
+    return Tex("[" + ", ".join(items) + "]")
+
+
+def count_text(n: int) -> Tex:
+    """``1``, ``1, 2``, ``1, 2, 3`` or ``1, \\dots, n``: the steps s of a task."""
+    return Tex(", ".join(str(i) for i in range(1, n + 1)) if n <= 3 else rf"1, \dots, {n}")
+
+
+# ------------------------------------------------------------ derivation
+
+
+def _f_prime_symbolic(activation: str, l: int) -> str:
+    """f′(h_l) as the course writes it by hand."""
+    return {
+        "sigmoid": rf"o_{l}(1 - o_{l})",
+        "tanh": rf"(1 - o_{l}^2)",
+        "relu": rf"\operatorname{{relu}}'(h_{l})",
+        "identity": r"\operatorname{id}'(h_{" + str(l) + "})",
+        "hard_sigmoid": rf"\operatorname{{hsig}}'(h_{l})",
+        "softsign": rf"\frac{{1}}{{(1 + |h_{l}|)^2}}",
+    }[activation]
+
+
+def _f_prime_numbers(nf: Numbers, activation: str, h: Fraction, o: Fraction) -> str:
+    """f′(h) with the numbers put in (σ′ from the recorded, rounded output)."""
+    if activation == "sigmoid":
+        return rf"{nf.value(o)}\left(1 - {nf.value(o)}\right)"
+    if activation == "tanh":
+        return rf"\left(1 - {nf.paren(o)}^2\right)"
+    if activation == "softsign":
+        return rf"\frac{{1}}{{(1 + |{nf.value(h)}|)^2}}"
+    return nf.value(_EXACT.derivative(activation, h, o))
+
+
+def _step_view(
+    nf: Numbers, p: SgdChainParams, st: Any, answers: dict[str, Any], s: int, obs: int
+) -> dict[str, Any]:
+    d = p.depth
+    f = SYMBOL[p.activation]
+    x, y = p.data[obs - 1]
+    before = st.layers_before
+    w_old = [[layer.b[0] for layer in before], [layer.w[0][0] for layer in before]]
+    o = [st.o[l][0][0] for l in range(d + 1)]
+    h = [st.h[l][0][0] for l in range(d)]
+    delta = [st.delta[l][0][0] for l in range(d)]
+
+    forward = []
+    for l in range(1, d + 1):
+        w, b = w_old[1][l - 1], w_old[0][l - 1]
+        h_line = (
+            rf"h_{l} &= w_{l}\, o_{l - 1} + b_{l} = {nf.paren(w)} \cdot {nf.paren(o[l - 1])} + {nf.paren(b)} "
+            + nf.result(h[l - 1], w * o[l - 1] + b)
+        )
+        transcendental = p.activation in ("sigmoid", "tanh") and h[l - 1] != 0
+        o_line = rf"o_{l} &= {f}(h_{l}) = {f}\left({nf.value(h[l - 1])}\right) " + nf.result(
+            o[l], _EXACT.activate(p.activation, h[l - 1]), rounded=transcendental
+        )
+        forward += [Tex(h_line), Tex(o_line)]
+
+    half = p.loss == "half_mse"
+    half_tex = r"\tfrac12 " if half else ""
+    loss_exact = (y - o[d]) ** 2 * (Fraction(1, 2) if half else 1)
+    loss = Tex(
+        rf"L &= {half_tex}(y - o_{d})^2 = {half_tex}\left({nf.value(y)} - {nf.paren(o[d])}\right)^2 "
+        + nf.result(st.loss, loss_exact)
+    )
+
+    factor, factor_times = ("", "") if half else ("2", r"2 \cdot ")
+    fprime = _EXACT.derivative(p.activation, h[d - 1], o[d])
+    deltas = [
+        Tex(
+            rf"\delta_{d} &= {factor}(o_{d} - y)\, {_f_prime_symbolic(p.activation, d)}"
+            rf" = {factor_times}\left({nf.value(o[d])} - {nf.paren(y)}\right) \cdot "
+            + _f_prime_numbers(nf, p.activation, h[d - 1], o[d])
+            + " "
+            + nf.result(delta[d - 1], (1 if half else 2) * (o[d] - y) * fprime)
+        )
+    ]
+    for l in range(d - 1, 0, -1):
+        w_next = w_old[1][l]
+        computed = delta[l] * w_next * _EXACT.derivative(p.activation, h[l - 1], o[l])
+        deltas.append(
+            Tex(
+                rf"\delta_{l} &= \delta_{l + 1}\, w_{l + 1}\, {_f_prime_symbolic(p.activation, l)}"
+                rf" = {nf.paren(delta[l])} \cdot {nf.paren(w_next)} \cdot "
+                + _f_prime_numbers(nf, p.activation, h[l - 1], o[l])
+                + " "
+                + nf.result(delta[l - 1], computed)
+            )
+        )
+
+    n = s + 1
+    grad = answers["gradient"]
+    rate = nf.value(p.learning_rate)
+    return {
+        "number": n,
+        "observation": obs,
+        "x": Tex(nf.value(x)),
+        "y": Tex(nf.value(y)),
+        "forward": forward,
+        "loss": loss,
+        "deltas": deltas,
+        "gradient_lines": [
+            Tex(
+                r"\frac{\partial L}{\partial W} &= "
+                + _matrix_symbols(d, ("\\delta_{l}", "\\delta_{l}\\, o_{m}"))
+            ),
+            *nf.matrix_lines(grad),
+        ],
+        "update_lines": [
+            Tex(rf"W^{{{n}}} &= W^{{{n - 1}}} - {rate} \cdot \frac{{\partial L}}{{\partial W}}"),
+            *nf.matrix_lines(answers["weights"]),
+        ],
+        "forward_vector": nf.vector(o),
+        "delta_vector": nf.vector(delta),
+    }
+
+
+def _matrix_symbols(d: int, patterns: tuple[str, str]) -> Tex:
+    """A 2×d pmatrix of symbols; ``{l}`` is the layer (1-based), ``{m}`` = l − 1."""
+    rows = [" & ".join(pat.format(l=l, m=l - 1) for l in range(1, d + 1)) for pat in patterns]
+    return Tex(rf"\begin{{pmatrix}} {rows[0]} \\ {rows[1]} \end{{pmatrix}}")
+
+
+def latex_view(p: SgdChainParams, solution: Solution, language: str) -> dict[str, Any]:
+    """What ``sgd_chain_sheet.tex.j2`` and ``sgd_chain_key.tex.j2`` print.
+
+    The math is the same in every language; ``language`` is part of the contract that
+    every family's ``latex_view`` follows.
+    """
+    d = p.depth
+    nf = Numbers(decimal_first=p.rounding.mode == "all")
+    steps = [
+        _step_view(nf, p, st, solution.answers["steps"][s], s, obs)
+        for s, (st, obs) in enumerate(zip(solution.trace.steps, p.order, strict=True))
+    ]
+    loss = rf"(y - o_{d})^2" if p.loss == "mse" else rf"\tfrac12 (y - o_{d})^2"
+    return {
+        "depth": d,
+        "steps": steps,
+        "step_numbers": count_text(len(steps)),
+        "symbol": Tex(SYMBOL[p.activation]),
+        "definition": Tex(DEFINITION[p.activation]),
+        "loss": Tex(rf"L = {loss}"),
+        "data": [(i + 1, Tex(nf.value(x)), Tex(nf.value(y))) for i, (x, y) in enumerate(p.data)],
+        "order": list(p.order),
+        "learning_rate": Tex(nf.value(p.learning_rate)),
+        "w0": nf.matrix(p.initial_matrix()),
+        "w_layout": _matrix_symbols(d, ("b_{l}", "w_{l}")),
+        "forward_symbols": symbols("x", [f"o_{l}" for l in range(1, d + 1)]),
+        "delta_symbols": symbols("", [rf"\delta_{l}" for l in range(1, d + 1)]),
+        "rounding_mode": p.rounding.mode,
+        "rounded_any": bool(solution.rounded),
+    }

@@ -1,0 +1,332 @@
+"""``grader generate``: a build directory with every student's sheet, key and answer template.
+
+Layout (the spec's contract)::
+
+    sheets/<id>.tex  sheets/<id>.pdf  sheets/all.pdf
+    keys/<id>.tex    keys/<id>.pdf    keys/<id>.json   keys/all.pdf
+    templates/<id>.json   schema.json   manifest.json
+
+Everything is built in a staging directory beside DIR and swapped in at the end, so a
+killed run never leaves a half-written build.  :func:`text_files` is also what ``grader
+check`` regenerates in memory, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from exercises import get_exercise
+from grader.assignment import Assignment, Student, load_assignment, load_roster
+from grader.documents import (
+    Kind,
+    StudentDoc,
+    join_document,
+    render_document,
+    split_document,
+    student_doc,
+    with_index,
+)
+from grader.errors import UserError
+from grader.fileio import dump_json
+from grader.keys import key_json
+from grader.manifest import (
+    MANIFEST,
+    is_our_manifest,
+    make_manifest,
+    secret_fingerprint,
+    sha256,
+)
+from grader.schema import submission_schema
+from grader.variants import Variant, make_variants, needs_secret, read_secret
+
+KINDS: tuple[tuple[Kind, str], ...] = (("sheet", "sheets"), ("key", "keys"))
+
+
+# ------------------------------------------------------------ what a build contains
+
+
+def template_json(assignment: Assignment, student_id: str, variants: Sequence[Variant]) -> Any:
+    """The answer template a student fills in: the submission layout with nulls."""
+    return {
+        "assignment": assignment.id,
+        "student": student_id,
+        "answers": {
+            v.exercise.id: get_exercise(v.exercise.type).template_answers(v.params)
+            for v in variants
+        },
+    }
+
+
+def student_files(
+    assignment: Assignment, student: Student, variants: Sequence[Variant], doc: StudentDoc
+) -> dict[str, bytes]:
+    """Every text file of one student, by path relative to the build directory."""
+    sid = student.id  # validated by the roster loader (or the manifest reader): safe in a path
+    files = {
+        f"{folder}/{sid}.tex": render_document(kind, assignment, [doc]).encode("utf-8")
+        for kind, folder in KINDS
+    }
+    files[f"keys/{sid}.json"] = dump_json(key_json(assignment, sid, list(variants))).encode("utf-8")
+    files[f"templates/{sid}.json"] = dump_json(template_json(assignment, sid, variants)).encode(
+        "utf-8"
+    )
+    return files
+
+
+def shared_files(assignment: Assignment) -> dict[str, bytes]:
+    return {"schema.json": dump_json(submission_schema(assignment)).encode("utf-8")}
+
+
+@dataclass(frozen=True)
+class StudentOutput:
+    """Everything one student contributes to a build: their files, and their part of each
+    class document (``kind`` -> body), for TeX."""
+
+    files: dict[str, bytes]
+    bodies: dict[Kind, str]
+
+
+def student_output(
+    assignment: Assignment, student: Student, index: int, secret: bytes | None
+) -> StudentOutput:
+    """One student's variants, files and class-document parts (run in a worker process
+    with ``--jobs``: takes and returns only plain, picklable data)."""
+    variants = make_variants(assignment, student.id, secret)
+    doc = student_doc(assignment, student, variants)
+    files = student_files(assignment, student, variants, doc)
+    bodies = {
+        kind: split_document(
+            render_document(kind, assignment, [with_index(doc, index)], batch=True)
+        )[1]
+        for kind, _ in KINDS
+    }
+    return StudentOutput(files, bodies)
+
+
+def all_outputs(
+    assignment: Assignment,
+    students: Sequence[Student],
+    secret: bytes | None,
+    jobs: int,
+    progress: Any,
+) -> Iterator[StudentOutput]:
+    """Every student's output in roster order, on ``jobs`` processes, advancing ``progress``."""
+    task = progress.add_task("Variants, keys and documents", total=len(students))
+    indexed = list(enumerate(students, start=1))
+    if jobs <= 1 or len(students) < 2 * jobs:
+        results: Iterator[StudentOutput] = (
+            student_output(assignment, s, i, secret) for i, s in indexed
+        )
+        for result in results:
+            yield result
+            progress.advance(task)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(student_output, assignment, s, i, secret) for i, s in indexed]
+        for future in futures:
+            yield future.result()
+            progress.advance(task)
+
+
+def class_head(assignment: Assignment, kind: Kind) -> str:
+    """The preamble of a class document (the same for every student)."""
+    return split_document(render_document(kind, assignment, [], batch=True))[0]
+
+
+# ------------------------------------------------------------ the build directory
+
+
+def _check_target(out: Path) -> None:
+    """Refuse to replace anything but an empty directory or an earlier build of ours."""
+    if out.exists() and not out.is_dir():
+        raise UserError("exists and is not a directory", file=str(out))
+    if out.is_dir() and any(out.iterdir()) and not is_our_manifest(out / MANIFEST):
+        raise UserError(
+            "refusing to replace this directory: it is not empty and has no manifest.json of a "
+            "grader build; choose another --out or empty it",
+            file=str(out),
+        )
+
+
+def _check_ids(students: Sequence[Student], roster: str) -> None:
+    """Ids name files: ``all`` is taken by the class PDF, and ids equal but for case would
+    be one file on macOS and Windows."""
+    seen: dict[str, str] = {}
+    for student in students:
+        folded = student.id.casefold()
+        if folded == "all":
+            raise UserError(
+                f"student id {student.id!r} is reserved (sheets/all.pdf holds every sheet)",
+                file=roster,
+            )
+        if folded in seen:
+            raise UserError(
+                f"student ids {seen[folded]!r} and {student.id!r} differ only in case; "
+                "they would share one file on macOS and Windows",
+                file=roster,
+            )
+        seen[folded] = student.id
+
+
+def _staging_dir(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging`` with renames only (never a half-written ``out``)."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except BaseException:
+        old.rename(out)  # put the previous build back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+@contextmanager
+def progress_bar(console: Console) -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        yield progress
+
+
+# ------------------------------------------------------------ the command
+
+
+def generate_command(
+    assignment_path: str, roster_path: str, out_dir: str, *, pdf: bool, jobs: int
+) -> int:
+    """``grader generate``; 0 on success, 1 when TeX failed (everything else is written)."""
+    from grader import pdf as typesetting
+
+    started = time.monotonic()
+    assignment = load_assignment(assignment_path)
+    students = load_roster(roster_path)
+    _check_ids(students, roster_path)
+    secret = read_secret(assignment)
+    out = Path(out_dir)
+    _check_target(out)
+    engine = typesetting.find_engine() if pdf else None
+
+    files = shared_files(assignment)
+    bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
+    tex_error: str | None = None
+    with progress_bar(Console(stderr=True)) as progress:
+        for output in all_outputs(assignment, students, secret, jobs, progress):
+            files.update(output.files)
+            for kind, body in output.bodies.items():
+                bodies[kind].append(body)
+        staging = _staging_dir(out)
+        try:
+            _write(staging, files)
+            if engine is not None:
+                task = progress.add_task("Typesetting sheets and keys", total=None)
+                pdfs, tex_error = _typeset(assignment, students, bodies, staging, engine)
+                progress.remove_task(task)
+                files.update(pdfs)
+            manifest = make_manifest(
+                assignment_id=assignment.id,
+                assignment_sha256=sha256(Path(assignment_path).read_bytes()),
+                fingerprint=secret_fingerprint(secret) if needs_secret(assignment) else None,
+                students=students,
+                files=files,
+                pdf=engine is not None and tex_error is None,
+            )
+            (staging / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
+            _swap_in(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    if pdf and engine is None:
+        click.echo(f"warning: {typesetting.INSTALL_HINT}", err=True)
+    if tex_error is not None:
+        click.echo(f"error: {tex_error}", err=True)
+        log = out / "tex-error.log"
+        where = f" (TeX's log: {log})" if log.is_file() else ""
+        click.echo(
+            f"error: no PDFs were written{where}; the .tex and .json files and the manifest "
+            "are complete",
+            err=True,
+        )
+    with_pdf = engine is not None and tex_error is None
+    _summary(out, len(students), with_pdf=with_pdf, seconds=time.monotonic() - started)
+    return 1 if tex_error is not None else 0
+
+
+def _typeset(
+    assignment: Assignment,
+    students: Sequence[Student],
+    bodies: dict[Kind, list[str]],
+    staging: Path,
+    engine: str,
+) -> tuple[dict[str, bytes], str | None]:
+    """Both class documents through TeX at once, the PDFs written into ``staging``:
+    (every PDF by its build path, None) or ({}, the error) when TeX failed."""
+    from grader.pdf import TexFailure, TexJob, typeset
+
+    ids = [s.id for s in students]
+    jobs = [
+        TexJob(folder, join_document(class_head(assignment, kind), bodies[kind]), ids)
+        for kind, folder in KINDS
+    ]
+    try:
+        results = typeset(jobs, staging / ".tex", engine)
+    except TexFailure as exc:
+        if exc.log:  # kept beside the build for whoever debugs it (not part of the build)
+            (staging / "tex-error.log").write_text(exc.log, encoding="utf-8")
+        return {}, exc.line()
+    finally:
+        shutil.rmtree(staging / ".tex", ignore_errors=True)
+    pdfs: dict[str, bytes] = {}
+    for folder, result in results.items():
+        pdfs[f"{folder}/all.pdf"] = result.all_pdf
+        for sid, data in result.per_student.items():
+            pdfs[f"{folder}/{sid}.pdf"] = data
+    _write(staging, pdfs)
+    return pdfs, None
+
+
+def _summary(out: Path, count: int, *, with_pdf: bool, seconds: float) -> None:
+    pdf_note = " and .pdf" if with_pdf else ""
+    lines = [
+        f"Generated {count} student{'s' if count != 1 else ''} into {out} in {seconds:.1f} s:",
+        f"  sheets/     problem sheets (.tex{pdf_note})"
+        + (", all.pdf with every sheet for printing" if with_pdf else ""),
+        f"  keys/       solution keys (.tex{pdf_note}, .json)",
+        "  templates/  answer templates to hand out (.json)",
+        "  schema.json, manifest.json (check the build with: grader check ASSIGNMENT DIR)",
+    ]
+    click.echo("\n".join(lines))

@@ -1,0 +1,175 @@
+"""The LaTeX documents of a build: problem sheets and solution keys.
+
+One template per document kind renders either one student (``sheets/<id>.tex``) or a
+whole class in one document (one TeX run instead of one per student).  Each student
+starts on a fresh page numbered from 1, under a bookmark, between the named
+destinations ``student<N>`` and ``student<N>-end`` that :mod:`grader.pdf` splits on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from exercises import get_exercise
+from exercises.base import Solution
+from grader.assignment import Assignment, ExerciseSpec, Student
+from grader.latex import MAX_TEXT_CHARS, Tex, escape_tex, render, words
+from grader.numbers import fmt_exact_or_dec
+from grader.variants import Variant
+
+Kind = Literal["sheet", "key"]
+STUDENT_MARK = "% ---- student "  # starts each student's part: maps a TeX error line to a student
+BREAK_EVERY = 12  # a run of text without spaces may break after this many characters
+
+
+@dataclass(frozen=True)
+class ExerciseDoc:
+    """One exercise of one student, as the partials see it."""
+
+    ex: ExerciseSpec
+    p: BaseModel
+    s: Solution
+    view: dict[str, Any]
+    k: int
+    title: str
+    points: str
+
+
+@dataclass(frozen=True)
+class StudentDoc:
+    index: int  # 1-based position in the document (names the PDF destinations)
+    id: str
+    name: str
+    exercises: list[ExerciseDoc]
+
+    @property
+    def display_name(self) -> Tex:
+        return breakable(self.name)
+
+
+def breakable(text: str) -> Tex:
+    """``text`` escaped, with line-break opportunities inside long runs without spaces
+    (a path or an e-mail address as a name would otherwise run off the page)."""
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS] + "…"
+    parts = []
+    for word in re.split(r"(\s+)", text):
+        for i in range(0, len(word), BREAK_EVERY):
+            # never break right after a hyphen: it would read as a hyphenated word
+            if i and word[i - 1] != "-":
+                parts.append(r"\allowbreak{}")
+            parts.append(escape_tex(word[i : i + BREAK_EVERY]))
+    return Tex("".join(parts))
+
+
+def points_text(points: Fraction, language: str) -> str:
+    """``10 points``, ``1 point``; Russian plural rules (1 балл, 2 балла, 5 баллов)."""
+    w = words(language)
+    shown = fmt_exact_or_dec(points, 2).lstrip("≈")
+    if points.denominator != 1:
+        form = w["point_few"]  # "2.5 балла", "2.5 points"
+    elif language == "ru":
+        n = points.numerator % 100
+        if n % 10 == 1 and n != 11:
+            form = w["point_one"]
+        elif 2 <= n % 10 <= 4 and not 12 <= n <= 14:
+            form = w["point_few"]
+        else:
+            form = w["point_many"]
+    else:
+        form = w["point_one"] if points == 1 else w["point_many"]
+    return f"{shown} {form}"
+
+
+def exercise_doc(variant: Variant, language: str) -> ExerciseDoc:
+    spec = variant.exercise
+    exercise = get_exercise(spec.type)
+    view_fn = getattr(exercise, "latex_view", None)
+    view: dict[str, Any] = (
+        view_fn(variant.params, variant.solution, language) if view_fn is not None else {}
+    )
+    return ExerciseDoc(
+        ex=spec,
+        p=variant.params,
+        s=variant.solution,
+        view=view,
+        k=variant.solution.decimals,
+        title=spec.title or exercise.title[language],
+        points=points_text(spec.points, language),
+    )
+
+
+def student_doc(
+    assignment: Assignment, student: Student, variants: Sequence[Variant], index: int = 1
+) -> StudentDoc:
+    return StudentDoc(
+        index=index,
+        id=student.id,
+        name=student.name,
+        exercises=[exercise_doc(v, assignment.language) for v in variants],
+    )
+
+
+def render_document(
+    kind: Kind, assignment: Assignment, students: Sequence[StudentDoc], *, batch: bool | None = None
+) -> str:
+    """The whole .tex of ``kind`` for ``students`` (one student: a standalone file).
+
+    ``batch`` (default: more than one student) adds what a class document needs: a blank
+    page after an odd page count, so each student starts on a recto in duplex printing.
+    """
+    return render(
+        f"{kind}.tex.j2",
+        assignment=assignment,
+        students=list(students),
+        language=assignment.language,
+        w=words(assignment.language),
+        kind=kind,
+        batch=len(students) > 1 if batch is None else batch,
+    )
+
+
+BEGIN, END = "\\begin{document}\n", "\\end{document}\n"
+
+
+def split_document(tex: str) -> tuple[str, str]:
+    """(preamble up to and including ``\\begin{document}``, the body before ``\\end{document}``).
+
+    The templates render each student independently of the others, so a class document is
+    one preamble plus every student's body: bodies can be rendered in parallel."""
+    head, _, rest = tex.partition(BEGIN)
+    body = rest.rpartition(END)[0]
+    return head + BEGIN, body
+
+
+def join_document(head: str, bodies: Sequence[str]) -> str:
+    return head + "".join(bodies) + END
+
+
+def with_index(doc: StudentDoc, index: int) -> StudentDoc:
+    """The same student at position ``index`` of a class document."""
+    return StudentDoc(index=index, id=doc.id, name=doc.name, exercises=doc.exercises)
+
+
+def student_at_line(tex: str, line: int) -> int | None:
+    """The index of the student whose part of a batched .tex contains ``line`` (1-based)."""
+    found = None
+    for number, text in enumerate(tex.splitlines(), start=1):
+        if number > line:
+            break
+        if text.startswith(STUDENT_MARK):
+            found = int(text.removeprefix(STUDENT_MARK))
+    return found
+
+
+def renumbered(docs: Sequence[StudentDoc]) -> list[StudentDoc]:
+    """The same students numbered 1..n, for one class document."""
+    return [with_index(d, i) for i, d in enumerate(docs, start=1)]

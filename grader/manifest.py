@@ -1,0 +1,122 @@
+"""``manifest.json``: what a build contains, so ``grader check`` can verify it later.
+
+It records the assignment (id and sha256 of the file), the tool version, the students,
+every file with its sha256, and a keyed fingerprint of the course secret: check can
+say "wrong secret" without the manifest revealing anything about the secret itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from grader.assignment import Student, valid_student_id
+from grader.errors import UserError
+
+MANIFEST = "manifest.json"
+TOOL = "backprop-grader"
+FORMAT = 1
+_FINGERPRINT_MESSAGE = b"backprop-grader secret fingerprint"
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(TOOL)
+    except PackageNotFoundError:  # running from a source checkout
+        return "0+unknown"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def secret_fingerprint(secret: bytes | None) -> str | None:
+    """HMAC(secret, constant): equal for equal secrets, and says nothing about the secret."""
+    if secret is None:
+        return None
+    return hmac.new(secret, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def make_manifest(
+    *,
+    assignment_id: str,
+    assignment_sha256: str,
+    fingerprint: str | None,
+    students: list[Student],
+    files: dict[str, bytes],
+    pdf: bool,
+) -> dict[str, Any]:
+    return {
+        "tool": TOOL,
+        "format": FORMAT,
+        "version": tool_version(),
+        "assignment": {"id": assignment_id, "sha256": assignment_sha256},
+        "secret_fingerprint": fingerprint,
+        "pdf": pdf,
+        "students": [{"id": s.id, "name": s.name} for s in students],
+        "files": {path: sha256(files[path]) for path in sorted(files)},
+    }
+
+
+def is_our_manifest(path: Path) -> bool:
+    """Whether ``path`` is a manifest a build of this tool wrote (so the build may be replaced)."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("tool") == TOOL
+
+
+def read_manifest(build_dir: Path) -> dict[str, Any]:
+    """The manifest of a build, validated enough that nothing in it is used unchecked."""
+    path = build_dir / MANIFEST
+    name = str(path)
+    if not build_dir.is_dir():
+        raise UserError("no such build directory", file=str(build_dir))
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UserError(
+            "no manifest.json: not a build written by 'grader generate'", file=str(build_dir)
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the manifest: {exc}", file=name) from None
+    if not isinstance(data, dict) or data.get("tool") != TOOL:
+        raise UserError("not a manifest written by 'grader generate'", file=name)
+    if data.get("format") != FORMAT:
+        raise UserError(
+            f"manifest format {data.get('format')!r} is not {FORMAT}; regenerate the build",
+            file=name,
+        )
+    students = data.get("students")
+    if not isinstance(students, list) or not all(
+        isinstance(s, dict)
+        and isinstance(s.get("id"), str)
+        and valid_student_id(s["id"])
+        and isinstance(s.get("name"), str)
+        for s in students
+    ):
+        raise UserError(
+            "expected a list of students with valid ids and names", file=name, where="/students"
+        )
+    ids = [s["id"] for s in students]
+    if len(set(ids)) != len(ids):
+        raise UserError("a student appears twice", file=name, where="/students")
+    files = data.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        raise UserError("expected a mapping of file paths to sha256", file=name, where="/files")
+    assignment = data.get("assignment")
+    if not isinstance(assignment, dict) or not isinstance(assignment.get("id"), str):
+        raise UserError("expected the assignment's id and sha256", file=name, where="/assignment")
+    return data
+
+
+def manifest_students(data: dict[str, Any]) -> list[Student]:
+    return [Student(id=s["id"], name=s["name"]) for s in data["students"]]
