@@ -14,7 +14,6 @@ Fraction(-1, 8)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
 MAX_NUMBER_CHARS = 1000  # a real answer is never longer
@@ -25,12 +24,17 @@ UNICODE_MINUS = "\u2212"
 FRACTION_SLASH = "\u2044"
 
 
-@dataclass(frozen=True)
 class NumberError(ValueError):
-    """A number could not be read.  ``position`` is a 0-based offset into the text."""
+    """A number could not be read.  ``position`` is a 0-based offset into the text.
 
-    message: str
-    position: int = 0
+    A plain exception class (not a frozen dataclass): Python must be able to set
+    ``__traceback__`` and ``__notes__`` on a raised error.
+    """
+
+    def __init__(self, message: str, position: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
 
     def __str__(self) -> str:
         return self.message
