@@ -31,6 +31,7 @@ from grader.engine import TRANSCENDENTAL, ActivationName, FractionOps, Layer, Op
 from grader.latex import Tex
 from grader.models import ExactNumber, RoundingSpec, StrictModel
 from grader.numbers import (
+    MAX_DIGITS,
     NumberError,
     fmt_dec,
     fmt_exact_or_dec,
@@ -449,6 +450,7 @@ class MlpMatrix(Exercise):
             learning_rate=p.learning_rate,
             loss=p.loss,
             reduction="sum",
+            max_digits=MAX_DIGITS,
         )
         step = trace.steps[0]
         formula = graph.formula({}, ops, engine.CORRECT)[0]

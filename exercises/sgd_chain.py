@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from exercises.base import Computation, Exercise, Solution, pointer
 from grader import engine
-from grader.engine import FractionOps, Layer, Ops, Rounding, Rules
+from grader.engine import EXACT_MODE_DECIMALS, FractionOps, Layer, Ops, Rounding, Rules
 from grader.models import ExactNumber, RoundingSpec, StrictModel
-from grader.numbers import NumberError, fmt_dec, fmt_frac, parse_number, round_half_away
+from grader.numbers import MAX_DIGITS, NumberError, fmt_dec, fmt_frac, parse_number, round_half_away
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 
@@ -92,6 +92,7 @@ class SgdChain(Exercise):
             [[k - 1] for k in p.order],
             learning_rate=p.learning_rate,
             loss=p.loss,
+            max_digits=MAX_DIGITS,  # every key value must stay a readable submission
         )
         steps_answers = []
         values: dict[str, Any] = {}
@@ -284,7 +285,10 @@ class SgdChain(Exercise):
     # ------------------------------------------------------------ independent check
 
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
-        return float_oracle_mismatches(_params(params), answers)
+        try:
+            return float_oracle_mismatches(_params(params), answers)
+        except OverflowError:
+            return ["a value is beyond the range of float64: the key cannot be recomputed"]
 
 
 def _params(params: BaseModel | None) -> SgdChainParams:
@@ -513,12 +517,17 @@ def float_oracle_mismatches(p: SgdChainParams, answers: Any) -> list[str]:
 
     Each value is recomputed locally (from the key's previous weights and this step's
     key values), so a rounded value may differ from the float only by the rounding.
+    The pre-activation h, which the key does not hold, is computed exactly from the key's
+    rational values (and rounded in mode ``all``, as it is recorded there): a float h
+    cannot tell on which side of a relu/hard_sigmoid kink it lies.
     """
-    k = p.rounding.decimals
     mode = p.rounding.mode
+    # in exact mode only σ/tanh are rounded, and to EXACT_MODE_DECIMALS, not to `decimals`
+    k = EXACT_MODE_DECIMALS if mode == "exact" else p.rounding.decimals
     problems: list[str] = []
     d = p.depth
     w_prev = [[float(v) for v in row] for row in p.initial_matrix()]
+    w_prev_q: list[list[Fraction | None]] = [list(row) for row in p.initial_matrix()]
 
     def sig(t: float) -> float:
         return 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
@@ -532,7 +541,7 @@ def float_oracle_mismatches(p: SgdChainParams, answers: Any) -> list[str]:
         "softsign": lambda t: t / (1 + abs(t)),
     }[p.activation]
 
-    def fprime(t: float, o: float) -> float:
+    def fprime(t: Any, o: float) -> float:
         return {
             "sigmoid": o * (1 - o),
             "tanh": 1 - o * o,
@@ -566,15 +575,19 @@ def float_oracle_mismatches(p: SgdChainParams, answers: Any) -> list[str]:
     for s, (step, obs) in enumerate(zip(steps, p.order, strict=True)):
         x, y = (float(v) for v in p.data[obs - 1])
         fw = [_as_float(v) for v in step["forward"]]
+        fq = [_as_fraction(v) for v in step["forward"]]
         de = [_as_float(v) for v in step["deltas"]]
         gr = [[_as_float(v) for v in row] for row in step["gradient"]]
         where = f"steps/{s}"
         agree(f"{where}/forward/0", step["forward"][0], x, False)
-        hs = []
+        hs: list[Fraction | float] = []
         for l in range(d):
-            h = w_prev[1][l] * fw[l] + w_prev[0][l]
+            wq, bq, oq = w_prev_q[1][l], w_prev_q[0][l], fq[l]
+            h: Fraction | float = math.nan
+            if wq is not None and bq is not None and oq is not None:
+                h = round_half_away(wq * oq + bq, k) if all_mode else wq * oq + bq
             hs.append(h)
-            o = f(h)
+            o = f(float(h))
             transcend = p.activation in ("sigmoid", "tanh") and h != 0
             agree(f"{where}/forward/{l + 1}", step["forward"][l + 1], o, transcend or all_mode)
         for l in range(d - 1, -1, -1):
@@ -597,7 +610,15 @@ def float_oracle_mismatches(p: SgdChainParams, answers: Any) -> list[str]:
                     all_mode,
                 )
         w_prev = new_w
+        w_prev_q = [[_as_fraction(v) for v in row] for row in step["weights"]]
     return problems
+
+
+def _as_fraction(text: Any) -> Fraction | None:
+    try:
+        return parse_number(text)
+    except NumberError:
+        return None
 
 
 def _as_float(text: Any) -> float:

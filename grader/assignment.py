@@ -8,16 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import types
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
 from grader.errors import UserError, pointer_from_loc
 from grader.models import ExactNumber, StrictModel
+from grader.numbers import MAX_NUMBER_CHARS
 
 MAX_ASSIGNMENT_BYTES = 1_000_000
 MAX_YAML_NODES = 50_000
@@ -109,7 +111,7 @@ def load_assignment(path: str | Path) -> Assignment:
     try:
         assignment = Assignment.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, name, lines, ()) from None
+        raise _validation_error(exc, name, lines, (), Assignment) from None
     for i, spec in enumerate(assignment.exercises):
         fixed_params(spec, name, lines, i)
     return assignment
@@ -136,17 +138,22 @@ def fixed_params(
                 file=file,
                 where=_where(lines, (*base, key)),
             )
-        annotation: Any = model.model_fields[key].annotation
+        field = model.model_fields[key]
+        annotation: Any = field.annotation
+        # the field's own constraints (depth: 2..4, list lengths …) apply to a fixed value too
+        constrained: Any = (
+            Annotated[(annotation, *field.metadata)] if field.metadata else annotation
+        )
         try:
-            fixed[key] = TypeAdapter(annotation).validate_python(value)
+            fixed[key] = TypeAdapter(constrained).validate_python(value)
         except ValidationError as exc:
-            raise _validation_error(exc, file, lines or {}, (*base, key)) from None
+            raise _validation_error(exc, file, lines or {}, (*base, key), annotation) from None
     required = [k for k, f in model.model_fields.items() if f.is_required()]
     if all(k in fixed for k in required):
         try:
             model.model_validate(fixed)
         except ValidationError as exc:
-            raise _validation_error(exc, file, lines or {}, base) from None
+            raise _validation_error(exc, file, lines or {}, base, model) from None
     return fixed
 
 
@@ -162,10 +169,11 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"not valid YAML: {problem}", file=name, where=where) from None
+        raise _yaml_error(exc, name) from None
+    except RecursionError:
+        raise UserError(
+            "the file is too large or too deeply nested for an assignment", file=name
+        ) from None
     if node is None:
         raise UserError("the file is empty; expected an assignment", file=name)
     lines: dict[str, int] = {}
@@ -179,19 +187,53 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, int]]:
                 "the file is too large or too deeply nested for an assignment", file=name
             )
         lines.setdefault(ptr, current.start_mark.line + 1)
+        if (
+            isinstance(current, yaml.ScalarNode)
+            and len(current.value) > MAX_NUMBER_CHARS
+            and current.tag.endswith((":int", ":float"))  # int() of it could take seconds
+        ):
+            raise UserError(
+                f"number is longer than {MAX_NUMBER_CHARS} characters",
+                file=name,
+                where=_where(lines, _loc_of(ptr)),
+            )
         if isinstance(current, yaml.MappingNode):
+            seen_keys: dict[str, int] = {}
             for key_node, value_node in current.value:
                 key = str(key_node.value).replace("~", "~0").replace("/", "~1")
-                lines.setdefault(f"{ptr}/{key}", key_node.start_mark.line + 1)
+                key_line = key_node.start_mark.line + 1
+                if key in seen_keys and key != "<<":  # YAML would silently keep the last one
+                    raise UserError(
+                        f"key {key_node.value!r} appears twice (also on line {seen_keys[key]})",
+                        file=name,
+                        where=f"{key_line}: {ptr}/{key}",
+                    )
+                seen_keys[key] = key_line
+                lines.setdefault(f"{ptr}/{key}", key_line)
                 stack.append((value_node, f"{ptr}/{key}", depth + 1))
         elif isinstance(current, yaml.SequenceNode):
             for i, item in enumerate(current.value):
                 stack.append((item, f"{ptr}/{i}", depth + 1))
     try:
         data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
-    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
-        raise UserError(f"not valid YAML: {exc}", file=name) from None
+    except yaml.YAMLError as exc:  # e.g. a !!python/object tag: composed, not constructed
+        raise _yaml_error(exc, name) from None
+    except (ValueError, RecursionError) as exc:  # pragma: no cover - caught while composing
+        raise UserError(f"a value cannot be read: {str(exc).splitlines()[0]}", file=name) from None
     return data, lines
+
+
+def _yaml_error(exc: yaml.YAMLError, name: str) -> UserError:
+    """One line: the problem and where it is (PyYAML's own text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}" if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return UserError(f"not valid YAML: {' '.join(str(problem).split())}", file=name, where=where)
+
+
+def _loc_of(ptr: str) -> tuple[int | str, ...]:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]]
+    return tuple(int(p) if p.isdigit() else p for p in parts)
 
 
 def _where(lines: Mapping[str, int] | None, loc: tuple[int | str, ...]) -> str:
@@ -206,7 +248,11 @@ def _where(lines: Mapping[str, int] | None, loc: tuple[int | str, ...]) -> str:
 
 
 def _validation_error(
-    exc: ValidationError, file: str, lines: Mapping[str, int], base: tuple[int | str, ...]
+    exc: ValidationError,
+    file: str,
+    lines: Mapping[str, int],
+    base: tuple[int | str, ...],
+    root: Any = None,
 ) -> UserError:
     first = exc.errors()[0]
     loc = tuple(
@@ -217,9 +263,52 @@ def _validation_error(
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+        model = _model_at(root, loc[:-1])
+        if model is not None:
+            message += f"; expected one of: {', '.join(model.model_fields)}"
     elif first["type"] == "missing":
         message = "required key is missing"
     return UserError(message, file=file, where=_where(lines, (*base, *loc)))
+
+
+def _model_at(root: Any, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``loc`` below ``root`` (for the
+    list of keys an "unknown key" message offers), or None when it cannot be told."""
+    current = _unwrap(root)
+    for part in loc:
+        if _is_model(current):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+        elif get_origin(current) in (list, dict):
+            current = _unwrap(get_args(current)[-1])  # a list index or a dict key
+        else:
+            return None
+    return current if _is_model(current) else None
+
+
+def _unwrap(t: Any) -> Any:
+    """``X`` from ``Annotated[X, …]`` and ``X | None`` (or the one model of a union)."""
+    while True:
+        origin, args = get_origin(t), get_args(t)
+        if origin is Annotated:
+            t = args[0]
+        elif origin is Union or isinstance(t, types.UnionType):
+            options = [a for a in args if a is not type(None)]
+            models = [a for a in options if _is_model(a)]
+            if len(options) == 1:
+                t = options[0]
+            elif len(models) == 1:
+                t = models[0]
+            else:
+                return t
+        else:
+            return t
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
 
 
 # ------------------------------------------------------------ roster
@@ -232,7 +321,7 @@ class Student(BaseModel):
 
 
 def valid_student_id(value: str) -> bool:
-    return bool(_ID_RE.match(value)) and ".." not in value
+    return bool(_ID_RE.fullmatch(value)) and ".." not in value  # fullmatch: "$" allows "\n"
 
 
 def load_roster(path: str | Path) -> list[Student]:

@@ -71,6 +71,24 @@ class Rules:
 CORRECT = Rules()
 
 
+class NumberGrowthError(ArithmeticError):
+    """Exact values grew past a hand-exercise size (see ``train(max_digits=...)``)."""
+
+    def __init__(self, step: int, digits: int, limit: int) -> None:
+        super().__init__(
+            f"exact values reach about {digits} digits in step {step} (the limit is {limit}); "
+            "use rounding mode 'all' or 'transcendental', fewer steps or smaller numbers"
+        )
+        self.step, self.digits, self.limit = step, digits, limit
+
+
+def decimal_digits(x: Fraction) -> int:
+    """Digits of the larger of numerator and denominator, from the bit length: cheap, and
+    safe for integers far beyond Python's 4300-digit str() limit."""
+    bits = max(abs(x.numerator).bit_length(), x.denominator.bit_length())
+    return int(bits * 0.30103) + 1
+
+
 class Ops(Protocol):
     """How to evaluate what is not plain arithmetic, for one number type."""
 
@@ -419,9 +437,14 @@ def train(
     loss: str = "mse",
     reduction: Literal["sum", "mean"] = "sum",
     rules: Rules = CORRECT,
+    max_digits: int | None = None,
 ) -> Trace:
     """Run one step per entry of ``schedule`` (0-based observation indices per step):
-    ``[[1], [0]]`` is SGD on observation 2 then 1; ``[[0, 1]] * k`` is k steps of full-batch GD."""
+    ``[[1], [0]]`` is SGD on observation 2 then 1; ``[[0, 1]] * k`` is k steps of full-batch GD.
+
+    With ``max_digits``, stop with :class:`NumberGrowthError` as soon as a recorded value
+    has more digits: exact arithmetic can grow without bound, and a key nobody can read
+    (or that takes hours) helps no one."""
     steps = []
     current = tuple(layers)
     for batch in schedule:
@@ -439,4 +462,18 @@ def train(
         )
         steps.append(step)
         current = step.layers_after
+        if max_digits is not None:
+            digits = max(decimal_digits(v) for v in _step_values(step))
+            if digits > max_digits:
+                raise NumberGrowthError(len(steps), digits, max_digits)
     return Trace(tuple(steps))
+
+
+def _step_values(step: StepTrace) -> list[Fraction]:
+    values: list[Any] = [step.loss]
+    for matrices in (step.h, step.o, step.delta, step.grad_w):
+        values += [v for m in matrices for row in m for v in row]
+    values += [v for g in step.grad_b if g is not None for v in g]
+    for layer in step.layers_after:
+        values += [v for row in layer.w for v in row] + list(layer.b or [])
+    return [v for v in values if isinstance(v, Fraction)]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-MAX_NUMBER_CHARS = 1000  # a real answer is never longer
-MAX_DIGITS = 400  # significant digits in one written number (keys in exact mode need many)
+MAX_NUMBER_CHARS = 2100  # a real answer is never longer; an exact key value may be
+MAX_DIGITS = 1000  # digits in one written number (exact-mode keys need hundreds)
 MAX_EXPONENT = 80  # |e| in scientific notation
 
 UNICODE_MINUS = "\u2212"
@@ -68,7 +68,9 @@ def parse_number(text: str | int | Fraction) -> Fraction:
     lead = len(text) - len(text.lstrip())
     s = text.strip().replace(UNICODE_MINUS, "-").replace(FRACTION_SLASH, "/")
     if s.startswith("$") and s.endswith("$") and len(s) >= 2:
-        s = s.strip("$").strip()
+        inner = s.strip("$")
+        lead += len(s) - len(s.lstrip("$")) + len(inner) - len(inner.lstrip())
+        s = inner.strip()
     if not s:
         raise NumberError("empty answer: expected a number")
     for i, ch in enumerate(s):
@@ -142,10 +144,13 @@ def _parse_decimal(s: str, offset: int) -> Fraction:
 
 
 def _first_bad(s: str) -> int:
-    """A best-effort position of the first character that cannot start or continue a number."""
-    for i, ch in enumerate(s):
-        if ch not in "0123456789+-./eE":
-            return i
+    """The position of the first character that cannot start or continue a number: the
+    length of the longest prefix that some number begins with (every unfinished number
+    is finished by one more digit, so a prefix ``p`` qualifies when ``p`` or ``p + "0"``
+    is a number)."""
+    for i in range(len(s), 0, -1):
+        if _PLAIN_RE.fullmatch(s[:i]) or _PLAIN_RE.fullmatch(s[:i] + "0"):
+            return min(i, len(s) - 1)
     return 0
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from exercises import get_exercise
 from exercises.base import Solution
 from grader.assignment import Assignment, ExerciseSpec, fixed_params
+from grader.engine import NumberGrowthError
 from grader.errors import UserError
 
 # Only `grader demo` uses this, and says so: never use it for a real course.
@@ -97,14 +98,17 @@ def make_variant(
     fixed = fixed_params(spec, index=index)
     if is_fully_fixed(spec) or secret is None:
         params = exercise.Params.model_validate(fixed)
-        return Variant(spec, params, exercise.solve(params, spec.id))
+        try:
+            return Variant(spec, params, exercise.solve(params, spec.id))
+        except NumberGrowthError as exc:
+            raise UserError(str(exc), where=f"/exercises/{index}/params") from None
     rng = student_rng(secret, assignment.id, spec.id, student_id)
     for _ in range(MAX_ATTEMPTS):
         try:
             params = exercise.sample(rng, fixed)
-        except (ValidationError, ValueError):
+            solution = exercise.solve(params, spec.id)
+        except (ValidationError, ValueError, NumberGrowthError):
             continue
-        solution = exercise.solve(params, spec.id)
         if exercise.is_nice(params, solution, fixed):
             return Variant(spec, params, solution)
     raise UserError(
