@@ -34,9 +34,9 @@ from grader.documents import (
     StudentDoc,
     join_document,
     render_document,
+    render_student,
     split_document,
     student_doc,
-    with_index,
 )
 from grader.errors import UserError
 from grader.fileio import dump_json
@@ -70,12 +70,19 @@ def template_json(assignment: Assignment, student_id: str, variants: Sequence[Va
 
 
 def student_files(
-    assignment: Assignment, student: Student, variants: Sequence[Variant], doc: StudentDoc
+    assignment: Assignment,
+    student: Student,
+    variants: Sequence[Variant],
+    doc: StudentDoc,
+    tex: dict[Kind, str] | None = None,
 ) -> dict[str, bytes]:
-    """Every text file of one student, by path relative to the build directory."""
+    """Every text file of one student, by path relative to the build directory (``tex``:
+    their sheet and key, already rendered)."""
     sid = student.id  # validated by the roster loader (or the manifest reader): safe in a path
     files = {
-        f"{folder}/{sid}.tex": render_document(kind, assignment, [doc]).encode("utf-8")
+        f"{folder}/{sid}.tex": (
+            tex[kind] if tex is not None else render_document(kind, assignment, [doc])
+        ).encode("utf-8")
         for kind, folder in KINDS
     }
     files[f"keys/{sid}.json"] = dump_json(key_json(assignment, sid, list(variants))).encode("utf-8")
@@ -105,13 +112,11 @@ def student_output(
     with ``--jobs``: takes and returns only plain, picklable data)."""
     variants = make_variants(assignment, student.id, secret)
     doc = student_doc(assignment, student, variants)
-    files = student_files(assignment, student, variants, doc)
-    bodies = {
-        kind: split_document(
-            render_document(kind, assignment, [with_index(doc, index)], batch=True)
-        )[1]
-        for kind, _ in KINDS
-    }
+    own: dict[Kind, str] = {}
+    bodies: dict[Kind, str] = {}
+    for kind, _ in KINDS:  # one rendering gives the student's file and class-document part
+        own[kind], bodies[kind] = render_student(kind, assignment, doc, index)
+    files = student_files(assignment, student, variants, doc, own)
     return StudentOutput(files, bodies)
 
 
@@ -133,11 +138,30 @@ def all_outputs(
             yield result
             progress.advance(task)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(student_output, assignment, s, i, secret) for i, s in indexed]
-        for future in futures:
-            yield future.result()
-            progress.advance(task)
+    # Each worker gets the assignment once (its per-build caches key on the object), then
+    # runs chunks of students: one message per chunk, not per student.
+    size = max(1, min(MAX_CHUNK, len(indexed) // (jobs * 8)))
+    chunks = [indexed[i : i + size] for i in range(0, len(indexed), size)]
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(assignment, secret)
+    ) as pool:
+        for outputs in pool.map(_worker_chunk, chunks):
+            for result in outputs:
+                yield result
+            progress.advance(task, len(outputs))
+
+
+MAX_CHUNK = 32  # students per message to a worker process
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(assignment: Assignment, secret: bytes | None) -> None:
+    _worker.update(assignment=assignment, secret=secret)
+
+
+def _worker_chunk(chunk: Sequence[tuple[int, Student]]) -> list[StudentOutput]:
+    assignment, secret = _worker["assignment"], _worker["secret"]
+    return [student_output(assignment, s, i, secret) for i, s in chunk]
 
 
 def class_head(assignment: Assignment, kind: Kind) -> str:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from exercises import get_exercise
 from exercises.base import Solution
 from grader.assignment import Assignment, ExerciseSpec, Student
-from grader.latex import MAX_TEXT_CHARS, Tex, escape_tex, render, words
+from grader.latex import MAX_TEXT_CHARS, IndexMark, Tex, escape_tex, render, words
 from grader.numbers import fmt_exact_or_dec
 from grader.variants import Variant
 
@@ -157,6 +157,76 @@ def join_document(head: str, bodies: Sequence[str]) -> str:
 def with_index(doc: StudentDoc, index: int) -> StudentDoc:
     """The same student at position ``index`` of a class document."""
     return StudentDoc(index=index, id=doc.id, name=doc.name, exercises=doc.exercises)
+
+
+# ------------------------------------------------------------ one rendering per student
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    """How one rendering of a student gives both of their texts in a build: the student's
+    part with the position printed as :class:`IndexMark` and without the class-document
+    extras, then the position put in and ``batch_suffix`` (the duplex break) added."""
+
+    assignment: Assignment
+    head: str  # the preamble, the same in a student's own file and in the class document
+    batch_suffix: str | None  # None: the templates do not allow reuse; render twice
+
+
+_REUSE: dict[tuple[Kind, int], _Reuse] = {}
+
+
+def _marked_body(kind: Kind, assignment: Assignment, doc: StudentDoc, value: int, batch: bool) -> str:
+    marked = with_index(doc, IndexMark(value))
+    return split_document(render_document(kind, assignment, [marked], batch=batch))[1]
+
+
+def _reuse(kind: Kind, assignment: Assignment, doc: StudentDoc) -> _Reuse:
+    """Established once per build (and kind) on its first student, by rendering them every
+    way: reuse holds only if the templates print the position and use it for nothing else
+    (the same text at positions 1 and 2), and the class document's part of a student is
+    their own file's part plus a fixed suffix.  ``grader check`` renders every file anew."""
+    key = (kind, id(assignment))
+    rule = _REUSE.get(key)
+    if rule is not None and rule.assignment is assignment:
+        return rule
+    own_head, own_body = split_document(render_document(kind, assignment, [with_index(doc, 1)]))
+    batch_body = split_document(render_document(kind, assignment, [with_index(doc, 1)], batch=True))[1]
+    head = split_document(render_document(kind, assignment, [], batch=True))[0]
+    marked = _marked_body(kind, assignment, doc, 1, batch=False)
+    marked_batch = _marked_body(kind, assignment, doc, 1, batch=True)
+    suffix: str | None = None
+    if (
+        own_head == head
+        and marked == _marked_body(kind, assignment, doc, 2, batch=False)
+        and marked.replace(IndexMark.TEXT, "1") == own_body
+        and batch_body.startswith(own_body)
+        and marked_batch == marked + batch_body[len(own_body) :]
+    ):
+        suffix = batch_body[len(own_body) :]
+    if len(_REUSE) >= 16:
+        _REUSE.clear()
+    rule = _REUSE[key] = _Reuse(assignment, head, suffix)
+    return rule
+
+
+def render_student(
+    kind: Kind, assignment: Assignment, doc: StudentDoc, index: int
+) -> tuple[str, str]:
+    """(the student's own .tex, their part of the class document at position ``index``):
+    ``render_document(kind, assignment, [doc])`` and the body of
+    ``render_document(kind, assignment, [with_index(doc, index)], batch=True)``, from one
+    rendering of the student instead of two."""
+    rule = _reuse(kind, assignment, doc)
+    if rule.batch_suffix is None:
+        own = render_document(kind, assignment, [with_index(doc, 1)])
+        body = split_document(
+            render_document(kind, assignment, [with_index(doc, index)], batch=True)
+        )[1]
+        return own, body
+    marked = _marked_body(kind, assignment, doc, index, batch=False)
+    own = rule.head + marked.replace(IndexMark.TEXT, "1") + END
+    return own, marked.replace(IndexMark.TEXT, str(index)) + rule.batch_suffix
 
 
 def student_at_line(tex: str, line: int) -> int | None:

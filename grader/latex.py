@@ -64,7 +64,21 @@ def escape_tex(text: Any) -> Tex:
     cannot show become ``?``, and the length is bounded.  ``^^5c`` is harmless once
     ``^`` is escaped; ``\\input`` and ``\\write18`` are harmless once ``\\`` is.
     """
-    s = unicodedata.normalize("NFC", str(text))
+    text = str(text)
+    # the same titles, names and words are printed in every document of a build
+    return _escape_memo(text) if len(text) <= _MEMO_CHARS else _escape(text)
+
+
+_MEMO_CHARS = 4 * MAX_TEXT_CHARS  # longer (hostile) text is escaped, never kept
+
+
+@lru_cache(maxsize=8192)
+def _escape_memo(text: str) -> Tex:
+    return _escape(text)
+
+
+def _escape(text: str) -> Tex:
+    s = unicodedata.normalize("NFC", text)
     if len(s) > MAX_TEXT_CHARS:
         s = s[:MAX_TEXT_CHARS] + "…"
     out = []
@@ -113,9 +127,18 @@ def num(x: Fraction, decimals: int = 7) -> Tex:
     return Tex(rf"{tex_frac(x)} {sign} {shown}")
 
 
+class IndexMark(int):
+    """A student's position in a document that prints as a mark instead of its digits, so
+    one rendering of a student serves every position (see ``documents.render_student``)."""
+
+    TEXT = "\x00student-index\x00"  # no printed value can hold NUL: escape_tex drops it
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, Tex):
         return value
+    if isinstance(value, IndexMark):
+        return IndexMark.TEXT
     if isinstance(value, bool):
         return escape_tex(str(value))
     if isinstance(value, Fraction):

@@ -126,7 +126,7 @@ def render_summary(
             top_mistake[str(report.get("student"))] = MISTAKE_NAMES.get(str(c.most_common(1)[0][0]), "")
 
     rows = []
-    for ptr, ok, bad, n in item_analysis(reports):
+    for ptr, ok, _wrong, n in item_analysis(reports):
         rate = ok / n if n else 0.0
         color = "#2e9e5b" if rate >= 0.7 else "#e0a21b" if rate >= 0.4 else "#d2453c"
         rows.append(f"<tr><td><code>{_e(ptr)}</code></td><td>{_bar(rate, color)}</td><td>{rate:.0%}</td><td>{ok}/{n}</td></tr>")

@@ -89,13 +89,31 @@ def read_secret(assignment: Assignment, *, demo: bool = False) -> bytes | None:
     return None
 
 
+# The fixed parameters of the exercises of recent assignments, validated once per build
+# instead of once per student (pydantic builds a validator per parameter): spec -> fixed.
+# Keyed by identity and holding the spec, so an entry can never answer for another spec.
+_FIXED_CACHE: dict[int, tuple[ExerciseSpec, int, dict[str, Any]]] = {}
+_FIXED_CACHE_SIZE = 64
+
+
+def _fixed(spec: ExerciseSpec, index: int) -> dict[str, Any]:
+    """``fixed_params(spec, index=index)``, computed once per spec (a fresh dict per call)."""
+    entry = _FIXED_CACHE.get(id(spec))
+    if entry is None or entry[0] is not spec or entry[1] != index:
+        if len(_FIXED_CACHE) >= _FIXED_CACHE_SIZE:
+            _FIXED_CACHE.clear()
+        entry = (spec, index, fixed_params(spec, index=index))
+        _FIXED_CACHE[id(spec)] = entry
+    return dict(entry[2])
+
+
 def make_variant(
     assignment: Assignment, index: int, student_id: str, secret: bytes | None
 ) -> Variant:
     """The exercise's parameters and worked solution for one student."""
     spec = assignment.exercises[index]
     exercise = get_exercise(spec.type)
-    fixed = fixed_params(spec, index=index)
+    fixed = _fixed(spec, index)
     if is_fully_fixed(spec) or secret is None:
         params = exercise.Params.model_validate(fixed)
         try:
@@ -103,9 +121,13 @@ def make_variant(
         except NumberGrowthError as exc:
             raise UserError(str(exc), where=f"/exercises/{index}/params") from None
     rng = student_rng(secret, assignment.id, spec.id, student_id)
+    # an exercise may offer a cheap first look that rejects only what is_nice would
+    screen = getattr(exercise, "screen", None)
     for _ in range(MAX_ATTEMPTS):
         try:
             params = exercise.sample(rng, fixed)
+            if screen is not None and not screen(params, fixed):
+                continue
             solution = exercise.solve(params, spec.id)
         except (ValidationError, ValueError, NumberGrowthError):
             continue

@@ -1,0 +1,300 @@
+"""``grader grade``: a batch of submissions into reports, a gradebook and a class summary.
+
+Two passes keep memory flat in the number of submissions: the first reads each file only
+to learn whose it is (so "two files for one student: the later counts" is decided before
+anything is written), the second grades one file per roster student and keeps nothing but
+its gradebook row and a few counts.  One unreadable file never stops the batch: it gets
+a gradebook row with its reason, and the exit code says that something needs a look.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from grader.assignment import Assignment, Student, load_assignment, load_roster
+from grader.errors import UserError
+from grader.fileio import atomic_write_text, dump_json
+from grader.grading import grade_submission
+from grader.reports import (
+    ClassSummary,
+    GradebookRow,
+    gradebook_csv,
+    report_json,
+    report_markdown,
+    report_reason,
+)
+from grader.submission import (
+    SubmissionError,
+    check_assignment,
+    read_submission,
+    student_of,
+    submission_files,
+)
+from grader.tolerance import tolerance_problem
+from grader.variants import Variant, make_variants, read_secret
+
+EXIT_OK = 0
+EXIT_NEEDS_ATTENTION = 1
+PROGRESS_MIN = 10  # smaller batches finish before a bar would help
+VARIANT_CACHE = 256
+
+
+@dataclass(frozen=True)
+class _Task:
+    student: Student
+    path: Path
+    note: str  # e.g. which earlier files were superseded
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row: GradebookRow
+    mistakes: tuple[str, ...] = ()
+
+
+class _Grader:
+    """What every worker needs: the assignment, the secret, where to write, and a cache
+    of variants (computing a student's variant is the costly part of grading)."""
+
+    def __init__(self, assignment: Assignment, secret: bytes | None, out_dir: Path) -> None:
+        self.assignment = assignment
+        self.secret = secret
+        self.reports = out_dir / "reports"
+        self._variants: OrderedDict[str, list[Variant]] = OrderedDict()
+
+    def variants(self, student_id: str) -> list[Variant]:
+        if student_id in self._variants:
+            self._variants.move_to_end(student_id)
+            return self._variants[student_id]
+        variants = make_variants(self.assignment, student_id, self.secret)
+        self._variants[student_id] = variants
+        if len(self._variants) > VARIANT_CACHE:
+            self._variants.popitem(last=False)
+        return variants
+
+    def grade(self, task: _Task) -> _Outcome:
+        student = task.student
+        note = f"{task.note}; " if task.note else ""
+        try:
+            data = read_submission(task.path)
+            check_assignment(data, self.assignment.id)
+            report = grade_submission(self.assignment, student, self.variants(student.id), data)
+        except SubmissionError as exc:
+            reason = f"{note}{_shown_path(task.path)}: {exc.message}"
+            return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
+        except UserError:
+            raise  # the assignment itself is unusable: stop the batch (exit 2)
+        except Exception as exc:  # noqa: BLE001 - a bug must not cost the rest of the batch
+            reason = (
+                f"{note}{_shown_path(task.path)}: internal error while grading "
+                f"({type(exc).__name__}: {exc}); please report this"
+            )
+            return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
+        _write(self.reports / f"{student.id}.json", dump_json(report_json(report)))
+        _write(
+            self.reports / f"{student.id}.md",
+            report_markdown(report, name=student.name, title=self.assignment.title),
+        )
+        # the likeliest diagnosis of each field (alternatives would double-count)
+        mistakes = tuple(sorted({f.diagnosis[0].id for f in report.fields if f.diagnosis}))
+        row = GradebookRow(
+            student.id,
+            student.name,
+            report.score,
+            report.max_score,
+            "submitted",
+            f"{note}{_shown_path(task.path)}: {report_reason(report)}",
+        )
+        return _Outcome(row, mistakes)
+
+
+# Worker processes build their own _Grader once (see _init_worker).
+_WORKER: _Grader | None = None
+
+
+def _init_worker(assignment: Assignment, secret: bytes | None, out_dir: Path) -> None:
+    global _WORKER
+    _WORKER = _Grader(assignment, secret, out_dir)
+
+
+def _grade_in_worker(task: _Task) -> _Outcome:
+    assert _WORKER is not None
+    return _WORKER.grade(task)
+
+
+def grade_command(
+    assignment_path: str,
+    paths: list[str],
+    roster_path: str,
+    out_dir: str,
+    *,
+    lms: str | None,
+    jobs: int,
+) -> int:
+    """Grade ``paths`` (files, or directories of ``*.json``) against the roster's variants;
+    write ``reports/<id>.json|.md`` and ``gradebook.csv`` under ``out_dir``.
+
+    Exit code 0 when every submission was graded, 1 when some could not be (a gradebook
+    row says why); a :class:`UserError` (exit 2) for an unusable assignment, roster or
+    secret.
+    """
+    if lms is not None:
+        raise UserError("--lms is not available yet")
+    assignment = load_assignment(assignment_path)
+    _check_tolerances(assignment, assignment_path)
+    roster = load_roster(roster_path)
+    secret = read_secret(assignment)
+    out = Path(out_dir)
+    files = submission_files(paths)
+    err = Console(stderr=True)
+    show = err.is_terminal and len(files) + len(roster) >= PROGRESS_MIN
+    with Progress(console=err, disable=not show, transient=True) as progress:
+        claims, extra_rows = _who_handed_in(
+            files, {s.id for s in roster}, progress.track(files, description="reading")
+        )
+        tasks, missing = _tasks(roster, claims)
+        outcomes = _run(tasks, assignment, secret, out, jobs)
+        by_student: dict[str, _Outcome] = {}
+        for outcome in progress.track(outcomes, total=len(tasks), description="grading"):
+            by_student[outcome.row.student] = outcome
+    summary = ClassSummary()
+    rows: list[GradebookRow] = []
+    for student in roster:
+        outcome = by_student.get(student.id) or _Outcome(missing[student.id])
+        rows.append(outcome.row)
+        summary.add(outcome.row, outcome.mistakes)
+    for row in extra_rows:
+        rows.append(row)
+        summary.add(row)
+    _write(out / "gradebook.csv", gradebook_csv(rows))
+    console = Console(highlight=False, soft_wrap=True)
+    if not files:
+        console.print("warning: no submission files found", markup=False)
+    console.print(summary.render(), markup=False)
+    console.print(f"wrote {out / 'gradebook.csv'} and {out / 'reports'}", markup=False)
+    failed = any(r.status in ("invalid", "unmatched") for r in rows)
+    return EXIT_NEEDS_ATTENTION if failed else EXIT_OK
+
+
+def _check_tolerances(assignment: Assignment, file: str) -> None:
+    for i, spec in enumerate(assignment.exercises):
+        problem = tolerance_problem(spec.tolerance)
+        if problem:
+            raise UserError(problem, file=file, where=f"/exercises/{i}/tolerance")
+        for key, rule in spec.field_tolerance.items():
+            problem = tolerance_problem(rule)
+            if problem:
+                raise UserError(problem, file=file, where=f"/exercises/{i}/field_tolerance/{key}")
+
+
+def _who_handed_in(
+    files: Sequence[Path], roster_ids: set[str], reading: Iterable[Path]
+) -> tuple[dict[str, list[Path]], list[GradebookRow]]:
+    """Pass 1: each file's student (files in sorted order), and a row for every file that
+    cannot be attributed to a roster student."""
+    claims: dict[str, list[Path]] = {}
+    rows: list[GradebookRow] = []
+    for path in reading:
+        try:
+            student = student_of(read_submission(path))
+        except SubmissionError as exc:
+            guess = _guess_student(path)
+            if guess in roster_ids:  # pass 2 reports the error on the student's own row
+                claims.setdefault(guess, []).append(path)
+            else:
+                reason = f"{_shown_path(path)}: {exc.message}"
+                rows.append(GradebookRow("", "", None, None, "invalid", reason))
+            continue
+        if student not in roster_ids:
+            rows.append(
+                GradebookRow(
+                    student,
+                    "",
+                    None,
+                    None,
+                    "unmatched",
+                    f"{_shown_path(path)}: student id {student!r} is not on the roster",
+                )
+            )
+            continue
+        claims.setdefault(student, []).append(path)
+    return claims, rows
+
+
+_STUDENT_FIELD = re.compile(rb'"student"\s*:\s*"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})"')
+
+
+def _guess_student(path: Path) -> str | None:
+    """Whose a file that cannot be read as a submission probably is: its ``"student"``
+    field found by a plain search (a truncated file still has it), else None."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return None
+    m = _STUDENT_FIELD.search(head)
+    return m.group(1).decode("ascii") if m else None
+
+
+def _tasks(
+    roster: Sequence[Student], claims: dict[str, list[Path]]
+) -> tuple[list[_Task], dict[str, GradebookRow]]:
+    tasks: list[_Task] = []
+    missing: dict[str, GradebookRow] = {}
+    for student in roster:
+        files = claims.get(student.id)
+        if not files:
+            missing[student.id] = GradebookRow(
+                student.id, student.name, None, None, "missing", "no submission"
+            )
+            continue
+        note = ""
+        if len(files) > 1:
+            earlier = ", ".join(_shown_path(p) for p in files[:-1])
+            note = f"{len(files)} files for this student: graded the last in sorted order (ignored: {earlier})"
+        tasks.append(_Task(student, files[-1], note))
+    return tasks, missing
+
+
+def _run(
+    tasks: Sequence[_Task], assignment: Assignment, secret: bytes | None, out: Path, jobs: int
+) -> Iterator[_Outcome]:
+    """Pass 2, in roster order: in this process, or spread over ``jobs`` processes."""
+    if jobs <= 1 or len(tasks) <= 1:
+        grader = _Grader(assignment, secret, out)
+        return (grader.grade(t) for t in tasks)
+    return _run_pool(tasks, assignment, secret, out, jobs)
+
+
+def _run_pool(
+    tasks: Sequence[_Task], assignment: Assignment, secret: bytes | None, out: Path, jobs: int
+) -> Iterator[_Outcome]:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(tasks), os.cpu_count() or 1),
+        initializer=_init_worker,
+        initargs=(assignment, secret, out),
+    ) as pool:
+        yield from pool.map(_grade_in_worker, tasks, chunksize=4)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write atomically; a directory we cannot write to is the user's to fix (exit 2)."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write the file: {exc.strerror or exc}", file=str(path)) from None
+
+
+def _shown_path(path: Path) -> str:
+    """A file's path for a message, as the user gave it (bounded, printable)."""
+    text = str(path)
+    return text if text.isprintable() and len(text) <= 200 else repr(text[:200])

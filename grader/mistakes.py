@@ -1,0 +1,294 @@
+"""The catalogue of typical mistakes, each a variation of the engine's :class:`Rules`.
+
+A diagnosis is found by replaying a field's own computation, from the student's own
+earlier values, under each variation the computation declares
+(:attr:`exercises.base.Computation.mistakes`): the variation that reproduces the
+student's number names the mistake.  Nothing here is written for one question: a new
+exercise family gets diagnoses by declaring which mistakes can show up in a field.
+
+>>> [(v.mistake, v.rules.delta_sign) for v in variations("sign_flip", Context())]
+[('sign_flip', -1)]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil
+from typing import Any
+
+from exercises.base import Computation, Solution
+from grader.engine import FractionOps, Ops, Rounding, Rules
+from grader.intervals import Interval
+from grader.numbers import fmt_dec, fmt_frac
+
+ARITHMETIC = "arithmetic"
+MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
+MAX_SIMPLE_DENOMINATOR = 4  # "simple" learning rates: 1/2, 3/4, 2, 5 …
+MAX_SIMPLE_RATE = 10  # a simple rate nobody gave is still a rate someone might use
+MAX_RATE = 1000
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the catalogue needs to know about a variant (read from its parameters)."""
+
+    learning_rate: Fraction | None = None
+    observations: tuple[tuple[Any, ...], ...] = ()
+    loss: str | None = None
+    activation: str | None = None
+
+    @classmethod
+    def of(cls, params: Any) -> Context:
+        data = getattr(params, "data", None)
+        rate = getattr(params, "learning_rate", None)
+        return cls(
+            learning_rate=rate if isinstance(rate, Fraction) else None,
+            observations=tuple(tuple(row) for row in data) if isinstance(data, list) else (),
+            loss=getattr(params, "loss", None),
+            activation=getattr(params, "activation", None),
+        )
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One way of doing a computation wrong: the mistake, its rules, and a detail text."""
+
+    mistake: str
+    rules: Rules
+    detail: str
+
+
+def variations(
+    mistake: str,
+    ctx: Context,
+    rates: Interval | None = None,
+    other_rates: Sequence[Interval] = (),
+) -> Iterator[Variation]:
+    """The rule variations that make up ``mistake``.
+
+    ``learning_rate`` needs ``rates``, the interval of rates the student's number implies
+    (:func:`implied_rates`), and ``other_rates``, those the student's other updates imply:
+    it yields the plausible rate that fits, if any (see :func:`pick_rate`).
+    """
+    if mistake == "sign_flip":
+        yield Variation(mistake, Rules(delta_sign=-1), "δ computed with (y − ŷ) instead of (ŷ − y)")
+    elif mistake == "missing_factor_2":
+        yield Variation(mistake, Rules(factor_2_error=True), _factor_2_detail(ctx))
+    elif mistake == "missing_activation_derivative":
+        yield Variation(mistake, Rules(derivative="one"), f"the factor {_fprime(ctx)} left out")
+    elif mistake == "wrong_activation_derivative":
+        yield Variation(
+            mistake, Rules(derivative="value"), f"{_fprime(ctx)} taken as the activation itself"
+        )
+    elif mistake == "gradient_ascent":
+        yield Variation(mistake, Rules(update_sign=+1), "W + γ·∂L/∂W instead of W − γ·∂L/∂W")
+    elif mistake == "learning_rate":
+        rate = pick_rate(rates, ctx.learning_rate, other_rates) if rates is not None else None
+        if rate is not None:
+            yield Variation(mistake, Rules(learning_rate=rate), fmt_frac(rate))
+    elif mistake == "wrong_observation":
+        for j, row in enumerate(ctx.observations):
+            values = ", ".join(fmt_frac(v) for v in row if isinstance(v, Fraction))
+            yield Variation(mistake, Rules(observation=j), f"observation {j + 1} ({values})")
+    elif mistake == "missing_path":
+        for i in range(MAX_PATHS):
+            yield Variation(mistake, Rules(omit_term=i), f"path {i + 1} left out")
+    elif mistake == "transposed":
+        yield Variation(mistake, Rules(transpose=True), "a matrix used without its transpose")
+
+
+# ---------------------------------------------------------------- the learning rate
+
+
+def implied_rates(
+    comp: Computation, values: Mapping[str, Any], index: int, answer: Interval
+) -> Interval | None:
+    """The learning rates under which ``comp`` gives ``answer`` from ``values`` (exact points).
+
+    An update is linear in the rate: f(γ) = f(0) + γ·(f(1) − f(0)), so running the
+    computation at two rates and solving gives the rates a student's number implies.
+    None when the rate does not matter here (a zero gradient).
+    """
+    ops = FractionOps(Rounding("exact"))  # no recording rounding: keep f linear in γ
+    f0 = comp.compute(values, ops, Rules(learning_rate=Fraction(0)))[index]
+    f1 = comp.compute(values, ops, Rules(learning_rate=Fraction(1)))[index]
+    if not isinstance(f0, Fraction) or not isinstance(f1, Fraction) or f1 == f0:
+        return None
+    return (answer - f0) / (f1 - f0)
+
+
+def pick_rate(
+    rates: Interval, given: Fraction | None, other_rates: Sequence[Interval] = ()
+) -> Fraction | None:
+    """The plausible learning rate in ``rates`` other than the given one, or None.
+
+    Plausible: a slip of the given rate (γ/10, 10γ, γ/2, 2γ, …, or 1 for a forgotten γ)
+    or a simple fraction up to 10 (quarters at most).  Requiring plausibility keeps an arbitrary wrong number
+    (which always implies *some* rate) from being called a learning-rate mistake.  When
+    the student's number fits several (a tiny gradient says little about the rate), the
+    one that fits most of the student's other updates wins, then the likelier slip.
+
+    >>> pick_rate(Interval(Fraction(49, 100), Fraction(51, 100)), Fraction(5))
+    Fraction(1, 2)
+    >>> pick_rate(Interval(Fraction(123, 1000), Fraction(124, 1000)), Fraction(5)) is None
+    True
+    >>> pick_rate(Interval(Fraction(4, 10), 2), Fraction(5), [Interval(Fraction(1, 2))])
+    Fraction(1, 2)
+    """
+    candidates: list[Fraction] = [Fraction(1)]
+    if given is not None:
+        for k in (1, 2, 3):
+            candidates += [given / 10**k, given * 10**k]
+        candidates += [given / 2, given * 2]
+    for q in range(1, MAX_SIMPLE_DENOMINATOR + 1):
+        p = max(1, ceil(rates.lo * q))
+        if p <= MAX_SIMPLE_RATE * q:
+            candidates.append(Fraction(p, q))
+    fitting = [
+        r
+        for r in dict.fromkeys(candidates)
+        if 0 < r <= MAX_RATE and r != given and rates.contains(r)
+    ]
+    if not fitting:
+        return None
+    votes = [sum(1 for other in other_rates if other.contains(r)) for r in fitting]
+    return fitting[votes.index(max(votes))]
+
+
+# ---------------------------------------------------------------- words for students
+
+
+def symbol(label: str) -> str:
+    """The quantity's symbol from a computation label, digits as subscripts ("δ3 of step 1" → "δ₃")."""
+    head = label.split(" ", 1)[0]
+    return head.translate(_SUBSCRIPTS)
+
+
+def _layer(label: str) -> str:
+    digits = "".join(ch for ch in label.split(" ", 1)[0] if ch.isdigit())
+    return digits.translate(_SUBSCRIPTS)
+
+
+_FPRIME = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
+_TRUE_DERIVATIVE = {
+    "sigmoid": "σ′(h) = o(1 − o)",
+    "tanh": "tanh′(h) = 1 − o²",
+    "relu": "relu′(h) = 1 for h > 0, else 0",
+    "identity": "f′(h) = 1",
+    "hard_sigmoid": "f′(h) = 1/4 for −2 < h < 2, else 0",
+    "softsign": "f′(h) = 1/(1 + |h|)²",
+}
+
+
+def _fprime(ctx: Context) -> str:
+    return _FPRIME.get(ctx.activation or "", "f′")
+
+
+def _factor_2_detail(ctx: Context) -> str:
+    if ctx.loss == "half_mse":
+        return "a factor 2 too many: d/dŷ ½(y − ŷ)² = −(y − ŷ)"
+    return "the factor 2 of d/dŷ (y − ŷ)² = −2(y − ŷ) left out"
+
+
+def explain(mistake: str, detail: str, label: str, ctx: Context) -> str:
+    """One or two sentences a student learns from: what the mistake is and the right way."""
+    sym, n = symbol(label), _layer(label)
+    fp = _fprime(ctx)
+    c = "" if ctx.loss == "half_mse" else "2"
+    if mistake == "sign_flip":
+        return (
+            f"{sym} has the wrong sign: δ = ∂L/∂h = {c}(o{n} − y)·{fp}(h{n}), "
+            f"not {c}(y − o{n})·{fp}(h{n})."
+        )
+    if mistake == "missing_factor_2":
+        if ctx.loss == "half_mse":
+            return f"{sym} has a factor 2 too many: for L = ½(y − ŷ)², ∂L/∂ŷ = ŷ − y."
+        return f"{sym} is missing the factor 2: for L = (y − ŷ)², ∂L/∂ŷ = 2(ŷ − y)."
+    if mistake == "missing_activation_derivative":
+        rule = _TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)")
+        return f"{sym} leaves out the activation's derivative: multiply by {rule}."
+    if mistake == "wrong_activation_derivative":
+        rule = _TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)")
+        return f"{sym} uses the activation itself where its derivative belongs: {rule}, not f(h)."
+    if mistake == "gradient_ascent":
+        return f"{sym} went uphill: the update is W − γ·∂L/∂W, not W + γ·∂L/∂W."
+    if mistake == "learning_rate":
+        given = ctx.learning_rate
+        used = _rate_text(detail)
+        instead = f" instead of {fmt_frac(given)}" if given is not None else ""
+        return f"Your update used γ = {used}{instead}."
+    if mistake == "wrong_observation":
+        return f"{sym} uses {detail}, not the observation this step is about."
+    if mistake == "missing_path":
+        return (
+            f"{sym} misses a term ({detail}): the chain rule adds up the contributions of "
+            "every path from the variable to the output."
+        )
+    if mistake == "transposed":
+        return f"{sym} uses a matrix where its transpose belongs (check the shapes: δ·Wᵀ, Oᵀ·δ)."
+    if mistake == ARITHMETIC:
+        return (
+            "No typical mistake reproduces this number from your earlier answers: "
+            "recheck the arithmetic of this step."
+        )
+    return detail
+
+
+def _rate_text(detail: str) -> str:
+    try:
+        p, _, q = detail.partition("/")
+        rate = Fraction(int(p), int(q or "1"))
+    except ValueError:
+        return detail
+    return detail if rate.denominator == 1 else f"{detail} = {fmt_dec(rate, 4).rstrip('0')}"
+
+
+# ---------------------------------------------------------------- synthetic students
+
+
+def replay(
+    solution: Solution,
+    ops: Ops,
+    rules: Rules,
+    *,
+    write: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Every leaf as a student who makes ``rules``' mistake everywhere computes it: each
+    computation in order, from the student's own earlier values.  ``write`` turns each
+    value into what the student writes down *and then keeps using* (e.g. rounding to 4
+    decimals); formula leaves are kept as they are.
+
+    With :data:`~grader.engine.CORRECT` and the key's ops this reproduces the key.
+    """
+    values: dict[str, Any] = {}
+    for comp in solution.computations:
+        outputs = comp.compute({p: values[p] for p in comp.inputs}, ops, rules)
+        for ptr, value in zip(comp.outputs, outputs, strict=True):
+            keep = write is not None and comp.kind == "number"
+            values[ptr] = write(value) if keep and write is not None else value
+    return values
+
+
+def submission_from(
+    values: Mapping[str, Any], layout: Any, exercise_id: str, text: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """The ``answers`` entry of a submission: ``layout`` (a template) with each leaf set
+    to ``text(value)`` from ``values`` (keyed by pointers under ``/answers/<exercise_id>``)."""
+    filled = json.loads(json.dumps(layout))  # a deep copy; templates are plain JSON
+    prefix = f"/answers/{exercise_id}/"
+    for ptr, value in values.items():
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in ptr[len(prefix) :].split("/")]
+        node = filled
+        for part in parts[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = text(value)
+        else:
+            node[last] = text(value)
+    return filled

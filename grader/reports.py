@@ -1,0 +1,253 @@
+"""What grading writes: the report JSON (the spec's contract), a Markdown report a student
+can read, the gradebook CSV, and the class summary printed at the end of a batch.
+
+Everything a student wrote reaches a report only bounded and escaped: in Markdown inside
+a code span whose fence is longer than any run of backticks in the text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from grader.grading import STATUSES, FieldResult, Report
+from grader.mistakes import symbol
+from grader.numbers import fmt_frac, round_half_away
+from grader.submission import shown
+
+SCORE_DECIMALS = 2
+GRADEBOOK_HEADER = ("student", "name", "score", "max_score", "status", "reason")
+CODE_CHARS = 60  # how much of an answer the Markdown report shows
+HISTOGRAM_BINS = 10
+
+
+def score_number(x: Fraction) -> int | float:
+    """A score as a JSON number rounded to 2 decimals (an int when it is whole), so the
+    report is deterministic and readable; sums are taken exactly before rounding."""
+    r = round_half_away(x, SCORE_DECIMALS)
+    return int(r) if r.denominator == 1 else float(r)
+
+
+def score_text(x: Fraction) -> str:
+    return str(score_number(x))
+
+
+# ---------------------------------------------------------------- report JSON
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """``{"assignment", "student", "score", "max_score", "fields": [...]}``, every gradable
+    field once, in the order a student computes them."""
+    return {
+        "assignment": report.assignment,
+        "student": report.student,
+        "score": score_number(report.score),
+        "max_score": score_number(report.max_score),
+        "fields": [_field_json(f) for f in report.fields],
+    }
+
+
+def _field_json(f: FieldResult) -> dict[str, Any]:
+    return {
+        "pointer": f.pointer,
+        "status": f.status,
+        "given": f.given,
+        "expected": f.expected,
+        "points": score_number(f.points),
+        "max_points": score_number(f.max_points),
+        "feedback": f.feedback,
+        "diagnosis": [{"id": d.id, "detail": d.detail} for d in f.diagnosis],
+    }
+
+
+# ---------------------------------------------------------------- Markdown
+
+# Inline Markdown syntax (links need [ ], so parentheses alone are harmless).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md_text(text: str, limit: int = 400) -> str:
+    """Plain text safe in Markdown: one line, bounded, special characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", shown(text, limit))
+
+
+def code_span(text: str, limit: int = CODE_CHARS) -> str:
+    """A student's text as an inline code span: bounded, one line, and fenced with more
+    backticks than the longest run inside, so nothing in it can end the span early."""
+    body = shown(text, limit)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def report_markdown(report: Report, *, name: str, title: str) -> str:
+    """A report a student can read: what was right, what was carried forward, what went
+    wrong and the likely reason, with the expected values."""
+    lines = [
+        f"# {md_text(title)}: your grade report",
+        "",
+        f"**Student:** {md_text(name)} ({code_span(report.student)})  ",
+        f"**Score:** {score_text(report.score)} / {score_text(report.max_score)}",
+        "",
+    ]
+    exercises = list(dict.fromkeys(f.exercise for f in report.fields))
+    for ex in exercises:
+        fields = [f for f in report.fields if f.exercise == ex]
+        got = sum((f.points for f in fields), Fraction(0))
+        top = sum((f.max_points for f in fields), Fraction(0))
+        lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
+        lines += _section(
+            "What went wrong",
+            [f for f in fields if f.status == "incorrect"],
+            "Each item says what was expected and, where we can tell, the likely mistake.",
+        )
+        lines += _section(
+            "Carried forward",
+            [f for f in fields if f.status == "carried_forward"],
+            "These differ from the key but follow correctly from your own earlier answers.",
+        )
+        lines += _section(
+            "Missing or unreadable",
+            [f for f in fields if f.status in ("missing", "invalid")],
+            "",
+        )
+        correct = [f for f in fields if f.status == "correct"]
+        if correct:
+            lines += [
+                f"### Correct ({len(correct)} of {len(fields)})",
+                "",
+                ", ".join(md_text(symbol_label(f.label)) for f in correct),
+                "",
+            ]
+    if report.problems:
+        lines += ["## About the file", ""]
+        lines += [f"- {md_text(p)}" for p in report.problems]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def symbol_label(label: str) -> str:
+    """A label with its leading symbol's digits as subscripts ("δ3 of step 1" → "δ₃ of step 1")."""
+    head, _, rest = label.partition(" ")
+    return f"{symbol(head)} {rest}".strip()
+
+
+def _section(heading: str, fields: Sequence[FieldResult], intro: str) -> list[str]:
+    if not fields:
+        return []
+    lines = [f"### {heading} ({len(fields)})", ""]
+    if intro:
+        lines += [intro, ""]
+    for f in fields:
+        given = "no answer" if f.given is None else f"you wrote {code_span(f.given)}"
+        lines.append(
+            f"- **{md_text(symbol_label(f.label))}**: {given}. {md_text(f.feedback, 1200)}"
+        )
+        lines.append(f"  ({code_span(f.pointer, 120)})")
+    lines.append("")
+    return lines
+
+
+# ---------------------------------------------------------------- gradebook
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    student: str
+    name: str
+    score: Fraction | None
+    max_score: Fraction | None
+    status: str  # submitted, missing, invalid, unmatched
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as the gradebook writes it (what grader.lms reads)."""
+        return dict(zip(GRADEBOOK_HEADER, self.cells(), strict=True))
+
+    def cells(self) -> list[str]:
+        return [
+            _safe_cell(self.student),
+            _safe_cell(self.name),
+            "" if self.score is None else score_text(self.score),
+            "" if self.max_score is None else score_text(self.max_score),
+            self.status,
+            _safe_cell(self.reason),
+        ]
+
+
+def _safe_cell(text: str) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula: neutralize it."""
+    text = shown(text, 1000)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def gradebook_csv(rows: Iterable[GradebookRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GRADEBOOK_HEADER)
+    for row in rows:
+        writer.writerow(row.cells())
+    return out.getvalue()
+
+
+def report_reason(report: Report) -> str:
+    """A gradebook ``reason`` for a graded submission: the counts per status."""
+    parts = [f"{report.count(s)} {s.replace('_', ' ')}" for s in STATUSES if report.count(s)]
+    review = sum(1 for f in report.fields if f.review)
+    if review:
+        parts.append(f"{review} to review by hand")
+    if report.problems:
+        parts.append(f"{len(report.problems)} file problem(s): {report.problems[0]}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- class summary
+
+
+@dataclass
+class ClassSummary:
+    """Counts a batch accumulates (small, whatever the number of submissions)."""
+
+    ratios: list[Fraction] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    mistakes: Counter[str] = field(default_factory=Counter)  # students with each mistake
+    max_score: Fraction | None = None
+
+    def add(self, row: GradebookRow, mistakes: Iterable[str] = ()) -> None:
+        self.statuses[row.status] += 1
+        if row.status == "submitted" and row.score is not None and row.max_score:
+            self.ratios.append(row.score / row.max_score)
+            self.max_score = row.max_score
+            self.mistakes.update(set(mistakes))
+
+    def render(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()))
+        lines = [f"Class summary: {counts or 'nothing graded'}"]
+        if self.ratios:
+            pct = [float(r) * 100 for r in self.ratios]
+            lines.append(
+                f"  scores (% of max{f' {fmt_frac(self.max_score)}' if self.max_score else ''}): "
+                f"mean {statistics.fmean(pct):.1f}, median {statistics.median(pct):.1f}, "
+                f"min {min(pct):.1f}, max {max(pct):.1f}"
+            )
+            bins = [0] * HISTOGRAM_BINS
+            for r in self.ratios:
+                bins[min(int(r * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
+            top = max(bins)
+            for i, n in enumerate(bins):
+                lo = i * 100 // HISTOGRAM_BINS
+                hi = (i + 1) * 100 // HISTOGRAM_BINS
+                bar = "#" * max(1 if n else 0, round(30 * n / top)) if top else ""
+                lines.append(f"  {lo:3d}–{hi:3d}% {n:4d} {bar}")
+        if self.mistakes:
+            common = ", ".join(f"{m} ({n})" for m, n in self.mistakes.most_common(5))
+            lines.append(f"  most common mistakes (students): {common}")
+        return "\n".join(lines)

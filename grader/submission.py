@@ -1,0 +1,474 @@
+"""Reading one submission file: bounded, strict, and never losing what can be graded.
+
+Reading happens in stages.  :func:`read_submission` turns a file into JSON data or
+one clear :class:`SubmissionError` (too large, not UTF-8, not JSON, nested too deeply):
+the size is checked before the file is read, the nesting depth before the parser
+recurses, JSON numbers stay the decimal text the student wrote (never a binary float),
+``NaN``/``Infinity`` and duplicate keys are kept as markers so the field that holds them
+can say what is wrong.  :func:`student_of` and :func:`check_assignment` read who it is
+from and what for (a bad id is a file-level error: it names the report files).
+:func:`read_answers` then checks the data against a pydantic
+model made for the student's own variant (exact step counts and matrix shapes) and
+returns every answer leaf as given, missing or invalid: a wrong shape in one place
+costs only the leaves under it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, create_model
+
+from exercises import get_exercise
+from exercises.base import pointer
+from grader import numbers
+from grader.assignment import valid_student_id
+from grader.errors import pointer_from_loc
+from grader.variants import Variant
+
+MAX_SUBMISSION_BYTES = 2_000_000
+MAX_DEPTH = 64  # a real submission nests 6 levels deep
+MAX_NUMBER_CHARS = numbers.MAX_NUMBER_CHARS  # what parse_number reads (exact keys need long ones)
+MAX_FORMULA_CHARS = 2000
+MAX_PROBLEMS = 20  # file-level notes kept per submission; the rest are counted
+SHOWN_CHARS = 80  # how much of a student's text we echo back in a message
+
+
+class SubmissionError(Exception):
+    """The file as a whole cannot be graded; ``message`` says why in one line."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class JsonNumber(str):
+    """A JSON number, kept as the exact decimal text the student wrote."""
+
+    __slots__ = ()
+
+
+class JsonConstant(str):
+    """``NaN``, ``Infinity`` or ``-Infinity``: not JSON numbers; the field that holds one
+    is reported invalid (rather than the whole file)."""
+
+    __slots__ = ()
+
+
+class _DuplicateKeys(dict):  # type: ignore[type-arg]
+    """A JSON object in which some key appears more than once (which value is meant?)."""
+
+    duplicates: frozenset[str] = frozenset()
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A student's text made safe to echo in a message: bounded, one line, no lone
+    surrogates (which could not even be written as UTF-8)."""
+    clean = "".join(
+        "\ufffd" if "\ud800" <= ch <= "\udfff" else ch if ch.isprintable() else " " for ch in text
+    )
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- stage 1: the file
+
+
+def read_submission(path: str | Path) -> Any:
+    """Read and parse one submission file; :class:`SubmissionError` says what is wrong."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise SubmissionError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SubmissionError("not a regular file")
+    if info.st_size > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(
+            f"the file is {info.st_size} bytes; a submission must be at most {MAX_SUBMISSION_BYTES}"
+        )
+    try:
+        with path.open("rb") as handle:  # the file may grow after stat: read one byte more
+            raw = handle.read(MAX_SUBMISSION_BYTES + 1)
+    except OSError as exc:
+        raise SubmissionError(f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"the file is larger than {MAX_SUBMISSION_BYTES} bytes")
+    return parse_submission(raw)
+
+
+def parse_submission(raw: bytes) -> Any:
+    """JSON data from the bytes of a submission (see the module docstring for the rules)."""
+    return _parse_json(_decode(raw))
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise SubmissionError("the file is UTF-32 text; save it as UTF-8")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4]:
+        raise SubmissionError("the file is UTF-16 text; save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(
+            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from None
+
+
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than ``limit`` before any parser recurses into it.
+
+    Brackets inside strings do not count, so strings are skipped as whole tokens.
+    """
+    if text.count("[") + text.count("{") <= limit:  # the usual case: nothing to scan
+        return
+    depth = 0
+    for m in _STRING_OR_BRACKET.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, m.start()) + 1
+                column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise SubmissionError(
+                    f"JSON nested more than {limit} levels deep (line {line}, column {column})"
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) == len(keys):
+        return dict(pairs)
+    out = _DuplicateKeys(pairs)
+    out.duplicates = frozenset(k for k in keys if keys.count(k) > 1)
+    return out
+
+
+def _parse_json(text: str) -> Any:
+    check_depth(text)
+    try:
+        return json.loads(
+            text,
+            parse_int=JsonNumber,
+            parse_float=JsonNumber,
+            parse_constant=JsonConstant,
+            object_pairs_hook=_reject_duplicates,
+        )
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:  # pragma: no cover - check_depth keeps the parser shallow
+        raise SubmissionError("JSON nested too deeply") from None
+
+
+# ---------------------------------------------------------------- stage 2: the envelope
+
+
+def student_of(data: Any) -> str:
+    """The submission's ``student`` id, validated (it names the report files)."""
+    if not isinstance(data, dict):
+        raise SubmissionError(
+            'expected a JSON object {"assignment": …, "student": …, "answers": …}, '
+            f"got {_kind(data)}"
+        )
+    if "student" in getattr(data, "duplicates", ()):
+        raise SubmissionError('/student: the key "student" appears more than once')
+    student = data.get("student")
+    if not isinstance(student, str) or isinstance(student, (JsonNumber, JsonConstant)):
+        raise SubmissionError(
+            f"/student: expected the student id as a string, got {_kind(student)}"
+        )
+    if not valid_student_id(student):
+        raise SubmissionError(
+            f"/student: {shown(student, 40)!r} is not a valid student id "
+            "(letters, digits, '.', '_' or '-', at most 64, no '..')"
+        )
+    return student
+
+
+def check_assignment(data: Any, assignment_id: str) -> None:
+    """Refuse a submission that says it is for another assignment (absent is fine)."""
+    claimed = data.get("assignment") if isinstance(data, dict) else None
+    if claimed is None:
+        return
+    if not isinstance(claimed, str) or isinstance(claimed, (JsonNumber, JsonConstant)):
+        raise SubmissionError(
+            f"/assignment: expected the assignment id as a string, got {_kind(claimed)}"
+        )
+    if claimed != assignment_id:
+        raise SubmissionError(
+            f"/assignment: this submission is for {shown(claimed, 40)!r}, not {assignment_id!r}"
+        )
+
+
+# ---------------------------------------------------------------- stage 3: the answers
+
+
+@dataclass(frozen=True)
+class Given:
+    """An answer leaf as written: the text of a JSON number or of a string."""
+
+    text: str
+    json_number: bool = False
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An answer leaf that cannot be read; ``given`` is a safe excerpt of what was there."""
+
+    reason: str
+    given: str | None = None
+    position: int | None = None
+
+
+Leaf = Given | Invalid | None  # None: missing (null or absent)
+
+
+@dataclass
+class Answers:
+    """Every answer leaf of a submission by JSON Pointer, plus file-level notes
+    (extra fields, wrong shapes) that are not themselves gradable fields."""
+
+    leaves: dict[str, Leaf]
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, ptr: str) -> Leaf:
+        return self.leaves.get(ptr)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, JsonConstant):
+        return str(value)
+    if isinstance(value, JsonNumber):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def leaf_error(value: Any, *, formula: bool = False) -> str | None:
+    """Why ``value`` cannot be an answer leaf, or None when it can."""
+    if value is None or isinstance(value, JsonNumber):
+        return None
+    if isinstance(value, JsonConstant):
+        return f"{value} is not a number JSON allows; write the number itself"
+    if isinstance(value, str):
+        limit = MAX_FORMULA_CHARS if formula else MAX_NUMBER_CHARS
+        if len(value) > limit:
+            return f"the answer is {len(value)} characters long; at most {limit} are read"
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            return "the answer contains an invalid character (a lone surrogate escape)"
+        return None
+    what = "a formula as a string" if formula else 'a number (a JSON number or a string like "1/4")'
+    return f"expected {what} or null, got {_kind(value)}"
+
+
+def _check_leaf(formula: bool) -> Any:
+    def check(value: Any) -> Any:
+        reason = leaf_error(value, formula=formula)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+    return check
+
+
+_NUMBER_LEAF = Annotated[Any, PlainValidator(_check_leaf(False))]
+_FORMULA_LEAF = Annotated[Any, PlainValidator(_check_leaf(True))]
+_FORBID = ConfigDict(extra="forbid", frozen=True)
+
+
+def _annotation(layout: Any, ptr: str, formulas: frozenset[str], name: str) -> Any:
+    """A pydantic type for ``layout`` (nested dicts/lists with leaves) at pointer ``ptr``."""
+    if isinstance(layout, dict):
+        fields: dict[str, Any] = {}
+        for i, (key, sub) in enumerate(layout.items()):
+            sub_type = _annotation(sub, ptr + pointer(key), formulas, f"{name}_{i}")
+            fields[f"f{i}"] = (Optional[sub_type], Field(default=None, alias=key))  # noqa: UP045
+        return create_model(name, __config__=_FORBID, **fields)
+    if isinstance(layout, list):
+        n = len(layout)
+        uniform = all(sub == layout[0] for sub in layout) and not any(
+            f.startswith(ptr + "/") for f in formulas
+        )
+        if uniform:  # one item type for all (the usual case: steps, rows, vectors)
+            item = _annotation(layout[0], ptr + "/0", formulas, f"{name}_0") if n else Any
+            return Annotated[list[Optional[item]], Field(min_length=n, max_length=n)]  # type: ignore[valid-type]  # noqa: UP045
+        items = [
+            Optional[_annotation(sub, ptr + pointer(i), formulas, f"{name}_{i}")]  # noqa: UP045
+            for i, sub in enumerate(layout)
+        ]
+        return tuple[tuple(items)]  # type: ignore[misc]
+    return _FORMULA_LEAF if ptr in formulas else _NUMBER_LEAF
+
+
+@lru_cache(maxsize=256)
+def _exercise_model(layout_json: str, base: str, formulas: frozenset[str]) -> Any:
+    return _annotation(json.loads(layout_json), base, formulas, "Answer")
+
+
+def submission_model(variants: Sequence[Variant]) -> type[BaseModel]:
+    """The pydantic model of one student's submission: their exact shapes, no extra fields."""
+    exercise_fields: dict[str, Any] = {}
+    for i, v in enumerate(variants):
+        layout = get_exercise(v.exercise.type).template_answers(v.params)
+        base = pointer("answers", v.exercise.id)
+        model = _exercise_model(json.dumps(layout), base, _formula_leaves(v))
+        exercise_fields[f"e{i}"] = (Optional[model], Field(default=None, alias=v.exercise.id))  # noqa: UP045
+    answers = create_model("Answers", __config__=_FORBID, **exercise_fields)
+    return create_model(
+        "Submission",
+        __config__=_FORBID,
+        assignment=(Optional[str], None),  # noqa: UP045
+        student=(Optional[str], None),  # noqa: UP045
+        # A key is a perfect submission, so what a key carries beside its answers is
+        # allowed and ignored: the roster's variant counts, whatever params are claimed.
+        params=(Any, None),
+        approx=(Any, None),
+        answers=(Optional[answers], None),  # noqa: UP045
+    )
+
+
+def _formula_leaves(v: Variant) -> frozenset[str]:
+    return frozenset(p for c in v.solution.computations if c.kind == "formula" for p in c.outputs)
+
+
+_MESSAGES = {
+    "extra_forbidden": "unexpected field",
+    "list_type": "expected an array",
+    "tuple_type": "expected an array",
+    "model_type": "expected an object",
+    "dict_type": "expected an object",
+    "string_type": "expected a string",
+}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in ("too_short", "too_long"):
+        n = ctx.get("min_length", ctx.get("max_length"))
+        return f"expected {n} items, got {ctx.get('actual_length', '?')}"
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _template_leaves(layout: Any, ptr: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(pointer, path parts) of every leaf of a layout."""
+    if isinstance(layout, dict):
+        return [x for k, sub in layout.items() for x in _template_leaves_at(sub, ptr, k)]
+    if isinstance(layout, list):
+        return [x for i, sub in enumerate(layout) for x in _template_leaves_at(sub, ptr, str(i))]
+    return [(ptr, ())]
+
+
+def _template_leaves_at(sub: Any, ptr: str, part: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(p, (part, *rest)) for p, rest in _template_leaves(sub, ptr + pointer(part))]
+
+
+def read_answers(data: Any, variants: Sequence[Variant]) -> Answers:
+    """Every answer leaf of the student's variants, given, missing or invalid."""
+    problems: list[str] = []
+    try:
+        submission_model(variants).model_validate(data)
+    except ValidationError as exc:
+        leaf_pointers = {p for v in variants for p in v.solution.leaves()}
+        for error in exc.errors():
+            where = pointer_from_loc(tuple(error["loc"]))
+            if where in leaf_pointers:  # reported on the field itself
+                continue
+            problems.append(f"{shown(where)}: {_message(error)}")
+    answers = _child(data, "answers", "")
+    leaves: dict[str, Leaf] = {}
+    for v in variants:
+        layout = get_exercise(v.exercise.type).template_answers(v.params)
+        formulas = _formula_leaves(v)
+        base = pointer("answers", v.exercise.id)
+        node = _child(answers, v.exercise.id, "/answers")
+        for ptr, parts in _template_leaves(layout, base):
+            leaves[ptr] = _resolve(node, parts, base, layout, formula=ptr in formulas)
+    if len(problems) > MAX_PROBLEMS:
+        problems = [*problems[:MAX_PROBLEMS], f"… and {len(problems) - MAX_PROBLEMS} more"]
+    return Answers(leaves, problems)
+
+
+_MISSING = object()
+
+
+def _child(node: Any, key: str, where: str) -> Any:
+    """``node[key]``: the value, ``_MISSING`` when absent, or an :class:`Invalid`."""
+    if isinstance(node, Invalid) or node is _MISSING or node is None:
+        return _MISSING if node is None else node
+    if not isinstance(node, dict):
+        return Invalid(f"{where}: expected an object, got {_kind(node)}")
+    if key in getattr(node, "duplicates", ()):
+        return Invalid(f"{where}{pointer(key)}: the key {shown(key)!r} appears more than once")
+    return node.get(key, _MISSING)
+
+
+def _resolve(node: Any, parts: Sequence[str], ptr: str, layout: Any, *, formula: bool) -> Leaf:
+    """Follow ``parts`` from ``node`` (at ``ptr``, shaped like ``layout``) to one leaf."""
+    for part in parts:
+        if isinstance(node, Invalid):
+            return node
+        if node is _MISSING or node is None:
+            return None
+        if isinstance(layout, dict):
+            node = _child(node, part, ptr)
+            layout = layout[part]
+        else:
+            n = len(layout)
+            if not isinstance(node, list):
+                return Invalid(f"{ptr}: expected an array of {n} items, got {_kind(node)}")
+            index = int(part)
+            if index >= len(node):
+                return Invalid(f"{ptr}: expected an array of {n} items, got {len(node)}")
+            node = node[index]
+            layout = layout[index]
+        ptr += pointer(part)
+    if isinstance(node, Invalid):
+        return node
+    if node is _MISSING or node is None:
+        return None
+    reason = leaf_error(node, formula=formula)
+    if reason is not None:
+        excerpt = shown(node) if isinstance(node, str) else _kind(node)
+        return Invalid(reason, given=excerpt)
+    return Given(str(node), json_number=isinstance(node, JsonNumber))
+
+
+def submission_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The files to grade: each path itself, or every ``*.json`` directly inside a
+    directory; each file once, all in sorted order (so "the later file counts" is well
+    defined whatever order the paths were given in)."""
+    found: dict[Path, Path] = {}
+    for raw in paths:
+        path = Path(raw)
+        files = (
+            sorted(p for p in path.glob("*.json") if not p.is_dir()) if path.is_dir() else [path]
+        )
+        for f in files:
+            found.setdefault(f.resolve(), f)
+    return sorted(found.values(), key=str)
