@@ -14,7 +14,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.errors import UserError
 from grader.fileio import atomic_write_text, dump_json
 from grader.grading import grade_submission
+from grader.lms import LMS_FORMATS, lms_gradebook
 from grader.reports import (
     ClassSummary,
     GradebookRow,
@@ -31,6 +33,7 @@ from grader.reports import (
     report_json,
     report_markdown,
     report_reason,
+    score_text,
 )
 from grader.submission import (
     SubmissionError,
@@ -39,6 +42,7 @@ from grader.submission import (
     student_of,
     submission_files,
 )
+from grader.summary_html import ItemStats, render_summary
 from grader.tolerance import tolerance_problem
 from grader.variants import Variant, make_variants, read_secret
 
@@ -59,6 +63,8 @@ class _Task:
 class _Outcome:
     row: GradebookRow
     mistakes: tuple[str, ...] = ()
+    # (pointer, status, diagnosis ids) per field, for the class report's item analysis
+    fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 class _Grader:
@@ -114,7 +120,10 @@ class _Grader:
             "submitted",
             f"{note}{_shown_path(task.path)}: {report_reason(report)}",
         )
-        return _Outcome(row, mistakes)
+        fields = tuple(
+            (f.pointer, f.status, tuple(d.id for d in f.diagnosis)) for f in report.fields
+        )
+        return _Outcome(row, mistakes, fields)
 
 
 # Worker processes build their own _Grader once (see _init_worker).
@@ -141,14 +150,15 @@ def grade_command(
     jobs: int,
 ) -> int:
     """Grade ``paths`` (files, or directories of ``*.json``) against the roster's variants;
-    write ``reports/<id>.json|.md`` and ``gradebook.csv`` under ``out_dir``.
+    write ``reports/<id>.json|.md``, ``gradebook.csv`` and ``summary.html`` under ``out_dir``
+    (and ``gradebook-<lms>.csv`` for ``lms`` = moodle or canvas).
 
     Exit code 0 when every submission was graded, 1 when some could not be (a gradebook
     row says why); a :class:`UserError` (exit 2) for an unusable assignment, roster or
     secret.
     """
-    if lms is not None:
-        raise UserError("--lms is not available yet")
+    if lms is not None and lms not in LMS_FORMATS:
+        raise UserError(f"--lms {lms!r}: expected one of {', '.join(LMS_FORMATS)}")
     assignment = load_assignment(assignment_path)
     _check_tolerances(assignment, assignment_path)
     roster = load_roster(roster_path)
@@ -164,8 +174,10 @@ def grade_command(
         tasks, missing = _tasks(roster, claims)
         outcomes = _run(tasks, assignment, secret, out, jobs)
         by_student: dict[str, _Outcome] = {}
+        items = ItemStats()
         for outcome in progress.track(outcomes, total=len(tasks), description="grading"):
-            by_student[outcome.row.student] = outcome
+            items.add(outcome.row.student, outcome.fields)
+            by_student[outcome.row.student] = replace(outcome, fields=())
     summary = ClassSummary()
     rows: list[GradebookRow] = []
     for student in roster:
@@ -176,11 +188,24 @@ def grade_command(
         rows.append(row)
         summary.add(row)
     _write(out / "gradebook.csv", gradebook_csv(rows))
+    row_dicts = [r.as_dict() for r in rows]
+    page = render_summary(
+        assignment_id=assignment.id, title=assignment.title, stats=items, gradebook=row_dicts
+    )
+    _write(out / "summary.html", page)
+    if lms is not None:
+        total = score_text(sum((spec.points for spec in assignment.exercises), Fraction(0)))
+        text = lms_gradebook(lms, row_dicts, assignment_title=assignment.title, max_score=total)
+        _write(out / f"gradebook-{lms}.csv", text)
     console = Console(highlight=False, soft_wrap=True)
     if not files:
         console.print("warning: no submission files found", markup=False)
     console.print(summary.render(), markup=False)
-    console.print(f"wrote {out / 'gradebook.csv'} and {out / 'reports'}", markup=False)
+    extra = f", {out / f'gradebook-{lms}.csv'}" if lms else ""
+    console.print(
+        f"wrote {out / 'reports'}, {out / 'gradebook.csv'}{extra} and {out / 'summary.html'}",
+        markup=False,
+    )
     failed = any(r.status in ("invalid", "unmatched") for r in rows)
     return EXIT_NEEDS_ATTENTION if failed else EXIT_OK
 

@@ -7,8 +7,9 @@ defines them — so it can be regenerated from a ``reports/`` directory at any t
 from __future__ import annotations
 
 import html
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -61,13 +62,22 @@ def _histogram_svg(ratios: Sequence[float]) -> str:
             f"<title>{i * 10}–{(i + 1) * 10}%: {c} students</title></rect>"
         )
         if c:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{c}</text>')
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{c}</text>'
+            )
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{height - pad + 16}" text-anchor="middle" font-size="11">{i * 10}%</text>'
         )
-    parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>')
+    parts.append(
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>'
+    )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _score_cell(row: Mapping[str, Any]) -> str:
+    score, top = row.get("score"), row.get("max_score")
+    return f"{_e(score)}/{_e(top)}" if score not in (None, "") else "—"
 
 
 def _bar(fraction: float, color: str = "#2e9e5b") -> str:
@@ -79,96 +89,137 @@ def _bar(fraction: float, color: str = "#2e9e5b") -> str:
     )
 
 
-def item_analysis(reports: Sequence[Mapping[str, Any]]) -> list[tuple[str, int, int, int]]:
-    """Per field pointer: (pointer, answered correctly or carried forward, wrong, attempts)."""
-    right: Counter[str] = Counter()
-    wrong: Counter[str] = Counter()
-    order: dict[str, None] = {}
-    for report in reports:
-        for f in report.get("fields", []):
-            ptr = str(f.get("pointer", ""))
-            order.setdefault(ptr, None)
-            if f.get("status") in ("correct", "carried_forward"):
-                right[ptr] += 1
-            elif f.get("status") in ("incorrect", "invalid", "missing"):
-                wrong[ptr] += 1
-    return [(p, right[p], wrong[p], right[p] + wrong[p]) for p in order]
+@dataclass
+class ItemStats:
+    """Per-field and per-mistake counts, accumulated one report at a time (memory grows with
+    the number of fields, not of submissions)."""
+
+    right: Counter[str] = field(default_factory=Counter)
+    answered: Counter[str] = field(default_factory=Counter)
+    order: dict[str, None] = field(default_factory=dict)
+    mistake_fields: Counter[str] = field(default_factory=Counter)
+    mistake_students: Counter[str] = field(default_factory=Counter)
+    top_mistake: dict[str, str] = field(default_factory=dict)
+
+    def add(self, student: str, fields: Iterable[tuple[str, str, tuple[str, ...]]]) -> None:
+        """One graded submission: (pointer, status, diagnosis ids) per field."""
+        seen: Counter[str] = Counter()
+        for ptr, status, diagnosis in fields:
+            self.order.setdefault(ptr, None)
+            self.answered[ptr] += 1
+            if status in ("correct", "carried_forward"):
+                self.right[ptr] += 1
+            if diagnosis:
+                seen[diagnosis[0]] += 1  # the likeliest reading of the field
+        self.mistake_fields.update(seen)
+        self.mistake_students.update(set(seen))
+        if seen:
+            self.top_mistake[student] = seen.most_common(1)[0][0]
+
+    def items(self) -> list[tuple[str, int, int]]:
+        """(pointer, right, answered) in the order of the solution."""
+        return [(p, self.right[p], self.answered[p]) for p in self.order]
+
+    def mistakes(self) -> list[tuple[str, int, int]]:
+        """(mistake id, students, fields), most students first."""
+        return sorted(
+            ((m, self.mistake_students[m], n) for m, n in self.mistake_fields.items()),
+            key=lambda t: (-t[1], -t[2], t[0]),
+        )
 
 
-def mistake_counts(reports: Sequence[Mapping[str, Any]]) -> list[tuple[str, int, int]]:
-    """(mistake id, fields diagnosed, students affected), most students first."""
-    fields: Counter[str] = Counter()
-    students: dict[str, set[str]] = defaultdict(set)
-    for report in reports:
-        for f in report.get("fields", []):
-            for d in f.get("diagnosis", []) or []:
-                mid = str(d.get("id", ""))
-                fields[mid] += 1
-                students[mid].add(str(report.get("student", "")))
-    return sorted(((m, fields[m], len(students[m])) for m in fields), key=lambda t: (-t[2], -t[1], t[0]))
+def _item_table(stats: ItemStats) -> str:
+    """One collapsible table per exercise: a bar per field, coloured by success rate."""
+    groups: dict[str, list[str]] = {}
+    for ptr, ok, n in stats.items():
+        parts = ptr.split("/")
+        exercise = parts[2] if len(parts) > 2 else ""
+        rate = ok / n if n else 0.0
+        color = "#2e9e5b" if rate >= 0.7 else "#e0a21b" if rate >= 0.4 else "#d2453c"
+        label = "/".join(parts[3:]) or ptr
+        groups.setdefault(exercise, []).append(
+            f"<tr><td><code>{_e(label)}</code></td><td>{_bar(rate, color)}</td><td>{rate:.0%}</td><td>{ok}/{n}</td></tr>"
+        )
+    return "".join(
+        f"<details open><summary>exercise <b>{_e(ex)}</b></summary><table>"
+        f"<tr><th>field</th><th></th><th>success</th><th>right/graded</th></tr>{''.join(rows)}</table></details>"
+        for ex, rows in groups.items()
+    )
 
 
 def render_summary(
-    *,
-    assignment_id: str,
-    title: str,
-    reports: Sequence[Mapping[str, Any]],
-    gradebook: Sequence[Mapping[str, Any]],
+    *, assignment_id: str, title: str, stats: ItemStats, gradebook: Sequence[Mapping[str, Any]]
 ) -> str:
-    ratios = [_ratio(r.get("score"), r.get("max_score")) for r in reports]
+    """The page.  ``gradebook`` rows are dicts with the gradebook's columns."""
+    graded = [r for r in gradebook if r.get("status") == "submitted"]
+    ratios = [_ratio(r.get("score"), r.get("max_score")) for r in graded]
     statuses = Counter(str(row.get("status", "")) for row in gradebook)
     mean = sum(ratios) / len(ratios) if ratios else 0.0
     median = sorted(ratios)[len(ratios) // 2] if ratios else 0.0
-    top_mistake: dict[str, str] = {}
-    for report in reports:
-        c = Counter(d.get("id") for f in report.get("fields", []) for d in (f.get("diagnosis") or []))
-        if c:
-            top_mistake[str(report.get("student"))] = MISTAKE_NAMES.get(str(c.most_common(1)[0][0]), "")
-
-    rows = []
-    for ptr, ok, _wrong, n in item_analysis(reports):
-        rate = ok / n if n else 0.0
-        color = "#2e9e5b" if rate >= 0.7 else "#e0a21b" if rate >= 0.4 else "#d2453c"
-        rows.append(f"<tr><td><code>{_e(ptr)}</code></td><td>{_bar(rate, color)}</td><td>{rate:.0%}</td><td>{ok}/{n}</td></tr>")
     mistakes = [
-        f"<tr><td>{_e(MISTAKE_NAMES.get(m, m))} <code>{_e(m)}</code></td><td>{s}</td><td>{n}</td></tr>"
-        for m, n, s in mistake_counts(reports)
+        f"<tr><td>{_e(MISTAKE_NAMES.get(m, m))} <code>{_e(m)}</code></td><td>{students}</td><td>{n}</td></tr>"
+        for m, students, n in stats.mistakes()
     ]
     help_rows = []
     for row in gradebook:
-        ratio = _ratio(row.get("score"), row.get("max_score"))
         status = str(row.get("status", ""))
-        if status != "graded" or ratio < float(HELP_THRESHOLD):
+        if status == "unmatched":
+            continue
+        if status != "submitted" or _ratio(row.get("score"), row.get("max_score")) < float(
+            HELP_THRESHOLD
+        ):
             sid = str(row.get("student", ""))
+            likely = (
+                MISTAKE_NAMES.get(stats.top_mistake.get(sid, ""), "")
+                or str(row.get("reason", ""))[:160]
+            )
             help_rows.append(
-                f"<tr><td>{_e(sid)}</td><td>{_e(row.get('name', ''))}</td><td>{_e(row.get('score', ''))}/{_e(row.get('max_score', ''))}</td>"
-                f"<td>{_e(status)}</td><td>{_e(top_mistake.get(sid, row.get('reason', '')))}</td></tr>"
+                f"<tr><td>{_e(sid)}</td><td>{_e(row.get('name', ''))}</td>"
+                f"<td>{_score_cell(row)}</td>"
+                f"<td>{_e(status)}</td><td>{_e(likely)}</td></tr>"
             )
     status_text = ", ".join(f"{_e(k)}: {v}" for k, v in sorted(statuses.items()))
+    mistakes_html = (
+        "<table><tr><th>mistake</th><th>students</th><th>fields</th></tr>"
+        + "".join(mistakes)
+        + "</table>"
+        if mistakes
+        else "<p>No mistake of the catalogue was diagnosed.</p>"
+    )
+    help_html = (
+        "<table><tr><th>id</th><th>name</th><th>score</th><th>status</th><th>likely mistake / reason</th></tr>"
+        + "".join(help_rows)
+        + "</table>"
+        if help_rows
+        else "<p>Everybody handed in and scored at least half the points.</p>"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Class summary — {_e(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ padding: .25em .6em; border-bottom: 1px solid #ddd; text-align: left; }}
-code {{ font-size: .9em; }} .kpi {{ display: inline-block; margin-right: 2em; }} .kpi b {{ font-size: 1.6em; display: block; }}
+table {{ border-collapse: collapse; margin: .5em 0 1em; }}
+td, th {{ padding: .25em .6em; border-bottom: 1px solid #ddd; text-align: left; }}
+code {{ font-size: .9em; }} .kpi {{ display: inline-block; margin-right: 2em; }}
+.kpi b {{ font-size: 1.6em; display: block; }} summary {{ cursor: pointer; margin: .5em 0; }}
 </style></head>
 <body>
 <h1>Class summary: {_e(title)} <small>({_e(assignment_id)})</small></h1>
-<p><span class="kpi"><b>{len(gradebook)}</b>rows in the gradebook</span>
-<span class="kpi"><b>{len(reports)}</b>submissions graded</span>
+<p><span class="kpi"><b>{len(graded)}</b>submissions graded</span>
+<span class="kpi"><b>{len(gradebook)}</b>gradebook rows</span>
 <span class="kpi"><b>{mean:.0%}</b>mean score</span>
 <span class="kpi"><b>{median:.0%}</b>median score</span></p>
 <p>Gradebook status: {status_text or "none"}</p>
 <h2 id="histogram">Score histogram</h2>
 {_histogram_svg(ratios)}
 <h2 id="mistakes">Most common mistakes</h2>
-{"<table><tr><th>mistake</th><th>students</th><th>fields</th></tr>" + "".join(mistakes) + "</table>" if mistakes else "<p>No mistake of the catalogue was diagnosed.</p>"}
+{mistakes_html}
 <h2 id="help">Students who may need help</h2>
-{"<table><tr><th>id</th><th>name</th><th>score</th><th>status</th><th>likely mistake / reason</th></tr>" + "".join(help_rows) + "</table>" if help_rows else "<p>Everybody scored at least half the points.</p>"}
+{help_html}
 <h2 id="items">Item analysis</h2>
-<p>Share of submissions with each field right (correct or carried forward).</p>
-<table><tr><th>field</th><th></th><th>success</th><th>right/answered</th></tr>{"".join(rows)}</table>
+<p>Share of graded submissions with each field right (correct, or carried forward from the
+student's own earlier answers). Red fields are where the class struggled.</p>
+{_item_table(stats)}
 </body></html>
 """

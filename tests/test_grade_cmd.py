@@ -153,8 +153,8 @@ def test_student_text_is_escaped_in_markdown(tmp_path: Path) -> None:
 
 def test_unusable_inputs_are_user_errors(tmp_path: Path) -> None:
     roster = SAMPLES / "canonical_roster.csv"
-    with pytest.raises(UserError, match="--lms is not available yet"):
-        grade_command(str(CANONICAL), [], str(roster), str(tmp_path), lms="moodle", jobs=1)
+    with pytest.raises(UserError, match="expected one of moodle, canvas"):
+        grade_command(str(CANONICAL), [], str(roster), str(tmp_path), lms="blackboard", jobs=1)
     bad_roster = tmp_path / "roster.csv"
     bad_roster.write_text("who,what\n")
     with pytest.raises(UserError, match="header row"):
@@ -247,3 +247,33 @@ def test_an_unwritable_output_is_a_user_error(tmp_path: Path) -> None:
     roster = SAMPLES / "canonical_roster.csv"
     with pytest.raises(UserError, match="cannot write"):
         grade_command(str(CANONICAL), [], str(roster), str(blocker), lms=None, jobs=1)
+
+
+@pytest.mark.parametrize("lms", ["moodle", "canvas"])
+def test_lms_gradebook_and_class_summary(tmp_path: Path, lms: str) -> None:
+    out = tmp_path / "out"
+    roster = SAMPLES / "canonical_roster.csv"
+    code = grade_command(str(CANONICAL), [str(SUBMISSIONS)], str(roster), str(out), lms=lms, jobs=1)
+    assert code == 1  # broken.json could not be graded
+    rows = list(csv.reader((out / f"gradebook-{lms}.csv").read_text(encoding="utf-8").splitlines()))
+    if lms == "moodle":
+        assert rows[0] == ["ID number", "Full name", "Backpropagation"]
+        assert ["s001", "Ada Lovelace", "10"] in rows
+        assert ["s006", "Felix Klein", ""] in rows  # missing: the import leaves the cell alone
+    else:
+        assert rows[0] == [
+            "Student",
+            "ID",
+            "SIS User ID",
+            "SIS Login ID",
+            "Section",
+            "Backpropagation",
+        ]
+        assert rows[1] == ["Points Possible", "", "", "", "", "10"]
+        assert ["Blaise Pascal", "", "s002", "", "", "9.47"] in rows
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "Score histogram" in page and "Item analysis" in page
+    assert "sign of δ flipped" in page and "wrong learning rate" in page
+    assert "Felix Klein" in page  # missing: may need help
+    assert "http:" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+    assert "https:" not in page and "<script" not in page
