@@ -50,6 +50,10 @@ class Computation:
     compute: ComputeFn
     mistakes: tuple[MistakeId, ...] = ()  # which catalogue mistakes can show up here
     kind: Literal["number", "formula"] = "number"
+    # The answer is copied from the problem statement (sgd_chain's x): a wrong one that no
+    # catalogue mistake explains means another problem was solved (a classmate's data,
+    # say), so nothing built on it earns carried-forward credit.
+    given: bool = False
 
 
 @dataclass

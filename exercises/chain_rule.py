@@ -21,6 +21,7 @@ A variable's adjoint *is* its partial derivative's value, so it is asked once, u
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,10 @@ from grader.engine import CORRECT, FractionOps, Ops, Rules
 from grader.latex import Tex
 from grader.models import ExactNumber, StrictModel
 from grader.numbers import NumberError, fmt_frac, parse_number, tex_frac
+
+# Answer pointers are built for every field of every candidate variant: memoized (the
+# same few hundred strings across a build).
+_pointer = functools.lru_cache(maxsize=1 << 16, typed=True)(pointer)
 
 Op = Literal["add", "sub", "mul", "square", "neg", "scale"]
 ARITY: dict[str, int] = {"add": 2, "sub": 2, "mul": 2, "square": 1, "neg": 1, "scale": 1}
@@ -253,6 +258,27 @@ class PathTerm:
 def path_terms(p: ChainRuleParams, var: str) -> list[PathTerm]:
     """Every path from the output down to ``var``, depth first over each node's arguments
     in order (so the canonical ∂f/∂x reads f→d→a→x, f→d→b→x, f→e→c→x)."""
+    # solving, checking and printing a variant ask for the same paths many times
+    key = (_structure(p), var)
+    terms = _PATHS.get(key)
+    if terms is None:
+        if len(_PATHS) >= _PATHS_LIMIT:
+            _PATHS.clear()
+        terms = _PATHS[key] = tuple(_walk_paths(p, var))
+    return list(terms)
+
+
+_PATHS: dict[tuple[Any, str], tuple[PathTerm, ...]] = {}
+_FORMULAS: dict[tuple[Any, str, int | None], Any] = {}  # sympy expressions are immutable
+_PATHS_LIMIT = 4096
+
+
+def _structure(p: ChainRuleParams) -> tuple[Any, ...]:
+    """The graph as a hashable value: what paths and formulas depend on (not the point)."""
+    return (tuple(p.variables), tuple((n.name, n.op, tuple(n.args), n.const) for n in p.nodes))
+
+
+def _walk_paths(p: ChainRuleParams, var: str) -> list[PathTerm]:
     terms: list[PathTerm] = []
 
     def walk(name: str, path: tuple[str, ...], coeff: Fraction, factors: tuple[str, ...]) -> None:
@@ -337,15 +363,15 @@ class _Fields:
         return cls(p, ex, _children(p))
 
     def value_ptr(self, name: str) -> str:
-        return pointer("answers", self.ex, "values", name)
+        return _pointer("answers", self.ex, "values", name)
 
     def adjoint_ptr(self, name: str) -> str:
         if name in self.p.variables:
-            return pointer("answers", self.ex, "partials", name, "value")
-        return pointer("answers", self.ex, "adjoints", name)
+            return _pointer("answers", self.ex, "partials", name, "value")
+        return _pointer("answers", self.ex, "adjoints", name)
 
     def formula_ptr(self, var: str) -> str:
-        return pointer("answers", self.ex, "partials", var, "formula")
+        return _pointer("answers", self.ex, "partials", var, "formula")
 
     def value(self, v: Mapping[str, Any], ops: Ops, name: str) -> Any:
         """A value inside a computation: given (variables) or an earlier answer (nodes)."""
@@ -382,12 +408,19 @@ class _Fields:
 
     def formula(self, v: Mapping[str, Any], ops: Ops, rules: Rules, *, var: str) -> list[Any]:
         """∂f/∂var as a sympy expression: Σ over paths of the product of local derivatives."""
-        exprs = _node_expressions(self.p)
-        terms = [
-            _rational(t.coeff) * sympy.Mul(*(exprs[f] for f in t.factors))
-            for t in path_terms(self.p, var)
-        ]
-        return [_sum_omitting(terms, rules.omit_term, sympy.Integer(0))]
+        key = (_structure(self.p), var, rules.omit_term)  # all the formula depends on
+        formula = _FORMULAS.get(key)
+        if formula is None:
+            exprs = _node_expressions(self.p)
+            terms = [
+                _rational(t.coeff) * sympy.Mul(*(exprs[f] for f in t.factors))
+                for t in path_terms(self.p, var)
+            ]
+            formula = _sum_omitting(terms, rules.omit_term, sympy.Integer(0))
+            if len(_FORMULAS) >= _PATHS_LIMIT:
+                _FORMULAS.clear()
+            _FORMULAS[key] = formula
+        return [formula]
 
     # ---- the fields, in the order of the sheet's tasks
 

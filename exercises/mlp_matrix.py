@@ -15,6 +15,7 @@ backward pass, the loss and the updated weights.  Answer fields (L layers):
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,10 @@ from grader.numbers import (
     round_half_away,
     tex_frac,
 )
+
+# Answer pointers are built for every field of every candidate variant: memoized (the
+# same few hundred strings across a build).
+_pointer = functools.lru_cache(maxsize=1 << 16, typed=True)(pointer)
 
 # Sizes and the activation shape the task: they stay at their defaults unless the
 # instructor sets them.  The numbers are what varies between students.
@@ -240,7 +245,7 @@ class _Graph:
         return shape
 
     def at(self, *parts: str | int) -> str:
-        return pointer("answers", self.ex, *parts)
+        return _pointer("answers", self.ex, *parts)
 
     def ptrs(self, kind: str, layer: int) -> tuple[str, ...]:
         """The entry pointers of a matrix field, row-major."""
@@ -412,6 +417,44 @@ class _Graph:
         return out
 
 
+def formula_str(expr: Any) -> str:
+    """``str(expr)`` of a ŷ formula, exactly, but memoized per subexpression across a build:
+    sympy's printer sorts the terms of every sum it meets, and the formulas of a class share
+    many inner ``f(…)``.  Formulas hold only rationals, symbols and f (no Float, whose text
+    would depend on the printer's nesting level): anything else goes to ``str``."""
+    import sympy
+
+    if expr.atoms(sympy.Float):
+        return str(expr)
+    return _memo_printer().doprint(expr)
+
+
+_MEMO_LIMIT = 100_000  # printed subexpressions kept (a few MB); the memo restarts beyond
+
+
+@functools.lru_cache(maxsize=1)
+def _memo_printer() -> Any:
+    from sympy.printing.str import StrPrinter
+
+    class MemoStrPrinter(StrPrinter):  # type: ignore[misc]
+        """``sstr``'s printer (settings ``order=None``, as ``str()`` uses) with a memo."""
+
+        memo: dict[Any, str] = {}
+
+        def _print(self, expr: Any, **kwargs: Any) -> str:
+            if kwargs:
+                return str(super()._print(expr, **kwargs))
+            key = (type(expr), expr)
+            text = self.memo.get(key)
+            if text is None:
+                if len(self.memo) >= _MEMO_LIMIT:
+                    self.memo.clear()
+                text = self.memo[key] = super()._print(expr)
+            return text
+
+    return MemoStrPrinter({"order": None})
+
+
 def formula_variables(p: MlpMatrixParams) -> tuple[str, ...]:
     """The variable names of the ŷ formula: ``x1``, ``x2``, … (one per input)."""
     return tuple(f"x{j + 1}" for j in range(len(p.x[0])))
@@ -437,21 +480,9 @@ class MlpMatrix(Exercise):
 
     def solve(self, params: BaseModel, exercise_id: str) -> Solution:
         p = _params(params)
-        ops = FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
+        ops = _ops(p)
         graph = _graph(p, exercise_id)
-        layers = [Layer(w=w, b=None, activation=p.activation) for w in p.layer_weights()]
-        n = len(p.x)
-        trace = engine.train(
-            ops,
-            layers,
-            [list(row) for row in p.x],
-            [list(row) for row in p.y],
-            [list(range(n))],
-            learning_rate=p.learning_rate,
-            loss=p.loss,
-            reduction="sum",
-            max_digits=MAX_DIGITS,
-        )
+        trace = _train(p, ops)
         step = trace.steps[0]
         formula = graph.formula({}, ops, engine.CORRECT)[0]
         matrices: dict[str, Matrix] = {}
@@ -465,7 +496,7 @@ class MlpMatrix(Exercise):
         values: dict[str, Any] = {}
         for name in graph.shapes:
             if name == "yhat_formula":
-                answers[name] = str(formula)
+                answers[name] = formula_str(formula)
                 values[graph.at(name)] = formula
             elif name == "loss":
                 answers[name] = step.loss
@@ -520,20 +551,30 @@ class MlpMatrix(Exercise):
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         p = _params(params)
         step = solution.trace.steps[0]
-        if p.activation in TRANSCENDENTAL and any(abs(v) > 4 for h in step.h for v in _flat(h)):
-            return False  # saturated σ/tanh: the gradient all but vanishes
-        # what the instructor fixed stays as given, even when it is degenerate
-        if not isinstance(fixed.get("weights"), list):
-            if any(all(g == 0 for g in _flat(grad)) for grad in step.grad_w):
-                return False
-            if p.activation == "relu" and any(_dead_unit(h) for h in step.h):
-                return False  # a dead unit (let alone layer): its weights learn nothing
         numbers = [v for v in solution.values.values() if isinstance(v, Fraction)]
-        if any(abs(v) > 100 for v in numbers):
-            return False
-        exact = p.activation not in TRANSCENDENTAL and p.rounding.mode != "all"
-        limit = 10_000 if p.activation in _FRACTION_HEAVY else 1000
-        return not (exact and any(v.denominator >= limit for v in numbers))
+        return not _unfit(p, fixed, step.h, step.grad_w, numbers)
+
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+        """The variant search's cheap first look: False only where :meth:`is_nice` would
+        reject the solved variant (or :meth:`solve` would raise), so the search skips the
+        ŷ formula (sympy) and the answer fields of the nine candidates in ten it drops.
+
+        The forward pass alone rejects most candidates (a dead relu unit, a saturated
+        σ), often in its first layer (every rule is about single values or single layers,
+        so a part of the answers can only be rejected early, never accepted early); the
+        rest are trained and judged by the same rules as :meth:`is_nice`, on the trace's
+        matrices, which are exactly the numeric answer fields.
+        """
+        p = _params(params)
+        ops = _ops(p)
+        o: Matrix = [list(row) for row in p.x]
+        for layer in _layers(p):  # engine.forward, one layer at a time, judged as it goes
+            h = engine.pre_activation(ops, o, layer.w, layer.b)
+            o = engine.activate(ops, layer.activation, h)
+            if _unfit(p, fixed, [h], None, [*_flat(h), *_flat(o)]):
+                return False
+        step = _train(p, ops).steps[0]
+        return not _unfit(p, fixed, step.h, step.grad_w, _answer_numbers(step))
 
     # ------------------------------------------------------------ formats
 
@@ -618,6 +659,64 @@ _TARGETS: dict[str, tuple[Fraction, ...]] = {
     "tanh": (Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(1)),
     "softsign": (Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(1)),
 }
+
+
+def _ops(p: MlpMatrixParams) -> FractionOps:
+    return FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
+
+
+def _layers(p: MlpMatrixParams) -> list[Layer]:
+    return [Layer(w=w, b=None, activation=p.activation) for w in p.layer_weights()]
+
+
+def _train(p: MlpMatrixParams, ops: FractionOps) -> engine.Trace:
+    """The key's one full-batch step (raises NumberGrowthError past MAX_DIGITS)."""
+    return engine.train(
+        ops,
+        _layers(p),
+        [list(row) for row in p.x],
+        [list(row) for row in p.y],
+        [list(range(len(p.x)))],
+        learning_rate=p.learning_rate,
+        loss=p.loss,
+        reduction="sum",
+        max_digits=MAX_DIGITS,
+    )
+
+
+def _answer_numbers(step: engine.StepTrace) -> list[Any]:
+    """Every numeric answer of a step: h, O, the loss, δ, ∂L/∂W and the new W (what
+    :meth:`MlpMatrix.solve` puts in ``values``, in another order)."""
+    matrices = [*step.h, *step.o[1:], *step.delta, *step.grad_w]
+    matrices += [layer.w for layer in step.layers_after]
+    numbers = [v for m in matrices for v in _flat(m)]
+    numbers.append(step.loss)
+    return [v for v in numbers if isinstance(v, Fraction)]
+
+
+def _unfit(
+    p: MlpMatrixParams,
+    fixed: Mapping[str, Any],
+    hs: Sequence[Matrix],
+    grads: Sequence[Matrix] | None,
+    numbers: Sequence[Fraction],
+) -> bool:
+    """Whether a variant is no good for a student: :meth:`MlpMatrix.is_nice`'s rules, on
+    the pre-activations, the weight gradients (None: not known yet, not checked) and
+    numbers among the answers (every one of them, for the final verdict)."""
+    if p.activation in TRANSCENDENTAL and any(abs(v) > 4 for h in hs for v in _flat(h)):
+        return True  # saturated σ/tanh: the gradient all but vanishes
+    # what the instructor fixed stays as given, even when it is degenerate
+    if not isinstance(fixed.get("weights"), list):
+        if grads is not None and any(all(g == 0 for g in _flat(grad)) for grad in grads):
+            return True
+        if p.activation == "relu" and any(_dead_unit(h) for h in hs):
+            return True  # a dead unit (let alone layer): its weights learn nothing
+    if any(abs(v) > 100 for v in numbers):
+        return True
+    exact = p.activation not in TRANSCENDENTAL and p.rounding.mode != "all"
+    limit = 10_000 if p.activation in _FRACTION_HEAVY else 1000
+    return exact and any(v.denominator >= limit for v in numbers)
 
 
 def _dead_unit(h: Matrix) -> bool:
@@ -878,6 +977,20 @@ def _f_height(expr: Any) -> int:
 
 
 def _formula_pieces(expr: Any, depth: int = 0) -> list[_Piece]:
+    # memoized: the formulas of a class share many inner f(…), and each sum is sorted
+    key = (expr, depth)
+    pieces = _PIECES.get(key)
+    if pieces is None:
+        if len(_PIECES) >= _MEMO_LIMIT:
+            _PIECES.clear()
+        pieces = _PIECES[key] = tuple(_new_formula_pieces(expr, depth))
+    return list(pieces)
+
+
+_PIECES: dict[tuple[Any, int], tuple[_Piece, ...]] = {}
+
+
+def _new_formula_pieces(expr: Any, depth: int) -> list[_Piece]:
     import sympy
     from sympy.core.function import AppliedUndef
 

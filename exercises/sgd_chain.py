@@ -8,6 +8,7 @@ the gradient (layout of W) and the updated W.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Mapping
@@ -23,6 +24,10 @@ from grader import engine
 from grader.engine import EXACT_MODE_DECIMALS, FractionOps, Layer, Ops, Rounding, Rules
 from grader.models import ExactNumber, RoundingSpec, StrictModel
 from grader.numbers import MAX_DIGITS, NumberError, fmt_dec, fmt_frac, parse_number, round_half_away
+
+# Answer pointers are built for every field of every candidate variant: memoized (the
+# same few hundred strings across a build).
+_pointer = functools.lru_cache(maxsize=1 << 16, typed=True)(pointer)
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 
@@ -114,11 +119,11 @@ class SgdChain(Exercise):
             base = ("answers", exercise_id, "steps", s)
             for name in ("forward", "deltas"):
                 for i, v in enumerate(steps_answers[-1][name]):
-                    values[pointer(*base, name, i)] = v
+                    values[_pointer(*base, name, i)] = v
             for name in ("gradient", "weights"):
                 for r in range(2):
                     for c in range(p.depth):
-                        values[pointer(*base, name, r, c)] = steps_answers[-1][name][r][c]
+                        values[_pointer(*base, name, r, c)] = steps_answers[-1][name][r][c]
         computations = _computations(p, exercise_id)
         return Solution(
             computations=computations,
@@ -330,12 +335,12 @@ class _StepGraph:
     init: tuple[tuple[Fraction, ...], ...]
 
     def at(self, *parts: str | int) -> str:
-        return pointer("answers", self.ex, "steps", self.s, *parts)
+        return _pointer("answers", self.ex, "steps", self.s, *parts)
 
     def prev_ptr(self, r: int, c: int) -> str | None:
         """Pointer of W[r][c] before this step (None in step 1: the given initial W)."""
         return (
-            pointer("answers", self.ex, "steps", self.s - 1, "weights", r, c)
+            _pointer("answers", self.ex, "steps", self.s - 1, "weights", r, c)
             if self.s > 0
             else None
         )
@@ -411,7 +416,7 @@ class _StepGraph:
         d, n = self.p.depth, self.s + 1
         out = [
             Computation(
-                f"x of step {n}", (self.at("forward", 0),), (), self.x, ("wrong_observation",)
+                f"x of step {n}", (self.at("forward", 0),), (), self.x, ("wrong_observation",), given=True
             ),
         ]
         for layer in range(d):

@@ -53,13 +53,16 @@ _EXACT = FractionOps(Rounding("exact"))
 
 
 def _places(x: Fraction) -> int | None:
-    """Decimal places of a terminating decimal (None when it does not terminate)."""
-    if not is_finite_decimal(x):
-        return None
-    places = 0
-    while (x * 10**places).denominator != 1:
-        places += 1
-    return places
+    """Decimal places of a terminating decimal (None when it does not terminate): with the
+    denominator 2^a·5^b (lowest terms), x·10^p is whole exactly from p = max(a, b) on."""
+    d = x.denominator
+    twos = (d & -d).bit_length() - 1
+    d >>= twos
+    fives = 0
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    return max(twos, fives) if d == 1 else None
 
 
 def _truncated(x: Fraction) -> str:

@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -69,6 +69,13 @@ class ExerciseSpec(BaseModel):
             raise ValueError("points must be positive and at most 1000")
         return value
 
+    @field_validator("carried_forward_credit")
+    @classmethod
+    def _share(cls, value: Any) -> Any:
+        if not 0 <= value <= 1:  # a share of the field's points
+            raise ValueError("carried_forward_credit must be between 0 and 1")
+        return value
+
 
 class Assignment(BaseModel):
     model_config = StrictModel
@@ -91,12 +98,19 @@ class Assignment(BaseModel):
         return value
 
 
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``path`` (one more tells "too large"): never the
+    whole of /dev/zero or of a huge file."""
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
+
+
 def load_assignment(path: str | Path) -> Assignment:
     """Read and validate an assignment file, including each exercise's fixed parameters."""
     path = Path(path)
     name = str(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = _read_at_most(path, MAX_ASSIGNMENT_BYTES)
     except OSError as exc:
         raise UserError(f"cannot read assignment: {exc.strerror}", file=name) from None
     if len(raw_bytes) > MAX_ASSIGNMENT_BYTES:
@@ -324,12 +338,29 @@ def valid_student_id(value: str) -> bool:
     return bool(_ID_RE.fullmatch(value)) and ".." not in value  # fullmatch: "$" allows "\n"
 
 
+def _csv_error(exc: csv.Error, reader: csv.DictReader[str], name: str) -> UserError:
+    """What the csv module cannot read (a field over its size limit), as one line; the
+    reader has not counted the line it stopped in."""
+    return UserError(f"cannot read this row: {exc}", file=name, where=f"line {reader.line_num + 1}")
+
+
+def _csv_rows(reader: csv.DictReader[str], name: str) -> Iterator[dict[str, str]]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(exc, reader, name) from None
+        yield row
+
+
 def load_roster(path: str | Path) -> list[Student]:
     """Read a roster CSV (header with ``id`` and ``name``; other columns ignored)."""
     path = Path(path)
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_at_most(path, MAX_ROSTER_BYTES)
     except OSError as exc:
         raise UserError(f"cannot read roster: {exc.strerror}", file=name) from None
     if len(raw) > MAX_ROSTER_BYTES:
@@ -347,7 +378,11 @@ def load_roster(path: str | Path) -> list[Student]:
             where=f"line {text[: text.index(chr(0))].count(chr(10)) + 1}",
         )
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise _csv_error(exc, reader, name) from None
+    fields = [f.strip().lower() for f in header]
     if "id" not in fields or "name" not in fields:
         raise UserError(
             "expected a header row with columns 'id' and 'name'", file=name, where="line 1"
@@ -355,8 +390,9 @@ def load_roster(path: str | Path) -> list[Student]:
     reader.fieldnames = fields
     students: list[Student] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    end = 1  # the line the previous record ended on
+    for row in _csv_rows(reader, name):
+        line, start, end = reader.line_num, end + 1, reader.line_num
         if len(students) >= MAX_ROSTER_ROWS:
             raise UserError(
                 f"more than {MAX_ROSTER_ROWS} students", file=name, where=f"line {line}"
@@ -376,6 +412,12 @@ def load_roster(path: str | Path) -> list[Student]:
                 f"student id {sid!r} appears twice (also on line {seen[sid]})",
                 file=name,
                 where=f"line {line}",
+            )
+        if "\n" in sname or "\r" in sname:  # it swallowed the rows after it: refuse, lose nothing
+            raise UserError(
+                "the name has a line break (an unterminated quote?)",
+                file=name,
+                where=f"line {start}",
             )
         if len(sname) > 200:
             raise UserError(

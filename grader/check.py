@@ -150,6 +150,12 @@ def check_command(assignment_path: str, build_dir: str) -> int:
         return 1
 
     problems: list[str] = []
+    if recorded != (secret_fingerprint(secret) if needs_secret(assignment) else None):
+        problems.append(  # the wrong secret was said above: this is a manifest changed by hand
+            "manifest.json records no secret fingerprint"
+            if recorded is None
+            else "manifest.json records a secret fingerprint this assignment has no use for"
+        )
     if manifest["assignment"].get("sha256") != sha256(Path(assignment_path).read_bytes()):
         problems.append(
             f"{assignment_path}: the assignment file changed since the build was generated"
@@ -236,6 +242,11 @@ def _check_listing(
                 problems.append(f"manifest.json records a wrong sha256 for {rel}")
             continue
         owner = _owner(rel, student_ids)
+        stem = rel.rsplit("/", 1)[-1].split(".", 1)[0]
+        if rel.split("/", 1)[0] in _STUDENT_FOLDERS and stem != "all" and not owner:
+            # never regenerated nor recomputed: only the hash beside it vouches for it
+            problems.append(f"manifest.json lists {rel}, which belongs to no student of the build")
+            continue
         if data is None:
             problems.append(f"{owner}{rel} is missing")
         elif sha256(data) != digest:
@@ -253,8 +264,11 @@ def _check_listing(
                 problems.append(f"extra student {stem!r}: {rel} belongs to no student of the build")
             else:
                 problems.append(f"extra file {rel} (not in manifest.json)")
-    if manifest.get("pdf") and not any(rel.endswith(".pdf") for rel in listed):
+    pdfs = sum(rel.endswith(".pdf") for rel in listed)
+    if manifest.get("pdf") and not pdfs:
         problems.append("manifest.json says the build has PDFs but lists none")
+    elif not manifest.get("pdf") and pdfs:
+        problems.append(f"manifest.json says the build has no PDFs but lists {pdfs}")
     return problems
 
 

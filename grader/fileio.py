@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+# what atomic_write_bytes stages: "." + the file's name + "." + mkstemp's 8 random characters
+_STAGING_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -23,6 +28,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_staging_files(directory: str | Path) -> None:
+    """Remove the staging files a killed run left in ``directory`` (only ours: the
+    ``.<name>.<8 characters>.tmp`` files :func:`atomic_write_bytes` makes)."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if _STAGING_FILE.match(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -23,7 +23,7 @@ from rich.progress import Progress
 
 from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.errors import UserError
-from grader.fileio import atomic_write_text, dump_json
+from grader.fileio import atomic_write_text, dump_json, remove_staging_files
 from grader.grading import grade_submission
 from grader.lms import LMS_FORMATS, lms_gradebook
 from grader.reports import (
@@ -92,6 +92,7 @@ class _Grader:
         note = f"{task.note}; " if task.note else ""
         try:
             data = read_submission(task.path)
+            student_of(data)  # a file pass 1 could only guess is refused here, with its reason
             check_assignment(data, self.assignment.id)
             report = grade_submission(self.assignment, student, self.variants(student.id), data)
         except SubmissionError as exc:
@@ -162,8 +163,11 @@ def grade_command(
     assignment = load_assignment(assignment_path)
     _check_tolerances(assignment, assignment_path)
     roster = load_roster(roster_path)
+    _check_report_names(roster, roster_path)
     secret = read_secret(assignment)
     out = Path(out_dir)
+    for directory in (out, out / "reports"):  # what a killed run left half-written
+        remove_staging_files(directory)
     files = submission_files(paths)
     err = Console(stderr=True)
     show = err.is_terminal and len(files) + len(roster) >= PROGRESS_MIN
@@ -221,6 +225,20 @@ def _check_tolerances(assignment: Assignment, file: str) -> None:
                 raise UserError(problem, file=file, where=f"/exercises/{i}/field_tolerance/{key}")
 
 
+def _check_report_names(roster: Sequence[Student], file: str) -> None:
+    """Reports are named by id: ids equal but for case would share one file on macOS and
+    Windows (one student's report would silently replace another's)."""
+    seen: dict[str, str] = {}
+    for student in roster:
+        other = seen.setdefault(student.id.casefold(), student.id)
+        if other != student.id:
+            raise UserError(
+                f"student ids {other!r} and {student.id!r} differ only in case; "
+                "they would share one report file on macOS and Windows",
+                file=file,
+            )
+
+
 def _who_handed_in(
     files: Sequence[Path], roster_ids: set[str], reading: Iterable[Path]
 ) -> tuple[dict[str, list[Path]], list[GradebookRow]]:
@@ -261,6 +279,8 @@ _STUDENT_FIELD = re.compile(rb'"student"\s*:\s*"([A-Za-z0-9][A-Za-z0-9_.-]{0,63}
 def _guess_student(path: Path) -> str | None:
     """Whose a file that cannot be read as a submission probably is: its ``"student"``
     field found by a plain search (a truncated file still has it), else None."""
+    if not path.is_file():  # a FIFO would block the batch forever; a device has no field
+        return None
     try:
         with path.open("rb") as handle:
             head = handle.read(65536)

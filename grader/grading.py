@@ -174,6 +174,7 @@ class _ExerciseGrader:
         # A zero elsewhere may be a shortcut, and earns nothing downstream (see _degenerate).
         self.explained: set[str] = set()
         self.tainted: set[str] = set()  # denied as degenerate: so is all that builds on them
+        self.wrong_givens: set[str] = set()  # problem data copied wrong (see Computation.given)
         self.rates: list[Interval] | None = None  # see _all_rates
         self.seen: Counter[str] = Counter()  # mistakes diagnosed so far in this exercise
         self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
@@ -331,6 +332,9 @@ class _ExerciseGrader:
         diagnosis = self._diagnose(ctx.comp, i, number, rule, ctx.own_inputs)
         if diagnosis:
             self.explained.add(ptr)
+        elif ctx.comp.given:
+            self.tainted.add(ptr)  # a wrong given: another problem was solved from here on
+            self.wrong_givens.add(ptr)
         elif not ctx.unknown and (own is not None or not ctx.differs):
             # every input is the student's own and readable: only arithmetic is left
             diagnosis = [Diagnosis(ARITHMETIC, "no catalogue mistake reproduces this value")]
@@ -365,6 +369,11 @@ class _ExerciseGrader:
         must everything built on a value that was denied this way.
         """
         for p in differs:
+            if p in self.wrong_givens:
+                return (
+                    f"it builds on your {self.labels.get(p, p)}, which is not the value your "
+                    "problem gives, so it solves another problem"
+                )
             if p in self.tainted:
                 return (
                     f"it builds on your {self.labels.get(p, p)}, which earned no carried-forward "

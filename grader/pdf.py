@@ -140,7 +140,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 _CONTEXT_RE = re.compile(r"^l\.(\d+) ?(.*)$")
-_MISSING_FILE_RE = re.compile(r"File `([^']+)' not found")
+# a package's file (enumitem.sty, t2aenc.def), not a path a document asked for (/etc/passwd)
+_MISSING_FILE_RE = re.compile(r"File `([\w.-]+\.(?:sty|cls|def|fd|cfg|clo|ldf|tfm|enc|map|pfb))' not found")
 
 
 def explain_failure(job: TexJob, log: str) -> str:
@@ -206,23 +207,37 @@ def split_pdf(pdf: bytes, count: int) -> list[bytes]:
 def typeset(jobs: Sequence[TexJob], workroot: Path, engine: str) -> dict[str, TexResult]:
     """Run the jobs concurrently (sheets and keys: two cores), then split each PDF.
 
-    A failing job raises :class:`TexFailure`; the other job is still waited for.
+    A job's PDF is split as soon as its TeX is done, while the other job's TeX still runs
+    (the keys are typeset faster than the sheets with their TikZ drawings: the split of one
+    fills the core the other leaves idle).  A failing job raises :class:`TexFailure`; the
+    other job is still waited for, and a TeX failure is reported before a failed split.
     """
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
         futures = {
-            job.name: pool.submit(compile_one, job, workroot / f"tex-{job.name}", engine)
+            job.name: pool.submit(_typeset_one, job, workroot / f"tex-{job.name}", engine)
             for job in jobs
         }
-        pdfs = {name: future.result() for name, future in futures.items()}
+        outcomes = {name: future.result() for name, future in futures.items()}
     results = {}
     for job in jobs:
-        try:
-            parts = split_pdf(pdfs[job.name], len(job.student_ids))
-        except TexFailure:
-            raise
-        except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
-            raise TexFailure(f"could not split the typeset {job.name}: {exc}") from None
+        pdf, parts = outcomes[job.name]
+        if isinstance(parts, TexFailure):
+            raise parts
+        if isinstance(parts, BaseException):
+            raise TexFailure(f"could not split the typeset {job.name}: {parts}") from None
         results[job.name] = TexResult(
-            all_pdf=pdfs[job.name], per_student=dict(zip(job.student_ids, parts, strict=True))
+            all_pdf=pdf, per_student=dict(zip(job.student_ids, parts, strict=True))
         )
     return results
+
+
+def _typeset_one(
+    job: TexJob, workdir: Path, engine: str
+) -> tuple[bytes, list[bytes] | BaseException]:
+    """(the PDF, its per-student parts or the exception splitting it raised); a TeX failure
+    raises (in the caller's ``future.result()``, in the order of the jobs)."""
+    pdf = compile_one(job, workdir, engine)
+    try:
+        return pdf, split_pdf(pdf, len(job.student_ids))
+    except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
+        return pdf, exc

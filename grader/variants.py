@@ -94,6 +94,9 @@ def read_secret(assignment: Assignment, *, demo: bool = False) -> bytes | None:
 # Keyed by identity and holding the spec, so an entry can never answer for another spec.
 _FIXED_CACHE: dict[int, tuple[ExerciseSpec, int, dict[str, Any]]] = {}
 _FIXED_CACHE_SIZE = 64
+# Variants that do not depend on the student (every parameter fixed, or no secret): spec ->
+# its one variant.  Variants are never modified once made, so students can share one.
+_SHARED_CACHE: dict[int, tuple[ExerciseSpec, Variant]] = {}
 
 
 def _fixed(spec: ExerciseSpec, index: int) -> dict[str, Any]:
@@ -115,11 +118,19 @@ def make_variant(
     exercise = get_exercise(spec.type)
     fixed = _fixed(spec, index)
     if is_fully_fixed(spec) or secret is None:
+        # the same for every student: solved once per spec (a class shares one variant)
+        entry = _SHARED_CACHE.get(id(spec))
+        if entry is not None and entry[0] is spec:
+            return entry[1]
         params = exercise.Params.model_validate(fixed)
         try:
-            return Variant(spec, params, exercise.solve(params, spec.id))
+            variant = Variant(spec, params, exercise.solve(params, spec.id))
         except NumberGrowthError as exc:
             raise UserError(str(exc), where=f"/exercises/{index}/params") from None
+        if len(_SHARED_CACHE) >= _FIXED_CACHE_SIZE:
+            _SHARED_CACHE.clear()
+        _SHARED_CACHE[id(spec)] = (spec, variant)
+        return variant
     rng = student_rng(secret, assignment.id, spec.id, student_id)
     # an exercise may offer a cheap first look that rejects only what is_nice would
     screen = getattr(exercise, "screen", None)

@@ -125,6 +125,7 @@ def test_pdf_hash_is_checked(build):
     pdf.write_bytes(b"%PDF-1.5 stand-in\n")
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["files"]["sheets/s01.pdf"] = sha256(pdf.read_bytes())
+    manifest["pdf"] = True  # a build with PDFs says so
     (build / "manifest.json").write_text(json.dumps(manifest, indent=2))
     assert check(build).exit_code == 0
     pdf.write_bytes(b"%PDF-1.5 changed\n")

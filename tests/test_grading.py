@@ -540,3 +540,49 @@ def test_docstring_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_wrong_given_data_earns_no_carried_forward_credit() -> None:
+    """A student who solves another problem (a classmate's x = 3 instead of 1 in step 1, then
+    consistent work) gets no carried-forward credit for what builds on the wrong x."""
+    from exercises.sgd_chain import EXERCISE as SGD
+    from exercises.sgd_chain import SgdChainParams
+    from grader.assignment import Assignment, ExerciseSpec
+    from grader.grading import grade_submission
+    from grader.keys import exact_text, map_leaves
+    from grader.variants import Variant
+
+    raw = {
+        "data": [[5, 0], [1, 1]],
+        "order": [2, 1],
+        "learning_rate": 1,
+        "init": [[0, 0, 0], ["1/2", "1/2", "1/2"]],
+    }
+    params = SgdChainParams.model_validate(raw)
+    other = SgdChainParams.model_validate({**raw, "data": [[5, 0], [3, 1]]})  # the classmate's
+    copied = map_leaves(SGD.solve(other, "sgd").answers, exact_text)
+    assert copied["steps"][0]["forward"][:2] == ["3", "511/625"]  # σ(3/2) ≈ 0.8176
+    spec = ExerciseSpec(id="sgd", type="sgd_chain", points=10)
+    variant = Variant(spec, params, SGD.solve(params, "sgd"))
+    submission = {"student": "s1", "answers": {"sgd": copied}}
+    report = grade_submission(Assignment(id="hw", exercises=[spec]), "s1", [variant], submission)
+    fields = {f.pointer: f for f in report.fields}
+    x = fields["/answers/sgd/steps/0/forward/0"]
+    assert x.status == "incorrect" and not any(d.id == "wrong_observation" for d in x.diagnosis)
+    o1 = fields["/answers/sgd/steps/0/forward/1"]
+    assert o1.status == "incorrect" and "not the value your problem gives" in o1.feedback
+    assert not any(f.status == "carried_forward" for f in report.fields)
+    # the control: the same x by the catalogue's wrong_observation is honest work to build on
+    raw_swapped = {**raw, "order": [1, 2]}
+    wrong_obs = map_leaves(
+        SGD.solve(SgdChainParams.model_validate(raw_swapped), "sgd").answers, exact_text
+    )
+    report = grade_submission(
+        Assignment(id="hw", exercises=[spec]),
+        "s1",
+        [variant],
+        {"student": "s1", "answers": {"sgd": wrong_obs}},
+    )
+    fields = {f.pointer: f for f in report.fields}
+    assert "wrong_observation" in {d.id for d in fields["/answers/sgd/steps/0/forward/0"].diagnosis}
+    assert fields["/answers/sgd/steps/0/forward/1"].status == "carried_forward"
