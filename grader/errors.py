@@ -19,6 +19,20 @@ class UserError(Exception):
         return f"{place}: {self.message}" if place else self.message
 
 
+class PositionedError(ValueError):
+    """Text that could not be read, with a 0-based ``position`` into it so a report can
+    point at the place.  A plain exception class (not a frozen dataclass): Python must be
+    able to set ``__traceback__`` and ``__notes__`` on a raised error."""
+
+    def __init__(self, message: str, position: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def pointer_from_loc(loc: tuple[int | str, ...]) -> str:
     """A pydantic error location as a JSON Pointer (RFC 6901)."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)

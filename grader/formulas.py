@@ -62,6 +62,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.str import StrPrinter
 
+from grader.errors import PositionedError
 from grader.numbers import NumberError, parse_number
 
 MAX_LENGTH = 2000  # characters in one formula
@@ -79,20 +80,8 @@ DEFAULT_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")
 SUPPORTED_FUNCTIONS = frozenset(DEFAULT_FUNCTIONS)
 
 
-class FormulaError(ValueError):
-    """A formula could not be read.  ``position`` is a 0-based offset into the text.
-
-    A plain exception class (not a frozen dataclass): Python must be able to set
-    ``__traceback__`` and ``__notes__`` on a raised error.
-    """
-
-    def __init__(self, message: str, position: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-    def __str__(self) -> str:
-        return self.message
+class FormulaError(PositionedError):
+    """A formula could not be read.  ``position`` is a 0-based offset into the text."""
 
 
 # ---------------------------------------------------------------- sigma

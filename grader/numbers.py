@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from grader.errors import PositionedError
+
 MAX_NUMBER_CHARS = 2100  # a real answer is never longer; an exact key value may be
 MAX_DIGITS = 1000  # digits in one written number (exact-mode keys need hundreds)
 MAX_EXPONENT = 80  # |e| in scientific notation
@@ -24,20 +26,8 @@ UNICODE_MINUS = "\u2212"
 FRACTION_SLASH = "\u2044"
 
 
-class NumberError(ValueError):
-    """A number could not be read.  ``position`` is a 0-based offset into the text.
-
-    A plain exception class (not a frozen dataclass): Python must be able to set
-    ``__traceback__`` and ``__notes__`` on a raised error.
-    """
-
-    def __init__(self, message: str, position: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-    def __str__(self) -> str:
-        return self.message
+class NumberError(PositionedError):
+    """A number could not be read.  ``position`` is a 0-based offset into the text."""
 
 
 _DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
