@@ -11,7 +11,6 @@ decimals rounded to the instructed places, which they then keep computing with.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -26,32 +25,10 @@ from grader.mistakes import replay, submission_from, variations
 from grader.models import RoundingSpec
 from grader.numbers import fmt_dec, fmt_frac, round_half_away
 from grader.variants import Variant
+from tests.helpers import nice_variants
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 MODES = ["exact", "transcendental", "all"]
-
-
-def nice_variants(
-    exercise_type: str, fixed_for: Callable[[random.Random, int], dict], n: int, seed: int
-) -> list[Variant]:
-    exercise = get_exercise(exercise_type)
-    spec = ExerciseSpec(id="ex", type=exercise_type, points=10)
-    rng = random.Random(seed)
-    out: list[Variant] = []
-    for i in range(3 * n):
-        fixed = fixed_for(rng, i)
-        for _ in range(150):  # bounded: a corner with few nice variants is skipped
-            try:
-                params = exercise.sample(rng, fixed)
-                solution = exercise.solve(params, "ex")
-            except (ValueError, ArithmeticError):
-                continue
-            if exercise.is_nice(params, solution, fixed):
-                out.append(Variant(spec, params, solution))
-                break
-        if len(out) == n:
-            break
-    return out
 
 
 def sgd_fixed(rng: random.Random, i: int) -> dict:

@@ -21,6 +21,7 @@ from grader.models import RoundingSpec
 from grader.reports import report_json
 from grader.tolerance import answer_interval, pattern_matches, rule_for
 from grader.variants import Variant, make_variants
+from tests.helpers import nice_variants
 
 CANONICAL = {
     "data": [[5, 0], [1, 1]],
@@ -48,28 +49,6 @@ def key_submission(a: Assignment, variants: list[Variant]) -> dict:
 
 def by_pointer(report) -> dict:
     return {f.pointer: f for f in report.fields}
-
-
-def random_variants(exercise_type: str, fixed_choices, n: int, seed: int) -> list[Variant]:
-    """Nice random variants (a bounded search per draw, so slow corners are skipped)."""
-    exercise = get_exercise(exercise_type)
-    spec = ExerciseSpec(id="ex", type=exercise_type, points=10)
-    rng = random.Random(seed)
-    out: list[Variant] = []
-    for i in range(n * 3):
-        fixed = fixed_choices(rng, i)
-        for _ in range(150):
-            try:
-                params = exercise.sample(rng, fixed)
-                solution = exercise.solve(params, "ex")
-            except (ValueError, ArithmeticError):
-                continue
-            if exercise.is_nice(params, solution, fixed):
-                out.append(Variant(spec, params, solution))
-                break
-        if len(out) == n:
-            break
-    return out
 
 
 def sgd_choices(rng: random.Random, i: int) -> dict:
@@ -100,7 +79,7 @@ def test_canonical_key_gets_full_marks() -> None:
 
 
 def test_random_sgd_keys_get_full_marks() -> None:
-    variants = random_variants("sgd_chain", sgd_choices, 36, seed=7)
+    variants = nice_variants("sgd_chain", sgd_choices, 36, seed=7)
     assert len(variants) >= 30
     assert {v.params.activation for v in variants} == set(ACTIVATIONS)
     assert {v.params.rounding.mode for v in variants} == set(MODES)
@@ -113,7 +92,7 @@ def test_random_sgd_keys_get_full_marks() -> None:
 
 @pytest.mark.parametrize("exercise_type", ["chain_rule", "mlp_matrix"])
 def test_other_families_keys_get_full_marks(exercise_type: str) -> None:
-    variants = random_variants(exercise_type, lambda rng, i: {}, 12, seed=3)
+    variants = nice_variants(exercise_type, lambda rng, i: {}, 12, seed=3)
     assert len(variants) == 12
     for v in variants:
         report = grade_key([v])
@@ -419,7 +398,7 @@ def test_report_json_contract() -> None:
 
 
 def test_points_are_shared_per_leaf_so_matrices_earn_partial_credit() -> None:
-    variants = random_variants("mlp_matrix", lambda rng, i: {}, 1, seed=5)
+    variants = nice_variants("mlp_matrix", lambda rng, i: {}, 1, seed=5)
     a = Assignment(id="hw", exercises=[variants[0].exercise])
     data = key_submission(a, variants)
     last = variants[0].solution.leaves()[-1]  # an entry of the last updated matrix
@@ -489,7 +468,7 @@ def test_intervals_refuse_what_they_cannot_do() -> None:
 
 
 def test_graph_under_intervals_contains_the_key() -> None:
-    for v in random_variants("sgd_chain", sgd_choices, 12, seed=11):
+    for v in nice_variants("sgd_chain", sgd_choices, 12, seed=11):
         rounding = Rounding(v.params.rounding.mode, v.params.rounding.decimals)
         ops = IntervalOps(rounding)
         for comp in v.solution.computations:
@@ -507,7 +486,7 @@ def test_formula_fields_parse_compare_and_diagnose() -> None:
     from grader.engine import Rules
     from grader.formulas import formula_text
 
-    variants = random_variants("chain_rule", lambda rng, i: {}, 1, seed=3)
+    variants = nice_variants("chain_rule", lambda rng, i: {}, 1, seed=3)
     a = Assignment(id="hw", exercises=[variants[0].exercise])
     comp = next(c for c in variants[0].solution.computations if c.kind == "formula" and c.mistakes)
     ptr = comp.outputs[0]
