@@ -176,7 +176,9 @@ class _Reuse:
 _REUSE: dict[tuple[Kind, int], _Reuse] = {}
 
 
-def _marked_body(kind: Kind, assignment: Assignment, doc: StudentDoc, value: int, batch: bool) -> str:
+def _marked_body(
+    kind: Kind, assignment: Assignment, doc: StudentDoc, value: int, batch: bool
+) -> str:
     marked = with_index(doc, IndexMark(value))
     return split_document(render_document(kind, assignment, [marked], batch=batch))[1]
 
@@ -191,7 +193,9 @@ def _reuse(kind: Kind, assignment: Assignment, doc: StudentDoc) -> _Reuse:
     if rule is not None and rule.assignment is assignment:
         return rule
     own_head, own_body = split_document(render_document(kind, assignment, [with_index(doc, 1)]))
-    batch_body = split_document(render_document(kind, assignment, [with_index(doc, 1)], batch=True))[1]
+    batch_body = split_document(
+        render_document(kind, assignment, [with_index(doc, 1)], batch=True)
+    )[1]
     head = split_document(render_document(kind, assignment, [], batch=True))[0]
     marked = _marked_body(kind, assignment, doc, 1, batch=False)
     marked_batch = _marked_body(kind, assignment, doc, 1, batch=True)
