@@ -6,15 +6,21 @@ from typing import Any
 
 from exercises import get_exercise
 from grader.assignment import Assignment
+from grader.numbers import MAX_NUMBER_CHARS
+from grader.submission import MAX_FORMULA_CHARS
 from grader.variants import is_fully_fixed
 
 NUMBER_SCHEMA = {
     "description": 'a number: a JSON number, or a string such as "1/4", "-0.125", "−1/8", "1.25e-1", "\\\\frac{1}{4}"',
-    "anyOf": [{"type": "number"}, {"type": "string", "maxLength": 1000}, {"type": "null"}],
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "maxLength": MAX_NUMBER_CHARS},
+        {"type": "null"},
+    ],
 }
 FORMULA_SCHEMA = {
     "description": 'a formula in ordinary math syntax, e.g. "2x + y + 2(x+y)"',
-    "anyOf": [{"type": "string", "maxLength": 2000}, {"type": "null"}],
+    "anyOf": [{"type": "string", "maxLength": MAX_FORMULA_CHARS}, {"type": "null"}],
 }
 
 
