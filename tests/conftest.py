@@ -1,4 +1,4 @@
-"""Shared fixtures.  Nothing here reads ../shared: the facts we test against are typed in."""
+"""Shared fixtures.  The facts we test against are typed into the tests themselves."""
 
 from __future__ import annotations
 
