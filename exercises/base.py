@@ -14,12 +14,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
 from grader.engine import Ops, Rules
+from grader.errors import pointer_from_loc
 
 # compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
 # pointers listed in ``inputs`` to numbers of the ops' number type.
@@ -118,12 +118,4 @@ class Exercise:
 
 def pointer(*parts: str | int) -> str:
     """A JSON Pointer (RFC 6901) from parts, escaping ``~`` and ``/``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def resolve_fixed(params: Mapping[str, Any], name: str) -> Any:
-    return params.get(name)
-
-
-def frac_or_none(x: Any) -> Fraction | None:
-    return x if isinstance(x, Fraction) else None
+    return pointer_from_loc(parts)

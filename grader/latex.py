@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from grader.numbers import fmt_dec, fmt_frac, is_finite_decimal, round_half_away, tex_frac
+from grader.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, tex_frac
 
 MAX_TEXT_CHARS = 500  # names and titles are cut here in sheets (the full text stays in JSON)
 
@@ -48,7 +48,17 @@ _ESCAPES = {
     "|": r"\textbar{}",
     '"': r"\textquotedbl{}",
 }
-_TYPOGRAPHY = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\ldots{}", "«": "<<", "»": ">>"}
+_TYPOGRAPHY = {
+    "–": "--",
+    "—": "---",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "…": r"\ldots{}",
+    "«": "<<",
+    "»": ">>",
+}
 
 
 def _printable(ch: str) -> bool:
@@ -117,11 +127,10 @@ def num(x: Fraction, decimals: int = 7) -> Tex:
     x = Fraction(x)
     if x.denominator == 1:
         return Tex(str(x.numerator))
-    exact_decimal = is_finite_decimal(x) and round_half_away(x, decimals) == x
+    shown = fmt_exact_or_dec(x, decimals)
+    exact_decimal = not shown.startswith("≈")
     sign = "=" if exact_decimal else r"\approx"
-    shown = fmt_dec(x, decimals)
-    if exact_decimal:
-        shown = shown.rstrip("0").rstrip(".")
+    shown = shown.removeprefix("≈")
     if len(fmt_frac(x)) > 24:  # a huge fraction says nothing to a reader: decimal only
         return Tex(rf"{sign} {shown}" if not exact_decimal else shown)
     return Tex(rf"{tex_frac(x)} {sign} {shown}")
@@ -187,7 +196,9 @@ def words(language: str) -> dict[str, Any]:
     """The word table for ``language`` (``en``/``ru``): shared words plus, under each exercise
     type's name, that family's words."""
     root = resources.files("templates")
-    table: dict[str, Any] = dict(yaml.safe_load(root.joinpath("words.yaml").read_text("utf-8"))[language])
+    table: dict[str, Any] = dict(
+        yaml.safe_load(root.joinpath("words.yaml").read_text("utf-8"))[language]
+    )
     ex_dir = root.joinpath("exercises")
     for entry in sorted(ex_dir.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".words.yaml"):

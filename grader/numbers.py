@@ -212,13 +212,10 @@ def is_finite_decimal(x: Fraction) -> bool:
 
 def fmt_exact_or_dec(x: Fraction, decimals: int) -> str:
     """The exact decimal when it terminates within ``decimals`` places, else ``≈`` rounding."""
+    text = fmt_dec(x, decimals)
     if is_finite_decimal(x) and round_half_away(x, decimals) == x:
-        return (
-            fmt_dec(x, decimals).rstrip("0").rstrip(".")
-            if "." in fmt_dec(x, decimals)
-            else fmt_dec(x, decimals)
-        )
-    return "≈" + fmt_dec(x, decimals)
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return "≈" + text
 
 
 def tex_frac(x: Fraction) -> str:
@@ -227,8 +224,3 @@ def tex_frac(x: Fraction) -> str:
         return str(x.numerator)
     sign = "-" if x < 0 else ""
     return f"{sign}\\frac{{{abs(x.numerator)}}}{{{x.denominator}}}"
-
-
-def denominator_digits(x: Fraction) -> int:
-    """How many decimal digits the reduced denominator has (a hand-computability measure)."""
-    return len(str(x.denominator))

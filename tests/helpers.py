@@ -9,6 +9,17 @@ from exercises import get_exercise
 from grader.assignment import ExerciseSpec
 from grader.variants import Variant
 
+# The worksheet's canonical sgd_chain instance (from the spec), as an assignment writes it.
+CANONICAL_SGD = {
+    "data": [[5, 0], [1, 1]],
+    "order": [2, 1],
+    "learning_rate": 5,
+    "init": "zeros",
+    "activation": "sigmoid",
+    "loss": "mse",
+    "rounding": {"mode": "transcendental", "decimals": 4},
+}
+
 
 def nice_variants(
     exercise_type: str, fixed_for: Callable[[random.Random, int], dict], n: int, seed: int

@@ -22,6 +22,7 @@ from grader.build import generate_command
 from grader.cli import main
 from grader.keys import exact_text, map_leaves
 from grader.manifest import sha256
+from tests.helpers import CANONICAL_SGD
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -179,15 +180,7 @@ def test_oracle_catches_a_wrong_key_that_regenerates_identically(build, monkeypa
 
 # ------------------------------------------------------------ the oracles directly
 
-CANONICAL = {
-    "data": [[5, 0], [1, 1]],
-    "order": [2, 1],
-    "learning_rate": 5,
-    "init": "zeros",
-    "activation": "sigmoid",
-    "loss": "mse",
-    "rounding": {"mode": "transcendental", "decimals": 4},
-}
+CANONICAL = CANONICAL_SGD
 
 
 def key_answers(exercise, params):

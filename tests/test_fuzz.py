@@ -48,6 +48,7 @@ from grader.numbers import (
 from grader.reports import report_json, report_markdown
 from grader.submission import SubmissionError, parse_submission
 from grader.variants import make_variants
+from tests.helpers import CANONICAL_SGD
 
 HANG_SECONDS = 60  # an alarm, not a benchmark: only a hang ever gets near it
 # GRADER_FUZZ_SCALE=20 runs 20 times the examples, freshly random each run: a deeper hunt
@@ -159,7 +160,9 @@ def test_every_fraction_round_trips(x: F) -> None:
         assert parse_number(f"  ${tex_frac(x)}$\t") == x
         if x.denominator == 1:
             assert parse_number(x.numerator) == x
-            assert parse_submission(json.dumps({"v": x.numerator}).encode())["v"] == str(x.numerator)
+            assert parse_submission(json.dumps({"v": x.numerator}).encode())["v"] == str(
+                x.numerator
+            )
             assert parse_number(parse_submission(json.dumps([x.numerator]).encode())[0]) == x
 
 
@@ -190,11 +193,17 @@ def test_too_many_digits_is_an_error_not_a_hang(n: int, lead: int, s: str) -> No
 XY = ("x", "y")
 KEY = parse_formula("2x + y + 2(x+y)", XY)
 MLP_VARIABLES = ("x1", "x2")
-MLP_KEY = parse_formula("f(2f(-f(-x1+2x2)+f(x1+x2))+f(f(-x1+2x2)))", MLP_VARIABLES, generic_functions=("f",))
+MLP_KEY = parse_formula(
+    "f(2f(-f(-x1+2x2)+f(x1+x2))+f(f(-x1+2x2)))", MLP_VARIABLES, generic_functions=("f",)
+)
 
 
 @st.composite
-def formula_text_strategy(draw: st.DrawFn, variables: tuple[str, ...] = XY, functions: tuple[str, ...] = ("exp", "log", "sigma", "tanh", "sqrt")) -> str:
+def formula_text_strategy(
+    draw: st.DrawFn,
+    variables: tuple[str, ...] = XY,
+    functions: tuple[str, ...] = ("exp", "log", "sigma", "tanh", "sqrt"),
+) -> str:
     """Formulas from the grammar's parts, grown at random: deep nesting, long sums,
     powers far out of range, functions of functions, LaTeX, Unicode operators."""
     atoms = st.one_of(
@@ -205,7 +214,9 @@ def formula_text_strategy(draw: st.DrawFn, variables: tuple[str, ...] = XY, func
 
     def grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         ops = st.sampled_from(["+", "-", "*", "/", "^", "**", " ", "·", "×", "÷", "\\cdot "])
-        exponents = st.one_of(st.integers(-20, 20), st.integers(-(10**12), 10**12)).map(lambda n: f"({n})")
+        exponents = st.one_of(st.integers(-20, 20), st.integers(-(10**12), 10**12)).map(
+            lambda n: f"({n})"
+        )
         return st.one_of(
             st.tuples(inner, ops, inner).map("".join),
             st.tuples(inner, exponents).map(lambda t: f"{t[0]}^{t[1]}"),
@@ -220,7 +231,9 @@ def formula_text_strategy(draw: st.DrawFn, variables: tuple[str, ...] = XY, func
     return draw(st.recursive(atoms, grow, max_leaves=40))
 
 
-def _check_formula(text: str, variables: tuple[str, ...], key: sympy.Expr, generic: tuple[str, ...] = ()) -> None:
+def _check_formula(
+    text: str, variables: tuple[str, ...], key: sympy.Expr, generic: tuple[str, ...] = ()
+) -> None:
     with hang_guard():
         try:
             expr = parse_formula(text, variables, generic_functions=generic)
@@ -261,15 +274,7 @@ def test_hostile_snippet_soup(text: str) -> None:
 
 # ------------------------------------------------------------------ submissions
 
-CANONICAL = {
-    "data": [[5, 0], [1, 1]],
-    "order": [2, 1],
-    "learning_rate": 5,
-    "init": "zeros",
-    "activation": "sigmoid",
-    "loss": "mse",
-    "rounding": {"mode": "transcendental", "decimals": 4},
-}
+CANONICAL = CANONICAL_SGD
 GRAPH = {
     "nodes": [
         {"name": "a", "op": "square", "args": ["x"]},
@@ -365,7 +370,9 @@ ANSWER_PATHS = _paths(KEY_JSON["answers"], ("answers",))
 
 @fuzz(200, deadline_seconds=30)
 @given(st.lists(st.tuples(st.sampled_from(ANSWER_PATHS), json_values), min_size=1, max_size=4))
-def test_a_key_with_random_parts_replaced_grades_cleanly(changes: list[tuple[tuple[Any, ...], Any]]) -> None:
+def test_a_key_with_random_parts_replaced_grades_cleanly(
+    changes: list[tuple[tuple[Any, ...], Any]],
+) -> None:
     data = json.loads(json.dumps(KEY_JSON))
     for where, value in changes:
         node = data
@@ -379,13 +386,18 @@ def test_a_key_with_random_parts_replaced_grades_cleanly(changes: list[tuple[tup
 
 
 @fuzz(600)
-@given(st.one_of(st.binary(max_size=2000), st.text(alphabet='[]{}",:0123456789eE.-+ \\u"tfnNaIy', max_size=400).map(str.encode)))
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.text(alphabet='[]{}",:0123456789eE.-+ \\u"tfnNaIy', max_size=400).map(str.encode),
+    )
+)
 def test_random_bytes_are_a_submission_error_or_json(raw: bytes) -> None:
     _grade_bytes(raw)
 
 
 @fuzz(50)
-@given(st.integers(65, 5000), st.sampled_from(["[", "{\"a\":", "[{\"b\":["]))
+@given(st.integers(65, 5000), st.sampled_from(["[", '{"a":', '[{"b":[']))
 def test_deep_nesting_is_refused_before_parsing(depth: int, opener: str) -> None:
     with hang_guard(), pytest.raises(SubmissionError, match="nested more than 64 levels"):
         parse_submission((opener * depth).encode())

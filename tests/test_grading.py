@@ -21,17 +21,9 @@ from grader.models import RoundingSpec
 from grader.reports import report_json
 from grader.tolerance import answer_interval, pattern_matches, rule_for
 from grader.variants import Variant, make_variants
-from tests.helpers import nice_variants
+from tests.helpers import CANONICAL_SGD, nice_variants
 
-CANONICAL = {
-    "data": [[5, 0], [1, 1]],
-    "order": [2, 1],
-    "learning_rate": 5,
-    "init": "zeros",
-    "activation": "sigmoid",
-    "loss": "mse",
-    "rounding": {"mode": "transcendental", "decimals": 4},
-}
+CANONICAL = CANONICAL_SGD
 P = "/answers/sgd/steps"
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 MODES = ["exact", "transcendental", "all"]

@@ -34,16 +34,9 @@ from grader.submission import (
     submission_model,
 )
 from grader.variants import make_variants
+from tests.helpers import CANONICAL_SGD
 
-CANONICAL = {
-    "data": [[5, 0], [1, 1]],
-    "order": [2, 1],
-    "learning_rate": 5,
-    "init": "zeros",
-    "activation": "sigmoid",
-    "loss": "mse",
-    "rounding": {"mode": "transcendental", "decimals": 4},
-}
+CANONICAL = CANONICAL_SGD
 STEP1 = {
     "forward": ["1", "1/2", "1/2", "1/2"],
     "deltas": ["0", "0", "-1/4"],
