@@ -23,8 +23,8 @@ from rich.progress import Progress
 
 from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.errors import UserError
-from grader.fileio import atomic_write_text, dump_json, remove_staging_files
-from grader.grading import grade_submission
+from grader.fileio import atomic_write_text, dump_json, remove_staging_files, sync
+from grader.grading import GradingCache, grade_submission
 from grader.lms import LMS_FORMATS, lms_gradebook
 from grader.reports import (
     ClassSummary,
@@ -76,6 +76,7 @@ class _Grader:
         self.secret = secret
         self.reports = out_dir / "reports"
         self._variants: OrderedDict[str, list[Variant]] = OrderedDict()
+        self._plans = GradingCache(VARIANT_CACHE)
 
     def variants(self, student_id: str) -> list[Variant]:
         if student_id in self._variants:
@@ -94,7 +95,9 @@ class _Grader:
             data = read_submission(task.path)
             student_of(data)  # a file pass 1 could only guess is refused here, with its reason
             check_assignment(data, self.assignment.id)
-            report = grade_submission(self.assignment, student, self.variants(student.id), data)
+            report = grade_submission(
+                self.assignment, student, self.variants(student.id), data, self._plans
+            )
         except SubmissionError as exc:
             reason = f"{note}{_shown_path(task.path)}: {exc.message}"
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
@@ -106,10 +109,12 @@ class _Grader:
                 f"({type(exc).__name__}: {exc}); please report this"
             )
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
-        _write(self.reports / f"{student.id}.json", dump_json(report_json(report)))
+        # not fsynced one by one: grade_command syncs once, before the gradebook
+        _write(self.reports / f"{student.id}.json", dump_json(report_json(report)), durable=False)
         _write(
             self.reports / f"{student.id}.md",
             report_markdown(report, name=student.name, title=self.assignment.title),
+            durable=False,
         )
         # the likeliest diagnosis of each field (alternatives would double-count)
         mistakes = tuple(sorted({f.diagnosis[0].id for f in report.fields if f.diagnosis}))
@@ -191,6 +196,7 @@ def grade_command(
     for row in extra_rows:
         rows.append(row)
         summary.add(row)
+    sync()  # every report is on disk before a gradebook that lists it
     _write(out / "gradebook.csv", gradebook_csv(rows))
     row_dicts = [r.as_dict() for r in rows]
     page = render_summary(
@@ -331,10 +337,10 @@ def _run_pool(
         yield from pool.map(_grade_in_worker, tasks, chunksize=4)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write atomically; a directory we cannot write to is the user's to fix (exit 2)."""
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, durable=durable)
     except OSError as exc:
         raise UserError(f"cannot write the file: {exc.strerror or exc}", file=str(path)) from None
 

@@ -21,16 +21,26 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
+from math import lcm
 from typing import Any, Literal
 
 from exercises.base import Computation, Solution
-from grader.assignment import Assignment, Student
+from grader.assignment import Assignment, Student, ToleranceSpec
 from grader.engine import CORRECT, FractionOps, Rounding, Rules
 from grader.intervals import Interval, IntervalOps, as_interval
-from grader.mistakes import ARITHMETIC, Context, explain, implied_rates, variations
+from grader.mistakes import (
+    ARITHMETIC,
+    Context,
+    RateLine,
+    explain,
+    implied_rates,
+    rate_line,
+    variations,
+)
 from grader.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_number
 from grader.submission import Answers, Given, Invalid, read_answers, shown
 from grader.tolerance import (
@@ -84,16 +94,30 @@ class Report:
     fields: tuple[FieldResult, ...]
     problems: tuple[str, ...] = ()  # file-level notes: extra fields, wrong shapes
 
-    @property
+    @cached_property  # asked for by the report, the Markdown and the gradebook
     def score(self) -> Fraction:
-        return sum((f.points for f in self.fields), Fraction(0))
+        return total(f.points for f in self.fields)
 
-    @property
+    @cached_property
     def max_score(self) -> Fraction:
-        return sum((f.max_points for f in self.fields), Fraction(0))
+        return total(f.max_points for f in self.fields)
 
     def count(self, status: Status) -> int:
         return sum(1 for f in self.fields if f.status == status)
+
+
+def total(points: Iterable[Fraction]) -> Fraction:
+    """The exact sum of field points, over a common denominator (a report's points share
+    one or two denominators, and Fraction's own addition reduces after every term)."""
+    numerator, denominator = 0, 1
+    for p in points:
+        d = p.denominator
+        if d != denominator:
+            common = lcm(denominator, d)
+            numerator *= common // denominator
+            denominator = common
+        numerator += p.numerator * (denominator // d)
+    return Fraction(numerator, denominator)
 
 
 def grade_submission(
@@ -101,15 +125,220 @@ def grade_submission(
     student: Student | str,
     variants: Sequence[Variant],
     submission: Any,
+    cache: GradingCache | None = None,
 ) -> Report:
     """Grade ``submission`` (parsed JSON data, see :mod:`grader.submission`) against the
-    student's own ``variants`` (whatever parameters the submission claims)."""
+    student's own ``variants`` (whatever parameters the submission claims).
+
+    A batch passes one ``cache``: what grading a variant needs that does not depend on
+    the student is then worked out once per variant, not once per submission.
+    """
+    cache = cache if cache is not None else GradingCache()
     student_id = student if isinstance(student, str) else student.id
     answers = read_answers(submission, variants)
     fields: list[FieldResult] = []
     for variant in variants:
-        fields.extend(_ExerciseGrader(variant, answers).grade())
+        fields.extend(_ExerciseGrader(cache.plan(variant), answers).grade())
     return Report(assignment.id, student_id, tuple(fields), tuple(answers.problems))
+
+
+# ---------------------------------------------------------------- one variant
+
+MEMO_LIMIT = 20_000  # entries per memo of a variant: a batch's memory stays bounded
+
+# The student's texts of a computation's inputs, None where the key's value is used:
+# with the variant, this decides the inputs completely (a text always reads as the
+# same number), so it is what the memos of computations are keyed by.
+Signature = tuple[str | None, ...]
+
+
+class _Memo(dict[Any, Any]):
+    """A dict that forgets everything once it holds ``limit`` entries: memory stays
+    bounded whatever the batch, and an entry is only ever a recomputation away."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key: Any, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class VariantPlan:
+    """What grading one variant needs that does not depend on the student: each field's
+    rule and the key's words and intervals, plus memos of the computations run on given
+    inputs.  A class repeats itself (the key's own values, the usual roundings, the
+    common mistakes), so a batch computes each distinct case once."""
+
+    def __init__(self, variant: Variant, memo_limit: int = MEMO_LIMIT) -> None:
+        self.variant = variant
+        self.spec = variant.exercise
+        self.sol = variant.solution
+        self.k = self.sol.decimals
+        rounding = exercise_rounding(variant.params, self.sol)
+        self.fops = FractionOps(rounding)
+        self.iops = IntervalOps(rounding)
+        self.ctx = Context.of(variant.params)
+        leaves = self.sol.leaves()
+        self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
+        self.credit = Fraction(self.spec.carried_forward_credit)
+        self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
+        self._rules: dict[str, ToleranceSpec] = {}
+        self._words: dict[str, str] = {}
+        self._key_texts: dict[str, str | None] = {}
+        self._key_intervals: dict[str, Interval] = {}
+        self._numbers = _Memo(memo_limit)  # text -> StudentNumber | NumberError
+        self._runs = _Memo(memo_limit)  # (computation, whose inputs, signature, rules) -> results
+        self._rate_lines = _Memo(memo_limit)  # (computation, signature) -> f(0), f(1)
+
+    def rule(self, ptr: str) -> ToleranceSpec:
+        rule = self._rules.get(ptr)
+        if rule is None:
+            rule = self._rules[ptr] = rule_for(self.spec, ptr)
+        return rule
+
+    def expected_words(self, ptr: str) -> str:
+        """The key's value at ``ptr`` for feedback ("1/4 (0.25)", or the formula)."""
+        if ptr not in self._words:
+            key = self.sol.values.get(ptr)
+            self._words[ptr] = (
+                expected_text(key) if isinstance(key, Fraction) else str(self.key_text(ptr))
+            )
+        return self._words[ptr]
+
+    def key_text(self, ptr: str) -> str | None:
+        """The key's value at ``ptr`` as the key JSON writes it: ``p/q`` for a number, the
+        formula text of the solution's answers for a formula (the form the sheet derives)."""
+        if ptr not in self._key_texts:
+            self._key_texts[ptr] = _key_text(self.sol, ptr)
+        return self._key_texts[ptr]
+
+    def key_interval(self, ptr: str) -> Interval:
+        """Everything the key's value at ``ptr`` stands for (see :func:`key_interval`)."""
+        interval = self._key_intervals.get(ptr)
+        if interval is None:
+            value = self.sol.values[ptr]
+            interval = key_interval(value, ptr in self.sol.rounded, self.k)
+            self._key_intervals[ptr] = interval
+        return interval
+
+    def number(self, text: str) -> StudentNumber | NumberError:
+        """The student's text read as a number (or why it cannot be)."""
+        got = self._numbers.get(text)
+        if got is None:
+            try:
+                got = StudentNumber(text, parse_number(text))
+            except NumberError as exc:
+                got = exc
+            self._numbers.keep(text, got)
+        return got  # type: ignore[no-any-return]
+
+    def run(
+        self,
+        index: int,
+        comp: Computation,
+        whose: str,
+        signature: Signature,
+        rules: Rules,
+        inputs: Callable[[], _Inputs],
+    ) -> list[Expected] | None:
+        """Each output's exact value and acceptable set for the computation ``index`` on
+        the ``inputs`` that ``whose`` and ``signature`` stand for; None when it cannot be
+        carried out on them at all."""
+        key = (index, whose, signature, rules)
+        if key in self._runs:
+            return self._runs[key]  # type: ignore[no-any-return]
+        return self._runs.keep(key, self._compute(comp, inputs(), rules))  # type: ignore[no-any-return]
+
+    def _compute(self, comp: Computation, inputs: _Inputs, rules: Rules) -> list[Expected] | None:
+        try:
+            points = list(comp.compute(inputs.points, self.fops, rules))
+        except (ArithmeticError, ValueError, TypeError, OverflowError):
+            return None
+        try:
+            intervals: list[Any] = [
+                as_interval(x) for x in comp.compute(inputs.intervals, self.iops, rules)
+            ]
+        except (ArithmeticError, ValueError, TypeError, OverflowError):
+            intervals = [None] * len(points)  # cannot decide by intervals: points only
+        return [Expected(p, i) for p, i in zip(points, intervals, strict=True)]
+
+    def key_expected(
+        self, index: int, comp: Computation, signature: Signature, inputs: Callable[[], _Inputs]
+    ) -> list[Expected]:
+        """Each output graded against the key: the key's value, with the acceptable set
+        computed from the key's inputs (None where intervals cannot decide)."""
+        key = (index, "key expected", signature)
+        if key not in self._runs:
+            run = self.run(index, comp, "key", signature, CORRECT, inputs)
+            expected = [
+                Expected(self.sol.values[ptr], run[i].interval if run else None)
+                for i, ptr in enumerate(comp.outputs)
+            ]
+            self._runs.keep(key, expected)
+        return self._runs[key]  # type: ignore[no-any-return]
+
+    def rate_line(
+        self, index: int, comp: Computation, signature: Signature, points: Callable[[], Any]
+    ) -> RateLine | None:
+        """The computation's outputs at learning rates 0 and 1 (see :func:`rate_line`)."""
+        key = (index, signature)
+        if key not in self._rate_lines:
+            try:
+                line: RateLine | None = rate_line(comp, points())
+            except (ArithmeticError, ValueError, TypeError):
+                line = None
+            self._rate_lines.keep(key, line)
+        return self._rate_lines[key]  # type: ignore[no-any-return]
+
+
+class GradingCache:
+    """The :class:`VariantPlan` of each variant a batch meets (the most recent ones)."""
+
+    def __init__(self, limit: int = 256, memo_limit: int = MEMO_LIMIT) -> None:
+        self.limit = limit
+        self.memo_limit = memo_limit
+        self._plans: dict[int, VariantPlan] = {}
+
+    def memo_sizes(self) -> list[int]:
+        """How many entries each memo of each plan holds (for tests of the bound)."""
+        return [
+            len(memo)
+            for plan in self._plans.values()
+            for memo in (plan._numbers, plan._runs, plan._rate_lines)
+        ]
+
+    def plan(self, variant: Variant) -> VariantPlan:
+        plan = self._plans.get(id(variant))
+        if (
+            plan is None or plan.variant is not variant
+        ):  # an id may be reused after a variant is gone
+            if len(self._plans) >= self.limit:
+                self._plans.clear()
+            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit)
+        return plan
+
+
+def _key_text(sol: Solution, ptr: str) -> str | None:
+    key = sol.values.get(ptr)
+    if key is None or isinstance(key, Fraction):
+        return None if key is None else fmt_frac(key)
+    node: Any = sol.answers
+    for part in ptr.split("/")[3:]:  # below /answers/<exercise id>
+        part = part.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            node = None
+            break
+    if isinstance(node, str):
+        return node
+    from grader.formulas import formula_text
+
+    return str(formula_text(key))
 
 
 # ---------------------------------------------------------------- one exercise
@@ -127,9 +356,10 @@ class _Inputs:
 class _NumberContext:
     """What every output of one number computation is graded against."""
 
+    index: int  # of the computation in the solution
     comp: Computation
-    key_expected: list[Expected] | None  # from the key's inputs
-    own_inputs: _Inputs
+    key_expected: list[Expected]  # the key's values, acceptable sets from the key's inputs
+    own_signature: Signature
     own_expected: list[Expected] | None  # from the student's, when some of theirs differ
     differs: list[str]  # inputs the student got wrong (or carried forward)
     unknown: list[str]  # inputs the student did not give readably
@@ -155,19 +385,18 @@ def expected_text(value: Any) -> str:
 
 
 class _ExerciseGrader:
-    def __init__(self, variant: Variant, answers: Answers) -> None:
-        self.variant = variant
-        self.spec = variant.exercise
-        self.sol = variant.solution
+    """One student's answers to one variant (the plan holds what they share with others)."""
+
+    def __init__(self, plan: VariantPlan, answers: Answers) -> None:
+        self.plan = plan
+        self.spec = plan.spec
+        self.sol = plan.sol
         self.answers = answers
-        self.k = self.sol.decimals
-        rounding = exercise_rounding(variant.params, self.sol)
-        self.fops = FractionOps(rounding)
-        self.iops = IntervalOps(rounding)
-        self.ctx = Context.of(variant.params)
-        leaves = self.sol.leaves()
-        self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
-        self.credit = Fraction(self.spec.carried_forward_credit)
+        self.k = plan.k
+        self.fops = plan.fops
+        self.iops = plan.iops
+        self.ctx = plan.ctx
+        self.labels = plan.labels
         self.status: dict[str, Status] = {}
         self.own: dict[str, StudentNumber] = {}  # every number the student gave, readable
         # Fields whose value has a reason: right, carried forward, or a catalogue mistake.
@@ -177,12 +406,13 @@ class _ExerciseGrader:
         self.wrong_givens: set[str] = set()  # problem data copied wrong (see Computation.given)
         self.rates: list[Interval] | None = None  # see _all_rates
         self.seen: Counter[str] = Counter()  # mistakes diagnosed so far in this exercise
-        self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
 
     def grade(self) -> list[FieldResult]:
         out: list[FieldResult] = []
-        for comp in self.sol.computations:
-            out.extend(self._formula(comp) if comp.kind == "formula" else self._numbers(comp))
+        for index, comp in enumerate(self.sol.computations):
+            out.extend(
+                self._formula(comp) if comp.kind == "formula" else self._numbers(index, comp)
+            )
         return out
 
     # ------------------------------------------------------------ building results
@@ -200,45 +430,25 @@ class _ExerciseGrader:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        points = {"correct": self.per_leaf, "carried_forward": self.per_leaf * self.credit}
+        per_leaf = self.plan.per_leaf
+        points = {"correct": per_leaf, "carried_forward": per_leaf * self.plan.credit}
         return FieldResult(
             pointer=ptr,
             exercise=self.spec.id,
             label=self.labels.get(ptr, ptr),
             status=status,
             given=None if given is None else shown(given, GIVEN_CHARS),
-            expected=self._key_text(ptr),
+            expected=self.plan.key_text(ptr),
             points=points.get(status, Fraction(0)),
-            max_points=self.per_leaf,
+            max_points=per_leaf,
             feedback=feedback,
             diagnosis=tuple(diagnosis),
             review=review,
         )
 
-    def _key_text(self, ptr: str) -> str | None:
-        """The key's value at ``ptr`` as the key JSON writes it: ``p/q`` for a number, the
-        formula text of the solution's answers for a formula (the form the sheet derives)."""
-        key = self.sol.values.get(ptr)
-        if key is None or isinstance(key, Fraction):
-            return None if key is None else fmt_frac(key)
-        node: Any = self.sol.answers
-        for part in ptr.split("/")[3:]:  # below /answers/<exercise id>
-            part = part.replace("~1", "/").replace("~0", "~")
-            try:
-                node = node[int(part)] if isinstance(node, list) else node[part]
-            except (KeyError, IndexError, ValueError, TypeError):
-                node = None
-                break
-        if isinstance(node, str):
-            return node
-        from grader.formulas import formula_text
-
-        return str(formula_text(key))
-
     def _unreadable(self, ptr: str, leaf: Invalid | None) -> FieldResult:
         """The result for a missing (None) or invalid leaf."""
-        key = self.sol.values.get(ptr)
-        expected = expected_text(key) if isinstance(key, Fraction) else self._key_text(ptr)
+        expected = self.plan.expected_words(ptr)
         if leaf is None:
             return self._result(ptr, "missing", None, f"No answer. Expected {expected}.")
         at = f" (at character {leaf.position + 1})" if leaf.position is not None else ""
@@ -261,11 +471,18 @@ class _ExerciseGrader:
             if not isinstance(value, Fraction):
                 inputs.intervals[p] = value
                 continue
-            interval = key_interval(value, p in self.sol.rounded, self.k)
+            interval = self.plan.key_interval(p)
             if self.status.get(p) == "correct" and p in self.own:
                 interval = interval.hull(self.own[p].interval(self.k))
             inputs.intervals[p] = interval
         return inputs
+
+    def _key_signature(self, comp: Computation) -> Signature:
+        """What decides :meth:`_key_inputs`: the texts of the inputs the student got right."""
+        return tuple(
+            self.own[p].text if self.status.get(p) == "correct" and p in self.own else None
+            for p in comp.inputs
+        )
 
     def _own_inputs(self, comp: Computation) -> _Inputs:
         """The student's own values where they gave readable ones, the key's elsewhere."""
@@ -276,30 +493,26 @@ class _ExerciseGrader:
                 inputs.intervals[p] = self.own[p].interval(self.k)
         return inputs
 
-    def _run(self, comp: Computation, inputs: _Inputs, rules: Rules) -> list[Expected] | None:
-        """Each output's exact value and acceptable set; None when the computation cannot
-        be carried out on these inputs at all."""
-        try:
-            points = list(comp.compute(inputs.points, self.fops, rules))
-        except (ArithmeticError, ValueError, TypeError, OverflowError):
-            return None
-        try:
-            intervals: list[Any] = [
-                as_interval(x) for x in comp.compute(inputs.intervals, self.iops, rules)
-            ]
-        except (ArithmeticError, ValueError, TypeError, OverflowError):
-            intervals = [None] * len(points)  # cannot decide by intervals: points only
-        return [Expected(p, i) for p, i in zip(points, intervals, strict=True)]
+    def _own_signature(self, comp: Computation) -> Signature:
+        """What decides :meth:`_own_inputs`: the texts of every input the student gave."""
+        return tuple(self.own[p].text if p in self.own else None for p in comp.inputs)
 
-    def _numbers(self, comp: Computation) -> list[FieldResult]:
-        key_inputs = self._key_inputs(comp)
-        own_inputs = self._own_inputs(comp)  # what the student actually worked with
+    def _numbers(self, index: int, comp: Computation) -> list[FieldResult]:
         differs = [p for p in comp.inputs if self.status.get(p) in ("incorrect", "carried_forward")]
+        own_signature = self._own_signature(comp)
         ctx = _NumberContext(
+            index=index,
             comp=comp,
-            key_expected=self._run(comp, key_inputs, CORRECT),
-            own_inputs=own_inputs,
-            own_expected=self._run(comp, own_inputs, CORRECT) if differs else None,
+            key_expected=self.plan.key_expected(
+                index, comp, self._key_signature(comp), lambda: self._key_inputs(comp)
+            ),
+            own_signature=own_signature,
+            # what the student actually worked with
+            own_expected=self.plan.run(
+                index, comp, "own", own_signature, CORRECT, lambda: self._own_inputs(comp)
+            )
+            if differs
+            else None,
             differs=differs,
             unknown=[p for p in comp.inputs if p not in self.own],  # missing or unreadable
         )
@@ -310,16 +523,14 @@ class _ExerciseGrader:
         leaf = self.answers.get(ptr)
         if not isinstance(leaf, Given):
             return self._unreadable(ptr, leaf)
-        try:
-            number = StudentNumber(leaf.text, parse_number(leaf.text))
-        except NumberError as exc:
-            return self._unreadable(ptr, Invalid(exc.message, leaf.text, exc.position))
+        number = self.plan.number(leaf.text)
+        if isinstance(number, NumberError):
+            return self._unreadable(ptr, Invalid(number.message, leaf.text, number.position))
         self.own[ptr] = number
-        rule = rule_for(self.spec, ptr)
+        rule = self.plan.rule(ptr)
         key_value = self.sol.values[ptr]
-        expected = expected_text(key_value)
-        key_interval_here = ctx.key_expected[i].interval if ctx.key_expected else None
-        if accepts(rule, number, Expected(key_value, key_interval_here), self.k):
+        expected = self.plan.expected_words(ptr)
+        if accepts(rule, number, ctx.key_expected[i], self.k):
             return self._result(ptr, "correct", leaf.text, f"Correct: {expected}.")
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
@@ -329,7 +540,7 @@ class _ExerciseGrader:
             self.tainted.add(ptr)
             words = f"This follows from your earlier answers, but {why}. Expected {expected}."
             return self._result(ptr, "incorrect", leaf.text, words)
-        diagnosis = self._diagnose(ctx.comp, i, number, rule, ctx.own_inputs)
+        diagnosis = self._diagnose(ctx, i, number, rule)
         if diagnosis:
             self.explained.add(ptr)
         elif ctx.comp.given:
@@ -351,7 +562,8 @@ class _ExerciseGrader:
         return self._result(ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis)
 
     def _carried_forward(self, ptr: str, given: str, expected: str) -> FieldResult:
-        share = "" if self.credit == 1 else f" (worth {fmt_frac(self.credit)} of the points)"
+        credit = self.plan.credit
+        share = "" if credit == 1 else f" (worth {fmt_frac(credit)} of the points)"
         return self._result(
             ptr,
             "carried_forward",
@@ -389,17 +601,27 @@ class _ExerciseGrader:
         return None
 
     def _diagnose(
-        self, comp: Computation, index: int, number: StudentNumber, rule: Any, inputs: _Inputs
+        self, ctx: _NumberContext, index: int, number: StudentNumber, rule: Any
     ) -> list[Diagnosis]:
         """The catalogue mistakes whose replay from the student's own earlier values (the
         key's where they gave none) reproduces the student's number, likeliest first."""
+        comp = ctx.comp
+
+        def inputs() -> _Inputs:
+            return self._own_inputs(comp)
+
         found: list[Diagnosis] = []
         for mistake in comp.mistakes:
             rates = None
             if mistake == "learning_rate":
-                rates = self._implied_rates(comp, inputs.points, index, number)
+                line = self.plan.rate_line(
+                    ctx.index, comp, ctx.own_signature, lambda: inputs().points
+                )
+                rates = self._implied_rates(line, index, number)
             for variation in variations(mistake, self.ctx, rates, self._all_rates()):
-                expected = self._run(comp, inputs, variation.rules)
+                expected = self.plan.run(
+                    ctx.index, comp, "own", ctx.own_signature, variation.rules, inputs
+                )
                 if expected is not None and accepts(rule, number, expected[index], self.k):
                     found.append(Diagnosis(mistake, variation.detail))
                     break
@@ -410,12 +632,14 @@ class _ExerciseGrader:
         return found
 
     def _implied_rates(
-        self, comp: Computation, points: Mapping[str, Any], index: int, number: StudentNumber
+        self, line: RateLine | None, index: int, number: StudentNumber
     ) -> Interval | None:
+        if line is None:
+            return None
         # in mode "all" the student rounded the result: undo that first
         written = self.iops.record(number.interval(self.k))
         try:
-            return implied_rates(comp, points, index, written)
+            return implied_rates(line, index, written)
         except (ArithmeticError, ValueError, TypeError):
             return None
 
@@ -424,14 +648,23 @@ class _ExerciseGrader:
         field that says little about the rate can be read in the light of the others."""
         if self.rates is None:
             self.rates = []
-            for comp in self.sol.computations:
+            for index, comp in enumerate(self.sol.computations):
                 if "learning_rate" not in comp.mistakes:
                     continue
-                points = {p: self.sol.values[p] for p in comp.inputs}
-                points.update({p: n.value for p in comp.inputs if (n := self._peek(p)) is not None})
-                for index, ptr in enumerate(comp.outputs):
+                given = {p: n for p in comp.inputs if (n := self._peek(p)) is not None}
+                signature = tuple(given[p].text if p in given else None for p in comp.inputs)
+
+                def points(
+                    comp: Computation = comp, given: dict[str, StudentNumber] = given
+                ) -> Any:
+                    values = {p: self.sol.values[p] for p in comp.inputs}
+                    values.update({p: n.value for p, n in given.items()})
+                    return values
+
+                line = self.plan.rate_line(index, comp, signature, points)
+                for out, ptr in enumerate(comp.outputs):
                     number = self._peek(ptr)
-                    rates = self._implied_rates(comp, points, index, number) if number else None
+                    rates = self._implied_rates(line, out, number) if number else None
                     if rates is not None:
                         self.rates.append(rates)
         return self.rates
@@ -443,10 +676,8 @@ class _ExerciseGrader:
         leaf = self.answers.get(ptr)
         if not isinstance(leaf, Given):
             return None
-        try:
-            return StudentNumber(leaf.text, parse_number(leaf.text))
-        except NumberError:
-            return None
+        number = self.plan.number(leaf.text)
+        return None if isinstance(number, NumberError) else number
 
     # ------------------------------------------------------------ formula fields
 
@@ -461,8 +692,8 @@ class _ExerciseGrader:
                 results.append(self._unreadable(ptr, leaf))
                 continue
             key = self.sol.values[ptr]
-            variables, generic = formula_names(key, self.variant.params)
-            key_words = self._key_text(ptr)
+            variables, generic = formula_names(key, self.plan.variant.params)
+            key_words = self.plan.key_text(ptr)
             try:
                 expr = formulas.parse_formula(
                     leaf.text, variables, formulas.DEFAULT_FUNCTIONS, generic

@@ -105,18 +105,26 @@ def variations(
 # ---------------------------------------------------------------- the learning rate
 
 
-def implied_rates(
-    comp: Computation, values: Mapping[str, Any], index: int, answer: Interval
-) -> Interval | None:
-    """The learning rates under which ``comp`` gives ``answer`` from ``values`` (exact points).
+RateLine = tuple[Sequence[Any], Sequence[Any]]
 
-    An update is linear in the rate: f(γ) = f(0) + γ·(f(1) − f(0)), so running the
-    computation at two rates and solving gives the rates a student's number implies.
-    None when the rate does not matter here (a zero gradient).
+
+def rate_line(comp: Computation, values: Mapping[str, Any]) -> RateLine:
+    """The outputs of ``comp`` on ``values`` (exact points) at learning rates 0 and 1.
+
+    An update is linear in the rate: f(γ) = f(0) + γ·(f(1) − f(0)); these two runs are
+    all :func:`implied_rates` needs for any answer (so a batch can keep them).
     """
     ops = FractionOps(Rounding("exact"))  # no recording rounding: keep f linear in γ
-    f0 = comp.compute(values, ops, Rules(learning_rate=Fraction(0)))[index]
-    f1 = comp.compute(values, ops, Rules(learning_rate=Fraction(1)))[index]
+    f0 = comp.compute(values, ops, Rules(learning_rate=Fraction(0)))
+    f1 = comp.compute(values, ops, Rules(learning_rate=Fraction(1)))
+    return f0, f1
+
+
+def implied_rates(line: RateLine, index: int, answer: Interval) -> Interval | None:
+    """The learning rates under which output ``index`` of a computation, whose
+    :func:`rate_line` is ``line``, gives ``answer``; None when the rate does not matter
+    there (a zero gradient)."""
+    f0, f1 = line[0][index], line[1][index]
     if not isinstance(f0, Fraction) or not isinstance(f1, Fraction) or f1 == f0:
         return None
     return (answer - f0) / (f1 - f0)

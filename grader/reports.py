@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from grader.grading import STATUSES, FieldResult, Report
+from grader.grading import STATUSES, FieldResult, Report, total
 from grader.mistakes import symbol
 from grader.numbers import fmt_frac, round_half_away
 from grader.submission import shown
@@ -31,7 +32,12 @@ HISTOGRAM_BINS = 10
 def score_number(x: Fraction) -> int | float:
     """A score as a JSON number rounded to 2 decimals (an int when it is whole), so the
     report is deterministic and readable; sums are taken exactly before rounding."""
-    r = round_half_away(x, SCORE_DECIMALS)
+    return _score_number(x.numerator, x.denominator)
+
+
+@lru_cache(maxsize=1024)  # a batch has few distinct scores per field
+def _score_number(numerator: int, denominator: int) -> int | float:
+    r = round_half_away(Fraction(numerator, denominator), SCORE_DECIMALS)
     return int(r) if r.denominator == 1 else float(r)
 
 
@@ -101,8 +107,8 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
     exercises = list(dict.fromkeys(f.exercise for f in report.fields))
     for ex in exercises:
         fields = [f for f in report.fields if f.exercise == ex]
-        got = sum((f.points for f in fields), Fraction(0))
-        top = sum((f.max_points for f in fields), Fraction(0))
+        got = total(f.points for f in fields)
+        top = total(f.max_points for f in fields)
         lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
         lines += _section(
             "What went wrong",
@@ -134,6 +140,7 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=4096)
 def symbol_label(label: str) -> str:
     """A label with its leading symbol's digits as subscripts ("δ3 of step 1" → "δ₃ of step 1")."""
     head, _, rest = label.partition(" ")

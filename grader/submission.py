@@ -72,9 +72,13 @@ class _DuplicateKeys(dict):  # type: ignore[type-arg]
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
     """A student's text made safe to echo in a message: bounded, one line, no lone
     surrogates (which could not even be written as UTF-8)."""
-    clean = "".join(
-        "\ufffd" if "\ud800" <= ch <= "\udfff" else ch if ch.isprintable() else " " for ch in text
-    )
+    if text.isprintable():  # the usual case (a lone surrogate is not printable)
+        clean = text
+    else:
+        clean = "".join(
+            "\ufffd" if "\ud800" <= ch <= "\udfff" else ch if ch.isprintable() else " "
+            for ch in text
+        )
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
@@ -277,7 +281,7 @@ def leaf_error(value: Any, *, formula: bool = False) -> str | None:
         limit = MAX_FORMULA_CHARS if formula else MAX_NUMBER_CHARS
         if len(value) > limit:
             return f"the answer is {len(value)} characters long; at most {limit} are read"
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
+        if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
             return "the answer contains an invalid character (a lone surrogate escape)"
         return None
     what = "a formula as a string" if formula else 'a number (a JSON number or a string like "1/4")'
@@ -328,14 +332,77 @@ def _exercise_model(layout_json: str, base: str, formulas: frozenset[str]) -> An
     return _annotation(json.loads(layout_json), base, formulas, "Answer")
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What reading one variant's answers needs, worked out once per variant."""
+
+    exercise_id: str
+    base: str  # the pointer of the exercise's answers
+    layout: Any  # the answer template: nested dicts and lists
+    formulas: frozenset[str]  # pointers of the formula leaves
+    leaves: tuple[tuple[str, tuple[_Step, ...]], ...]  # (pointer, path) of every leaf
+    model: Any  # the pydantic model of the exercise's answers
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step down an answer path: a key of an object or an index of an array."""
+
+    key: str | int
+    where: str  # the pointer of the node the step starts from (for messages)
+    size: int  # the array's expected length (for messages)
+
+
+def _steps(layout: Any, base: str, parts: Sequence[str]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    where = base
+    for part in parts:
+        if isinstance(layout, dict):
+            steps.append(_Step(part, where, 0))
+            layout = layout[part]
+        else:
+            steps.append(_Step(int(part), where, len(layout)))
+            layout = layout[int(part)]
+        where += pointer(part)
+    return tuple(steps)
+
+
+_SHAPE_CACHE = 256
+_SHAPES: dict[int, tuple[Variant, _Shape]] = {}
+
+
+def _shape(v: Variant) -> _Shape:
+    entry = _SHAPES.get(id(v))
+    if entry is not None and entry[0] is v:
+        return entry[1]
+    layout = get_exercise(v.exercise.type).template_answers(v.params)
+    base = pointer("answers", v.exercise.id)
+    formulas = _formula_leaves(v)
+    shape = _Shape(
+        exercise_id=v.exercise.id,
+        base=base,
+        layout=layout,
+        formulas=formulas,
+        leaves=tuple((p, _steps(layout, base, parts)) for p, parts in _template_leaves(layout, base)),
+        # models are shared by variants of one shape (a class usually has one)
+        model=_exercise_model(json.dumps(layout), base, formulas),
+    )
+    if len(_SHAPES) >= _SHAPE_CACHE:
+        _SHAPES.clear()
+    _SHAPES[id(v)] = (v, shape)  # the variant is kept, so its id cannot be reused meanwhile
+    return shape
+
+
 def submission_model(variants: Sequence[Variant]) -> type[BaseModel]:
     """The pydantic model of one student's submission: their exact shapes, no extra fields."""
+    return _submission_model(tuple((s.exercise_id, s.model) for s in map(_shape, variants)))
+
+
+@lru_cache(maxsize=256)
+def _submission_model(exercises: tuple[tuple[str, Any], ...]) -> type[BaseModel]:
     exercise_fields: dict[str, Any] = {}
-    for i, v in enumerate(variants):
-        layout = get_exercise(v.exercise.type).template_answers(v.params)
-        base = pointer("answers", v.exercise.id)
-        model = _exercise_model(json.dumps(layout), base, _formula_leaves(v))
-        exercise_fields[f"e{i}"] = (Optional[model], Field(default=None, alias=v.exercise.id))  # noqa: UP045
+    for i, (exercise_id, model) in enumerate(exercises):
+        exercise_fields[f"e{i}"] = (Optional[model], Field(default=None, alias=exercise_id))  # noqa: UP045
     answers = create_model("Answers", __config__=_FORBID, **exercise_fields)
     return create_model(
         "Submission",
@@ -391,10 +458,11 @@ def _template_leaves_at(sub: Any, ptr: str, part: str) -> list[tuple[str, tuple[
 def read_answers(data: Any, variants: Sequence[Variant]) -> Answers:
     """Every answer leaf of the student's variants, given, missing or invalid."""
     problems: list[str] = []
+    shapes = [_shape(v) for v in variants]
     try:
         submission_model(variants).model_validate(data)
     except ValidationError as exc:
-        leaf_pointers = {p for v in variants for p in v.solution.leaves()}
+        leaf_pointers = {p for shape in shapes for p, _ in shape.leaves}
         for error in exc.errors():
             where = pointer_from_loc(tuple(error["loc"]))
             if where in leaf_pointers:  # reported on the field itself
@@ -402,13 +470,10 @@ def read_answers(data: Any, variants: Sequence[Variant]) -> Answers:
             problems.append(f"{shown(where)}: {_message(error)}")
     answers = _child(data, "answers", "")
     leaves: dict[str, Leaf] = {}
-    for v in variants:
-        layout = get_exercise(v.exercise.type).template_answers(v.params)
-        formulas = _formula_leaves(v)
-        base = pointer("answers", v.exercise.id)
-        node = _child(answers, v.exercise.id, "/answers")
-        for ptr, parts in _template_leaves(layout, base):
-            leaves[ptr] = _resolve(node, parts, base, layout, formula=ptr in formulas)
+    for shape in shapes:
+        node = _child(answers, shape.exercise_id, "/answers")
+        for ptr, steps in shape.leaves:
+            leaves[ptr] = _resolve(node, steps, formula=ptr in shape.formulas)
     if len(problems) > MAX_PROBLEMS:
         problems = [*problems[:MAX_PROBLEMS], f"… and {len(problems) - MAX_PROBLEMS} more"]
     return Answers(leaves, problems)
@@ -428,26 +493,21 @@ def _child(node: Any, key: str, where: str) -> Any:
     return node.get(key, _MISSING)
 
 
-def _resolve(node: Any, parts: Sequence[str], ptr: str, layout: Any, *, formula: bool) -> Leaf:
-    """Follow ``parts`` from ``node`` (at ``ptr``, shaped like ``layout``) to one leaf."""
-    for part in parts:
+def _resolve(node: Any, steps: Sequence[_Step], *, formula: bool) -> Leaf:
+    """Follow ``steps`` from ``node`` to one leaf."""
+    for step in steps:
         if isinstance(node, Invalid):
             return node
         if node is _MISSING or node is None:
             return None
-        if isinstance(layout, dict):
-            node = _child(node, part, ptr)
-            layout = layout[part]
-        else:
-            n = len(layout)
-            if not isinstance(node, list):
-                return Invalid(f"{ptr}: expected an array of {n} items, got {_kind(node)}")
-            index = int(part)
-            if index >= len(node):
-                return Invalid(f"{ptr}: expected an array of {n} items, got {len(node)}")
-            node = node[index]
-            layout = layout[index]
-        ptr += pointer(part)
+        if isinstance(step.key, str):
+            node = _child(node, step.key, step.where)
+            continue
+        if not isinstance(node, list):
+            return Invalid(f"{step.where}: expected an array of {step.size} items, got {_kind(node)}")
+        if step.key >= len(node):
+            return Invalid(f"{step.where}: expected an array of {step.size} items, got {len(node)}")
+        node = node[step.key]
     if isinstance(node, Invalid):
         return node
     if node is _MISSING or node is None:

@@ -16,7 +16,7 @@ significant digit of e), each measured against the exact expected value e.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from fractions import Fraction
 
@@ -33,10 +33,15 @@ class StudentNumber:
 
     text: str
     value: Fraction
+    # intervals by instructed decimals, worked out once (a grading batch reuses numbers)
+    _intervals: dict[int, Interval] = field(default_factory=dict, compare=False, repr=False)
 
     def interval(self, decimals: int) -> Interval:
         """What the written number stands for (see the module docstring)."""
-        return answer_interval(self.text, self.value, decimals)
+        got = self._intervals.get(decimals)
+        if got is None:
+            got = self._intervals[decimals] = answer_interval(self.text, self.value, decimals)
+        return got
 
 
 def answer_interval(text: str, value: Fraction, decimals: int) -> Interval:
@@ -73,7 +78,12 @@ class Expected:
     interval: Interval | None
 
     def acceptable(self) -> Interval:
-        return Interval(self.point) if self.interval is None else self.interval.hull(self.point)
+        # worked out once: a grading batch checks many answers against one Expected
+        got: Interval | None = self.__dict__.get("_acceptable")
+        if got is None:
+            got = Interval(self.point) if self.interval is None else self.interval.hull(self.point)
+            object.__setattr__(self, "_acceptable", got)
+        return got
 
 
 # ---------------------------------------------------------------- which rule

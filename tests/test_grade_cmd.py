@@ -226,10 +226,10 @@ def test_a_bug_while_grading_one_file_does_not_stop_the_batch(tmp_path: Path, mo
 
     real = grade_cmd.grade_submission
 
-    def flaky(assignment, student, variants, data):
+    def flaky(assignment, student, variants, data, cache=None):
         if student.id == "s002":
             raise RuntimeError("boom")
-        return real(assignment, student, variants, data)
+        return real(assignment, student, variants, data, cache)
 
     monkeypatch.setattr(grade_cmd, "grade_submission", flaky)
     out = tmp_path / "out"
