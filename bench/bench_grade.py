@@ -140,8 +140,39 @@ def mistaken(answers: dict[str, Any], variants: list[Any], kind: str) -> dict[st
     return answers
 
 
-def write_submissions(assignment_path: Path, root: Path, count: int) -> tuple[Path, list[Path]]:
-    """A roster of ``count`` students and one submission each (in ``root/subs``)."""
+def written_as_students_write(answers: dict[str, Any], variants: list[Any], seed: int) -> None:
+    """Rewrite every number of ``answers`` the way students write them: as the exact
+    fraction, or as a decimal at the instructed places or one or two more, chosen per
+    field (so the same value reaches the grader as different texts)."""
+    import random
+
+    from grader.numbers import fmt_dec
+
+    rng = random.Random(seed)
+
+    def rewrite(node: Any, k: int) -> Any:
+        if isinstance(node, dict):
+            return {key: rewrite(sub, k) for key, sub in node.items()}
+        if isinstance(node, list):
+            return [rewrite(sub, k) for sub in node]
+        try:
+            value = Fraction(node)
+        except (TypeError, ValueError):
+            return node  # a formula
+        places = rng.choice([None, k, k, k + 1, k + 2])
+        return node if places is None or value.denominator == 1 else fmt_dec(value, places)
+
+    for variant in variants:
+        ex = variant.exercise.id
+        answers[ex] = rewrite(answers[ex], variant.solution.decimals)
+
+
+def write_submissions(
+    assignment_path: Path, root: Path, count: int, style: str = "keys"
+) -> tuple[Path, list[Path]]:
+    """A roster of ``count`` students and one submission each (in ``root/subs``), every
+    number written as the key writes it (``style`` "keys") or as students do ("varied",
+    see :func:`written_as_students_write`)."""
     from grader.assignment import load_assignment, load_roster
     from grader.keys import key_json
     from grader.variants import make_variants
@@ -159,6 +190,8 @@ def write_submissions(assignment_path: Path, root: Path, count: int) -> tuple[Pa
         answers = key_json(assignment, student.id, variants)["answers"]
         if i % 3:
             answers = mistaken(answers, variants, MISTAKES[i % len(MISTAKES)])
+        if style == "varied":
+            written_as_students_write(answers, variants, seed=i)
         data = {"assignment": assignment.id, "student": student.id, "answers": answers}
         path = subs / f"{student.id}.json"
         path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -189,15 +222,32 @@ def read_floor(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def grade(assignment_path: Path, paths: list[Path], roster: Path, out: Path) -> tuple[float, int]:
+def grade(
+    assignment_path: Path, paths: list[Path], roster: Path, out: Path, jobs: int = 1
+) -> tuple[float, int]:
     from grader.grade_cmd import grade_command
 
     start = time.perf_counter()
     with quiet():
         code = grade_command(
-            str(assignment_path), [str(p) for p in paths], str(roster), str(out), lms=None, jobs=1
+            str(assignment_path), [str(p) for p in paths], str(roster), str(out), lms=None, jobs=jobs
         )
     return time.perf_counter() - start, code
+
+
+def write_floor(reports: Path, out: Path) -> tuple[float, int]:
+    """(seconds, files) to write the same report files again, the way grading writes
+    them (atomically, no fsync each), into an empty directory: what the filesystem
+    alone costs."""
+    from grader.fileio import atomic_write_bytes, sync
+
+    contents = [(p.name, p.read_bytes()) for p in sorted(reports.iterdir())]
+    out.mkdir()
+    start = time.perf_counter()
+    for name, data in contents:
+        atomic_write_bytes(out / name, data, durable=False)
+    sync()
+    return time.perf_counter() - start, len(contents)
 
 
 def check_gradebook(out: Path, count: int) -> dict[str, int]:
@@ -265,7 +315,7 @@ STAGES = (
     ("grade_cmd.report_json", "reports: JSON", False),
     ("grade_cmd.report_markdown", "reports: Markdown", False),
     ("grade_cmd.dump_json", "reports: JSON text", False),
-    ("grade_cmd._write", "reports: writing (atomic, fsync)", False),
+    ("grade_cmd._write", "reports: writing (atomic)", False),
     ("grade_cmd.render_summary", "class summary (HTML)", False),
 )
 
@@ -327,34 +377,53 @@ def hot_spots(
     return own, ours
 
 
-def run(name: str, count: int, memory: bool, top: int) -> None:
+def run(name: str, count: int, memory: bool, top: int, style: str) -> None:
     path = ASSIGNMENTS[name]
     with tempfile.TemporaryDirectory(prefix=f"bench-grade-{name}-") as tmp:
         root = Path(tmp)
         start = time.perf_counter()
-        roster, paths = write_submissions(path, root, count)
+        roster, paths = write_submissions(path, root, count, style)
+        written = "as the keys write them" if style == "keys" else "as students write them"
         print(
-            f"{name} ({path.name}): {count} submissions, a third perfect, the rest with "
-            f"{', '.join(MISTAKES)} mistakes (made in {time.perf_counter() - start:.0f} s)"
+            f"{name} ({path.name}), numbers {written}: {count} submissions, a third perfect, "
+            f"the rest with {', '.join(MISTAKES)} mistakes (made in {time.perf_counter() - start:.0f} s)"
         )
         grade(path, paths[:20], roster, root / "warm")  # imports, formula parser, …
         floor = min(read_floor(paths) for _ in range(3))
+        cpu = time.process_time()
         elapsed, code = grade(path, paths, roster, root / "out")
+        cpu = time.process_time() - cpu
         statuses = check_gradebook(root / "out", count)
         rate = count / elapsed
         print(
             f"  grader grade (--jobs 1): {elapsed:6.2f} s  {rate:6.0f} submissions/s  "
-            f"{elapsed / count * 1000:6.2f} ms each  (exit {code}, gradebook {dict(statuses)})"
+            f"{elapsed / count * 1000:6.2f} ms each, CPU {cpu / count * 1000:.2f} ms "
+            f"(exit {code}, gradebook {dict(statuses)})"
         )
         print(
             f"  read floor (json.loads + Fraction of every number): {floor:6.3f} s  "
             f"{count / floor:6.0f} submissions/s"
+        )
+        writing, files = write_floor(root / "out" / "reports", root / "writes")
+        print(
+            f"  write floor (the same {files} report files written again, atomically): "
+            f"{writing:6.3f} s  {writing / count * 1000:.2f} ms per submission"
         )
         ratio = elapsed / floor
         print(
             f"  grading is {ratio:.0f}x the read floor; targets: >= {TARGET_RATE:.0f}/s "
             f"{'met' if rate >= TARGET_RATE else 'NOT met'}, <= {TARGET_FLOOR_RATIO:.0f}x floor "
             f"{'met' if ratio <= TARGET_FLOOR_RATIO else 'NOT met'}"
+        )
+        rest = elapsed - writing
+        print(
+            f"  without the write floor: {rest:6.2f} s  {count / rest:6.0f} submissions/s, "
+            f"{rest / floor:.0f}x the read floor"
+        )
+        two, _ = grade(path, paths, roster, root / "out2", jobs=2)
+        print(
+            f"  grader grade --jobs 2:   {two:6.2f} s  {count / two:6.0f} submissions/s  "
+            f"({elapsed / two:.2f}x --jobs 1)"
         )
         print(f"  field statuses (first 300 reports): {field_statuses(root / 'out')}")
         if memory:
@@ -417,9 +486,11 @@ def main() -> None:
     names = ["canonical", "course"] if args.assignment == "both" else [args.assignment]
     for name in names:
         if name == "canonical":
-            run(name, args.submissions, not args.no_memory, args.top)
+            for style in ("keys", "varied"):
+                memory = not args.no_memory and style == "keys"
+                run(name, args.submissions, memory, args.top if style == "varied" else 0, style)
         else:  # the memory runs are the worksheet's (flat memory does not depend on it)
-            run(name, args.course_submissions, False, args.top)
+            run(name, args.course_submissions, False, args.top, "keys")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,14 @@ from rich.progress import Progress
 
 from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.errors import UserError
-from grader.fileio import atomic_write_text, dump_json, remove_staging_files, sync
+from grader.fileio import atomic_write_text, remove_staging_files, sync
 from grader.grading import GradingCache, grade_submission
 from grader.lms import LMS_FORMATS, lms_gradebook
 from grader.reports import (
     ClassSummary,
     GradebookRow,
     gradebook_csv,
-    report_json,
+    report_json_text,
     report_markdown,
     report_reason,
     score_text,
@@ -110,7 +110,7 @@ class _Grader:
             )
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
         # not fsynced one by one: grade_command syncs once, before the gradebook
-        _write(self.reports / f"{student.id}.json", dump_json(report_json(report)), durable=False)
+        _write(self.reports / f"{student.id}.json", report_json_text(report), durable=False)
         _write(
             self.reports / f"{student.id}.md",
             report_markdown(report, name=student.name, title=self.assignment.title),

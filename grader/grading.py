@@ -58,6 +58,7 @@ _SIMPLER = (
     ": that makes the computation simpler than the real one, so it earns no carried-forward credit"
 )
 STATUSES: tuple[Status, ...] = ("correct", "carried_forward", "incorrect", "missing", "invalid")
+_ZERO = Fraction(0)
 GIVEN_CHARS = 200  # how much of an answer the report repeats
 EXPECTED_DECIMALS = 7
 FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.formulas enforces it)
@@ -185,6 +186,7 @@ class VariantPlan:
         leaves = self.sol.leaves()
         self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
         self.credit = Fraction(self.spec.carried_forward_credit)
+        self.points = {"correct": self.per_leaf, "carried_forward": self.per_leaf * self.credit}
         self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
         self._rules: dict[str, ToleranceSpec] = {}
         self._words: dict[str, str] = {}
@@ -430,8 +432,6 @@ class _ExerciseGrader:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        per_leaf = self.plan.per_leaf
-        points = {"correct": per_leaf, "carried_forward": per_leaf * self.plan.credit}
         return FieldResult(
             pointer=ptr,
             exercise=self.spec.id,
@@ -439,8 +439,8 @@ class _ExerciseGrader:
             status=status,
             given=None if given is None else shown(given, GIVEN_CHARS),
             expected=self.plan.key_text(ptr),
-            points=points.get(status, Fraction(0)),
-            max_points=per_leaf,
+            points=self.plan.points.get(status, _ZERO),
+            max_points=self.plan.per_leaf,
             feedback=feedback,
             diagnosis=tuple(diagnosis),
             review=review,

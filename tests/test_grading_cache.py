@@ -26,9 +26,9 @@ from exercises import get_exercise
 from grader.assignment import Assignment, ExerciseSpec
 from grader.engine import CORRECT
 from grader.fileio import dump_json
-from grader.grading import GradingCache, grade_submission, total
+from grader.grading import GradingCache, Report, grade_submission, total
 from grader.models import RoundingSpec
-from grader.reports import report_json, report_markdown
+from grader.reports import report_json, report_json_text, report_markdown
 from grader.variants import Variant
 from tests.helpers import CANONICAL_SGD, nice_variants
 from tests.test_diagnosis import mistaken_rules, student
@@ -122,6 +122,18 @@ def test_one_shared_cache_gives_the_reports_of_grading_alone(batch: Any) -> None
     again = [_report(v, d, cache) for v, d in subs]  # every memo warm now
     assert first == alone
     assert again == alone
+
+
+def test_the_report_writer_writes_what_dump_json_writes(batch: Any) -> None:
+    subs, _ = batch
+    cache = GradingCache()
+    for v, data in subs:
+        report = grade_submission(
+            Assignment(id="hw", exercises=[v.exercise]), "s1", [v], data, cache
+        )
+        assert report_json_text(report) == dump_json(report_json(report))
+    empty = Report("hw", "s1", ())
+    assert report_json_text(empty) == dump_json(report_json(empty))
 
 
 def test_any_order_gives_the_same_reports(batch: Any) -> None:
