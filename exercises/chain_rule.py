@@ -227,20 +227,23 @@ def _depths(p: ChainRuleParams) -> dict[str, int]:
     return depth
 
 
+_ONE, _TWO, _MINUS_ONE = Fraction(1), Fraction(2), Fraction(-1)  # made once (called per path)
+
+
 def local_rule(child: NodeSpec, arg: str) -> tuple[Fraction, str | None]:
     """∂child/∂arg as (constant, factor): the constant times the value of ``factor``
     (a variable or node name), or the constant alone when ``factor`` is None."""
     op = child.op
     if op == "add":
-        return Fraction(1), None
+        return _ONE, None
     if op == "sub":
-        return Fraction(1 if arg == child.args[0] else -1), None
+        return (_ONE if arg == child.args[0] else _MINUS_ONE), None
     if op == "mul":
-        return Fraction(1), child.args[1] if arg == child.args[0] else child.args[0]
+        return _ONE, child.args[1] if arg == child.args[0] else child.args[0]
     if op == "square":
-        return Fraction(2), arg
+        return _TWO, arg
     if op == "neg":
-        return Fraction(-1), None
+        return _MINUS_ONE, None
     assert child.const is not None  # validated: scale always has its const
     return child.const, None
 
@@ -330,12 +333,22 @@ def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name)
 
 
-def _node_expressions(p: ChainRuleParams) -> dict[str, Any]:
-    """Each variable and node as a sympy expression in the variables."""
-    exprs: dict[str, Any] = {v: _symbol(v) for v in p.variables}
-    for n in p.nodes:
-        exprs[n.name] = _apply(n, [exprs[a] for a in n.args], _rational)
+def _node_expressions(p: ChainRuleParams) -> Mapping[str, Any]:
+    """Each variable and node as a sympy expression in the variables (built once per graph
+    structure: every variable's formula needs them)."""
+    key = _structure(p)
+    exprs = _EXPRESSIONS.get(key)
+    if exprs is None:
+        exprs = {v: _symbol(v) for v in p.variables}
+        for n in p.nodes:
+            exprs[n.name] = _apply(n, [exprs[a] for a in n.args], _rational)
+        if len(_EXPRESSIONS) >= _PATHS_LIMIT:
+            _EXPRESSIONS.clear()
+        _EXPRESSIONS[key] = exprs
     return exprs
+
+
+_EXPRESSIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _rational(q: Fraction) -> sympy.Rational:

@@ -418,41 +418,18 @@ class _Graph:
 
 
 def formula_str(expr: Any) -> str:
-    """``str(expr)`` of a ŷ formula, exactly, but memoized per subexpression across a build:
-    sympy's printer sorts the terms of every sum it meets, and the formulas of a class share
-    many inner ``f(…)``.  Formulas hold only rationals, symbols and f (no Float, whose text
-    would depend on the printer's nesting level): anything else goes to ``str``."""
-    import sympy
+    """``str(expr)`` of a ŷ formula, exactly: :mod:`exercises.formula_text` redoes sympy's
+    printer for the formula's shapes with each subexpression's text memoized across a
+    build; anything else (a Float, say) goes to ``str``."""
+    from exercises.formula_text import Unsupported, formula_text  # imports sympy
 
-    if expr.atoms(sympy.Float):
+    try:
+        return formula_text(expr)
+    except Unsupported:
         return str(expr)
-    return _memo_printer().doprint(expr)
 
 
-_MEMO_LIMIT = 100_000  # printed subexpressions kept (a few MB); the memo restarts beyond
-
-
-@functools.lru_cache(maxsize=1)
-def _memo_printer() -> Any:
-    from sympy.printing.str import StrPrinter
-
-    class MemoStrPrinter(StrPrinter):  # type: ignore[misc]
-        """``sstr``'s printer (settings ``order=None``, as ``str()`` uses) with a memo."""
-
-        memo: dict[Any, str] = {}
-
-        def _print(self, expr: Any, **kwargs: Any) -> str:
-            if kwargs:
-                return str(super()._print(expr, **kwargs))
-            key = (type(expr), expr)
-            text = self.memo.get(key)
-            if text is None:
-                if len(self.memo) >= _MEMO_LIMIT:
-                    self.memo.clear()
-                text = self.memo[key] = super()._print(expr)
-            return text
-
-    return MemoStrPrinter({"order": None})
+_MEMO_LIMIT = 100_000  # LaTeX pieces of subexpressions kept (a few MB); the memo restarts beyond
 
 
 def formula_variables(p: MlpMatrixParams) -> tuple[str, ...]:
@@ -482,7 +459,7 @@ class MlpMatrix(Exercise):
         p = _params(params)
         ops = _ops(p)
         graph = _graph(p, exercise_id)
-        trace = _train(p, ops)
+        trace = _screened_trace(p) or _train(p, ops)
         step = trace.steps[0]
         formula = graph.formula({}, ops, engine.CORRECT)[0]
         matrices: dict[str, Matrix] = {}
@@ -518,6 +495,11 @@ class MlpMatrix(Exercise):
     # ------------------------------------------------------------ variants
 
     def sample(self, rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
+        return MlpMatrixParams.model_validate(self.draw(rng, fixed))
+
+    def draw(self, rng: random.Random, fixed: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameter values of one candidate, drawn but not validated (:meth:`sample`
+        validates them; the variant search screens them first, see ``grader.variants``)."""
         hidden = _fixed_hidden(fixed)
         activation = fixed.get("activation", "relu")
         weights_fixed = isinstance(fixed.get("weights"), list)
@@ -546,7 +528,7 @@ class MlpMatrix(Exercise):
         values.update(
             x=x, y=y, hidden=hidden, weights=weights, activation=activation, learning_rate=rate
         )
-        return MlpMatrixParams.model_validate(values)
+        return values
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         p = _params(params)
@@ -573,8 +555,12 @@ class MlpMatrix(Exercise):
             o = engine.activate(ops, layer.activation, h)
             if _unfit(p, fixed, [h], None, [*_flat(h), *_flat(o)]):
                 return False
-        step = _train(p, ops).steps[0]
-        return not _unfit(p, fixed, step.h, step.grad_w, _answer_numbers(step))
+        trace = _train(p, ops)
+        step = trace.steps[0]
+        if _unfit(p, fixed, step.h, step.grad_w, _answer_numbers(step)):
+            return False
+        _SCREENED.update(key=_train_key(p), trace=trace)  # solve's next call needs it
+        return True
 
     # ------------------------------------------------------------ formats
 
@@ -684,6 +670,39 @@ def _train(p: MlpMatrixParams, ops: FractionOps) -> engine.Trace:
     )
 
 
+# The trace of the candidate the screen accepted last: the search solves that candidate
+# next, and the trace is all of the screen's work that solve repeats.
+_SCREENED: dict[str, Any] = {}
+
+
+def _train_key(p: MlpMatrixParams) -> tuple[Any, ...]:
+    """Everything :func:`_train` depends on, as a value (the screen may have seen the
+    candidate before validation: another object with the same values)."""
+    return (
+        _nested_tuple(p.x),
+        _nested_tuple(p.y),
+        _nested_tuple(p.layer_weights()),
+        p.learning_rate,
+        p.loss,
+        p.activation,
+        p.rounding.mode,
+        p.rounding.decimals,
+    )
+
+
+def _nested_tuple(rows: Any) -> Any:
+    return tuple(_nested_tuple(r) for r in rows) if isinstance(rows, list | tuple) else rows
+
+
+def _screened_trace(p: MlpMatrixParams) -> engine.Trace | None:
+    """The screen's trace of ``p`` (taken: used once), if the screen's last accepted
+    candidate had ``p``'s values."""
+    if not _SCREENED:
+        return None
+    key, trace = _SCREENED.pop("key"), _SCREENED.pop("trace")
+    return trace if key == _train_key(p) else None
+
+
 def _answer_numbers(step: engine.StepTrace) -> list[Any]:
     """Every numeric answer of a step: h, O, the loss, δ, ∂L/∂W and the new W (what
     :meth:`MlpMatrix.solve` puts in ``values``, in another order)."""
@@ -704,7 +723,10 @@ def _unfit(
     """Whether a variant is no good for a student: :meth:`MlpMatrix.is_nice`'s rules, on
     the pre-activations, the weight gradients (None: not known yet, not checked) and
     numbers among the answers (every one of them, for the final verdict)."""
-    if p.activation in TRANSCENDENTAL and any(abs(v) > 4 for h in hs for v in _flat(h)):
+    # (|v| > c as |numerator| > c·denominator: integer comparisons, for thousands of candidates)
+    if p.activation in TRANSCENDENTAL and any(
+        abs(v.numerator) > 4 * v.denominator for h in hs for v in _flat(h)
+    ):
         return True  # saturated σ/tanh: the gradient all but vanishes
     # what the instructor fixed stays as given, even when it is degenerate
     if not isinstance(fixed.get("weights"), list):
@@ -712,7 +734,7 @@ def _unfit(
             return True
         if p.activation == "relu" and any(_dead_unit(h) for h in hs):
             return True  # a dead unit (let alone layer): its weights learn nothing
-    if any(abs(v) > 100 for v in numbers):
+    if any(abs(v.numerator) > 100 * v.denominator for v in numbers):
         return True
     exact = p.activation not in TRANSCENDENTAL and p.rounding.mode != "all"
     limit = 10_000 if p.activation in _FRACTION_HEAVY else 1000
@@ -721,7 +743,7 @@ def _unfit(
 
 def _dead_unit(h: Matrix) -> bool:
     """Some relu unit is off (h ≤ 0) for every observation."""
-    return any(all(v <= 0 for v in col) for col in zip(*h, strict=True))
+    return any(all(v.numerator <= 0 for v in col) for col in zip(*h, strict=True))
 
 
 def _fixed_hidden(fixed: Mapping[str, Any]) -> list[int]:
@@ -878,21 +900,10 @@ class _KeyFormat:
 
     def entry(self, x: Fraction) -> str | None:
         """One exact value, or None when no exact form is short enough to read."""
-        if x.denominator == 1:
-            return str(x.numerator)
-        if is_finite_decimal(x) and (self.decimal or x.denominator % 10 == 0):
-            text = fmt_exact_or_dec(x, 12)
-            if not text.startswith("≈") and len(text) <= 14:
-                return text
-        return tex_frac(x) if len(fmt_frac(x)) <= 11 else None
+        return _entry(x.numerator, x.denominator, self.decimal)
 
     def entry_width(self, x: Fraction) -> int:
-        text = self.entry(x)
-        if text is None:
-            return APPROX_DECIMALS + 3
-        if "frac" not in text:
-            return len(text)
-        return max(len(str(abs(x.numerator))), len(str(x.denominator))) + (x < 0)
+        return _entry_width(x.numerator, x.denominator, self.decimal)
 
     def width(self, m: Sequence[Sequence[Fraction]], approx: bool = False) -> float:
         return 2 + sum(
@@ -949,6 +960,31 @@ class _KeyFormat:
         return pieces if is_finite_decimal(x) else [*pieces, approx]
 
 
+# A key shows each value several times (a matrix, then inside products) and widths are
+# asked per column: both memoized across a build (the values of a class repeat too), by
+# numerator and denominator (hashing a Fraction costs more than the lookup saves).
+@functools.lru_cache(maxsize=1 << 14)
+def _entry(numerator: int, denominator: int, decimal: bool) -> str | None:
+    x = Fraction(numerator, denominator)
+    if x.denominator == 1:
+        return str(x.numerator)
+    if is_finite_decimal(x) and (decimal or x.denominator % 10 == 0):
+        text = fmt_exact_or_dec(x, 12)
+        if not text.startswith("≈") and len(text) <= 14:
+            return text
+    return tex_frac(x) if len(fmt_frac(x)) <= 11 else None
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _entry_width(numerator: int, denominator: int, decimal: bool) -> int:
+    text = _entry(numerator, denominator, decimal)
+    if text is None:
+        return APPROX_DECIMALS + 3
+    if "frac" not in text:
+        return len(text)
+    return max(len(str(abs(numerator))), len(str(denominator))) + (numerator < 0)
+
+
 def _align_item(lhs: str, pieces: Sequence[_Piece]) -> str:
     """One ``align*`` item: ``lhs &= …`` and continuation lines ``&= …``, packed to the width."""
     lines = _pack([_Piece("", 4), *pieces])
@@ -968,6 +1004,7 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 # ---- the ŷ formula, printed by hand so that a long one breaks across lines
 
 
+@functools.lru_cache(maxsize=1 << 14)  # asked of every f(…) at every level of a formula
 def _f_height(expr: Any) -> int:
     """How many applications of f are nested in ``expr`` (−1: none)."""
     from sympy.core.function import AppliedUndef
@@ -1000,7 +1037,7 @@ def _new_formula_pieces(expr: Any, depth: int) -> list[_Piece]:
         return [_Piece(FORMULA_FUNCTION + left, 2), *inner, _Piece(right, 1)]
     if isinstance(expr, sympy.Add):
         out: list[_Piece] = []
-        for i, term in enumerate(expr.as_ordered_terms()):
+        for i, term in enumerate(_ordered_terms(expr)):
             coeff, rest = term.as_coeff_Mul()
             if i > 0:
                 out.append(_Piece("-" if coeff < 0 else "+", 2, breakable=True, depth=depth))
@@ -1011,6 +1048,16 @@ def _new_formula_pieces(expr: Any, depth: int) -> list[_Piece]:
     coeff, rest = expr.as_coeff_Mul()
     sign = [_Piece("-", 1)] if coeff < 0 else []
     return sign + _term_pieces(abs(coeff), rest, depth)
+
+
+def _ordered_terms(expr: Any) -> list[Any]:
+    """``expr.as_ordered_terms()`` (without sympy's sort for a ŷ formula's sums)."""
+    from exercises.formula_text import Unsupported, ordered_terms
+
+    try:
+        return ordered_terms(expr)
+    except Unsupported:
+        return list(expr.as_ordered_terms())
 
 
 def _term_pieces(coeff: Any, rest: Any, depth: int) -> list[_Piece]:

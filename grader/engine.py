@@ -121,7 +121,7 @@ class FractionOps:
         return x
 
     def const(self, q: Fraction | int) -> Fraction:
-        return Fraction(q)
+        return q if type(q) is Fraction else Fraction(q)  # immutable: no copy needed
 
 
 def _rational_activation(name: str, h: Fraction) -> Fraction:
@@ -175,7 +175,34 @@ def loss_factor(loss: str, rules: Rules) -> Fraction:
 
 
 def matmul(a: Matrix, b: Matrix) -> Matrix:
+    if _fractions_only(a) and _fractions_only(b):
+        return _matmul_exact(a, b)
     return [[_dot(row, [b[k][j] for k in range(len(b))]) for j in range(len(b[0]))] for row in a]
+
+
+def _fractions_only(a: Matrix) -> bool:
+    return all(row and all(type(x) is Fraction for x in row) for row in a)
+
+
+def _matmul_exact(a: Matrix, b: Matrix) -> Matrix:
+    """``matmul`` of Fractions in integer arithmetic: each entry's sum of products is
+    accumulated as one numerator over one denominator and reduced once (Fraction's own
+    operators reduce after every product and sum; the variant search multiplies
+    thousands of small matrices).  A Fraction's value has one normalized form, so the
+    result is the same as the generic path's."""
+    cols = [[row[j] for row in b] for j in range(len(b[0]))]
+    out = []
+    for row in a:
+        terms = [(x.numerator, x.denominator) for x in row]
+        out_row = []
+        for col in cols:
+            num, den = 0, 1
+            for (xn, xd), y in zip(terms, col, strict=True):
+                pn, pd = xn * y.numerator, xd * y.denominator
+                num, den = num * pd + pn * den, den * pd
+            out_row.append(Fraction(num, den))
+        out.append(out_row)
+    return out
 
 
 def _dot(u: Sequence[Num], v: Sequence[Num]) -> Num:

@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader.assignment import Assignment
-from grader.numbers import fmt_frac
+from grader.numbers import fmt_dec, fmt_frac
 from grader.variants import Variant
 
 APPROX_DECIMALS = 7
@@ -29,22 +29,7 @@ def exact_text(value: Any) -> Any:
 
 
 def approx_text(value: Any) -> Any:
-    return _approx(value) if isinstance(value, Fraction) else exact_text(value)
-
-
-_APPROX_SCALE = 10**APPROX_DECIMALS
-
-
-def _approx(x: Fraction) -> str:
-    """``fmt_dec(x, APPROX_DECIMALS)`` in integer arithmetic (a key has a hundred of them):
-    |x| scaled and rounded half away from zero, its digits with the point put in, and a
-    minus sign unless the rounded value is zero."""
-    q, r = divmod(abs(x.numerator) * _APPROX_SCALE, x.denominator)
-    if 2 * r >= x.denominator:
-        q += 1
-    digits = str(q).rjust(APPROX_DECIMALS + 1, "0")
-    text = f"{digits[:-APPROX_DECIMALS]}.{digits[-APPROX_DECIMALS:]}"
-    return f"-{text}" if x < 0 and q else text
+    return fmt_dec(value, APPROX_DECIMALS) if isinstance(value, Fraction) else exact_text(value)
 
 
 def key_json(assignment: Assignment, student_id: str, variants: list[Variant]) -> dict[str, Any]:

@@ -147,19 +147,23 @@ def _first_bad(s: str) -> int:
 # ---------------------------------------------------------------- rounding
 
 
+def _rounded_magnitude(x: Fraction, decimals: int) -> tuple[int, int]:
+    """(|x|·10^decimals rounded half away from zero, the remainder of that division):
+    integer arithmetic only (these run for every number a key or a sheet shows)."""
+    q, r = divmod(abs(x.numerator) * 10**decimals, x.denominator)
+    if 2 * r >= x.denominator:
+        q += 1
+    return q, r
+
+
 def round_half_away(x: Fraction, decimals: int) -> Fraction:
     """Round to ``decimals`` places, halves away from zero (the rule taught by hand).
 
     >>> round_half_away(Fraction(-1, 8), 2), round_half_away(Fraction(1, 8), 2)
     (Fraction(-13, 100), Fraction(13, 100))
     """
-    scale = 10**decimals
-    scaled = abs(x) * scale
-    q, r = divmod(scaled.numerator, scaled.denominator)
-    if 2 * r >= scaled.denominator:
-        q += 1
-    result = Fraction(q, scale)
-    return -result if x < 0 else result
+    q, _ = _rounded_magnitude(x, decimals)
+    return Fraction(-q if x.numerator < 0 else q, 10**decimals)
 
 
 def rounding_interval(x: Fraction, decimals: int) -> tuple[Fraction, Fraction]:
@@ -194,11 +198,15 @@ def fmt_frac(x: Fraction) -> str:
 
 def fmt_dec(x: Fraction, decimals: int) -> str:
     """Fixed-point text rounded half away from zero, e.g. ``fmt_dec(1/3, 4) == "0.3333"``."""
-    r = round_half_away(x, decimals)
-    scaled = abs(r) * 10**decimals
-    digits = str(scaled.numerator).rjust(decimals + 1, "0")
+    return _fixed_point(x, decimals, _rounded_magnitude(x, decimals)[0])
+
+
+def _fixed_point(x: Fraction, decimals: int, q: int) -> str:
+    """The text of ``q``·10^-decimals with ``x``'s sign (none when ``q`` is 0: "-0.00"
+    would be read as a different answer from "0.00")."""
+    digits = str(q).rjust(decimals + 1, "0")
     text = digits if decimals == 0 else f"{digits[:-decimals]}.{digits[-decimals:]}"
-    return f"-{text}" if r < 0 else text
+    return f"-{text}" if x.numerator < 0 and q else text
 
 
 def is_finite_decimal(x: Fraction) -> bool:
@@ -212,8 +220,9 @@ def is_finite_decimal(x: Fraction) -> bool:
 
 def fmt_exact_or_dec(x: Fraction, decimals: int) -> str:
     """The exact decimal when it terminates within ``decimals`` places, else ``≈`` rounding."""
-    text = fmt_dec(x, decimals)
-    if is_finite_decimal(x) and round_half_away(x, decimals) == x:
+    q, remainder = _rounded_magnitude(x, decimals)
+    text = _fixed_point(x, decimals, q)
+    if remainder == 0:  # |x|·10^decimals is an integer: the rounding is x itself
         return text.rstrip("0").rstrip(".") if "." in text else text
     return "≈" + text
 

@@ -132,13 +132,12 @@ def make_variant(
         _SHARED_CACHE[id(spec)] = (spec, variant)
         return variant
     rng = student_rng(secret, assignment.id, spec.id, student_id)
-    # an exercise may offer a cheap first look that rejects only what is_nice would
-    screen = getattr(exercise, "screen", None)
     for _ in range(MAX_ATTEMPTS):
         try:
-            params = exercise.sample(rng, fixed)
-            if screen is not None and not screen(params, fixed):
+            candidate = _candidate(exercise, rng, fixed)
+            if candidate is None:
                 continue
+            params = candidate
             solution = exercise.solve(params, spec.id)
         except (ValidationError, ValueError, NumberGrowthError):
             continue
@@ -149,6 +148,36 @@ def make_variant(
         "fix fewer parameters or choose friendlier ones",
         where=f"/exercises/{index}/params",
     )
+
+
+def _candidate(exercise: Any, rng: random.Random, fixed: dict[str, Any]) -> BaseModel | None:
+    """The next candidate's validated parameters, or None when the exercise's ``screen``
+    (a cheap first look that rejects only what ``is_nice`` would) rejects them.
+
+    An exercise with ``draw`` (the values ``sample`` validates) is screened before
+    validation, which costs more than the screen itself, for nine candidates in ten
+    are rejected.  The screen then sees the drawn values as they are: validation changes
+    none of them (drawn numbers are Fractions, fixed ones were validated already), so
+    it decides as it would on the validated model.  Values it cannot read go the plain
+    way, validation first.  Either way the same draws are made in the same order.
+    """
+    screen = getattr(exercise, "screen", None)
+    draw = getattr(exercise, "draw", None)
+    if screen is None or draw is None:
+        params = exercise.sample(rng, fixed)
+        return params if screen is None or screen(params, fixed) else None
+    values = draw(rng, fixed)
+    drawn = exercise.Params.model_construct(**values)
+    try:
+        passed = screen(drawn, fixed)
+    except Exception:  # malformed values (validation will say how), or the screen's own error
+        passed = None
+    if passed is False:
+        return None
+    params = exercise.Params.model_validate(values)
+    if passed is None or params.__dict__ != drawn.__dict__:
+        return params if screen(params, fixed) else None
+    return params
 
 
 def make_variants(assignment: Assignment, student_id: str, secret: bytes | None) -> list[Variant]:
