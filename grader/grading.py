@@ -260,13 +260,16 @@ class VariantPlan:
             points = list(comp.compute(inputs.points, self.fops, rules))
         except (ArithmeticError, ValueError, TypeError, OverflowError):
             return None
-        try:
-            intervals: list[Any] = [
-                as_interval(x) for x in comp.compute(inputs.intervals, self.iops, rules)
-            ]
-        except (ArithmeticError, ValueError, TypeError, OverflowError):
-            intervals = [None] * len(points)  # cannot decide by intervals: points only
+        intervals = self._intervals(comp, inputs, rules) or [None] * len(points)
         return [Expected(p, i) for p, i in zip(points, intervals, strict=True)]
+
+    def _intervals(self, comp: Computation, inputs: _Inputs, rules: Rules) -> list[Any] | None:
+        """Each output's acceptable set, or None where intervals cannot decide (a division
+        by an interval around 0, say: then only exact points count)."""
+        try:
+            return [as_interval(x) for x in comp.compute(inputs.intervals, self.iops, rules)]
+        except (ArithmeticError, ValueError, TypeError, OverflowError):
+            return None
 
     def key_expected(
         self, index: int, comp: Computation, signature: Signature, inputs: Callable[[], _Inputs]
@@ -275,9 +278,10 @@ class VariantPlan:
         computed from the key's inputs (None where intervals cannot decide)."""
         key = (index, "key expected", signature)
         if key not in self._runs:
-            run = self.run(index, comp, "key", signature, CORRECT, inputs)
+            # the points are the key's own values: only the intervals need computing
+            intervals = self._intervals(comp, inputs(), CORRECT)
             expected = [
-                Expected(self.sol.values[ptr], run[i].interval if run else None)
+                Expected(self.sol.values[ptr], intervals[i] if intervals else None)
                 for i, ptr in enumerate(comp.outputs)
             ]
             self._runs.keep(key, expected)

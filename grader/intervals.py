@@ -115,7 +115,7 @@ class Interval:
             if o is None:
                 raise TypeError(f"cannot take the hull with {type(x).__name__}")
             lo, hi = min(lo, o._lo), max(hi, o._hi)
-        return Interval(lo, hi)
+        return _make(lo, hi)
 
     def square(self) -> Interval:
         """``{x² : x ∈ self}`` — tighter than ``self * self``, which forgets both are one x.
@@ -124,7 +124,7 @@ class Interval:
         ('[0, 4]', '[-2, 4]')
         """
         a = abs(self)
-        return Interval(a._lo * a._lo, a._hi * a._hi)
+        return _make(a._lo * a._lo, a._hi * a._hi)
 
     # ------------------------------------------------------------ arithmetic
 
@@ -132,7 +132,7 @@ class Interval:
         o = _coerce(other)
         if o is None:
             return NotImplemented
-        return Interval(self._lo + o._lo, self._hi + o._hi)
+        return _make(self._lo + o._lo, self._hi + o._hi)
 
     __radd__ = __add__  # addition commutes
 
@@ -140,7 +140,7 @@ class Interval:
         o = _coerce(other)
         if o is None:
             return NotImplemented
-        return Interval(self._lo - o._hi, self._hi - o._lo)
+        return _make(self._lo - o._hi, self._hi - o._lo)
 
     def __rsub__(self, other: Any) -> Interval:
         o = _coerce(other)
@@ -152,11 +152,11 @@ class Interval:
         o = _coerce(other)
         if o is None:
             return NotImplemented
-        if self.is_point and o.is_point:  # the common case: skip the four products
+        if _is_point(self) and _is_point(o):  # the common case: skip the four products
             p = self._lo * o._lo
-            return Interval(p, p)
+            return _make(p, p)
         products = (self._lo * o._lo, self._lo * o._hi, self._hi * o._lo, self._hi * o._hi)
-        return Interval(min(products), max(products))
+        return _make(min(products), max(products))
 
     __rmul__ = __mul__  # multiplication commutes
 
@@ -166,7 +166,7 @@ class Interval:
             return NotImplemented
         if o._lo <= 0 <= o._hi:
             raise IntervalError(f"division by {o}, which contains 0")
-        return self * Interval(1 / o._hi, 1 / o._lo)
+        return self * _make(1 / o._hi, 1 / o._lo)
 
     def __rtruediv__(self, other: Any) -> Interval:
         o = _coerce(other)
@@ -175,7 +175,7 @@ class Interval:
         return o / self
 
     def __neg__(self) -> Interval:
-        return Interval(-self._hi, -self._lo)
+        return _make(-self._hi, -self._lo)
 
     def __pos__(self) -> Interval:
         return self
@@ -185,7 +185,7 @@ class Interval:
             return self
         if self._hi <= 0:
             return -self
-        return Interval(Fraction(0), max(-self._lo, self._hi))
+        return _make(Fraction(0), max(-self._lo, self._hi))
 
     # ------------------------------------------------------------ identity
 
@@ -209,12 +209,28 @@ class Interval:
         return (Interval, (self._lo, self._hi))
 
 
+def _is_point(x: Interval) -> bool:
+    return x._lo is x._hi or x._lo == x._hi  # points made here share one endpoint object
+
+
+def _make(lo: Fraction, hi: Fraction) -> Interval:
+    """``Interval(lo, hi)`` without the checks, for arithmetic on intervals: its endpoints
+    are Fractions in order by construction, and grading builds intervals by the million."""
+    made = object.__new__(Interval)
+    made._lo = lo
+    made._hi = hi
+    return made
+
+
 def _coerce(x: Any) -> Interval | None:
     """The operand as an interval, or None for a type we do not do arithmetic with."""
     if isinstance(x, Interval):
         return x
-    if isinstance(x, Fraction) or (isinstance(x, int) and not isinstance(x, bool)):
-        return Interval(x, x)
+    if isinstance(x, Fraction):
+        return _make(x, x)
+    if isinstance(x, int) and not isinstance(x, bool):
+        q = Fraction(x)
+        return _make(q, q)
     return None
 
 

@@ -338,7 +338,6 @@ class _Shape:
 
     exercise_id: str
     base: str  # the pointer of the exercise's answers
-    layout: Any  # the answer template: nested dicts and lists
     formulas: frozenset[str]  # pointers of the formula leaves
     leaves: tuple[tuple[str, tuple[_Step, ...]], ...]  # (pointer, path) of every leaf
     model: Any  # the pydantic model of the exercise's answers
@@ -351,6 +350,12 @@ class _Step:
     key: str | int
     where: str  # the pointer of the node the step starts from (for messages)
     size: int  # the array's expected length (for messages)
+
+
+@lru_cache(maxsize=256)
+def _leaf_paths(layout_json: str, base: str) -> tuple[tuple[str, tuple[_Step, ...]], ...]:
+    layout = json.loads(layout_json)
+    return tuple((p, _steps(layout, base, parts)) for p, parts in _template_leaves(layout, base))
 
 
 def _steps(layout: Any, base: str, parts: Sequence[str]) -> tuple[_Step, ...]:
@@ -378,14 +383,14 @@ def _shape(v: Variant) -> _Shape:
     layout = get_exercise(v.exercise.type).template_answers(v.params)
     base = pointer("answers", v.exercise.id)
     formulas = _formula_leaves(v)
+    layout_json = json.dumps(layout)
     shape = _Shape(
         exercise_id=v.exercise.id,
         base=base,
-        layout=layout,
         formulas=formulas,
-        leaves=tuple((p, _steps(layout, base, parts)) for p, parts in _template_leaves(layout, base)),
-        # models are shared by variants of one shape (a class usually has one)
-        model=_exercise_model(json.dumps(layout), base, formulas),
+        # both shared by the variants of one shape (a class usually has one)
+        leaves=_leaf_paths(layout_json, base),
+        model=_exercise_model(layout_json, base, formulas),
     )
     if len(_SHAPES) >= _SHAPE_CACHE:
         _SHAPES.clear()
