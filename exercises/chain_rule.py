@@ -22,6 +22,7 @@ A variable's adjoint *is* its partial derivative's value, so it is asked once, u
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -293,7 +294,8 @@ def _walk_paths(p: ChainRuleParams, var: str) -> list[PathTerm]:
         node = p.node(name)
         for arg in node.args:
             c, factor = local_rule(node, arg)
-            walk(arg, (*path, arg), coeff * c, factors + ((factor,) if factor else ()))
+            product = coeff if c is _ONE else coeff * c  # most local derivatives are 1
+            walk(arg, (*path, arg), product, factors + ((factor,) if factor else ()))
 
     walk(p.output, (p.output,), Fraction(1), ())
     return terms
@@ -341,7 +343,7 @@ def _node_expressions(p: ChainRuleParams) -> Mapping[str, Any]:
     if exprs is None:
         exprs = {v: _symbol(v) for v in p.variables}
         for n in p.nodes:
-            exprs[n.name] = _apply(n, [exprs[a] for a in n.args], _rational)
+            exprs[n.name] = _node_expression(n, tuple(exprs[a] for a in n.args))
         if len(_EXPRESSIONS) >= _PATHS_LIMIT:
             _EXPRESSIONS.clear()
         _EXPRESSIONS[key] = exprs
@@ -349,6 +351,33 @@ def _node_expressions(p: ChainRuleParams) -> Mapping[str, Any]:
 
 
 _EXPRESSIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
+# Sympy expressions of operations and of path terms by value: shared by many graphs of a
+# build, and sympy's arithmetic is the formulas' whole cost.
+_OPERATIONS: dict[tuple[Any, ...], Any] = {}
+_TERMS: dict[tuple[Any, ...], Any] = {}
+
+
+def _memoized(table: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    """``table[key]``, made by ``make`` the first time (a full table starts over)."""
+    value = table.get(key)
+    if value is None:
+        if len(table) >= _PATHS_LIMIT:
+            table.clear()
+        value = table[key] = make()
+    return value
+
+
+def _node_expression(node: NodeSpec, args: tuple[Any, ...]) -> Any:
+    """``node``'s operation on its arguments' sympy expressions (a graph is new, its
+    nodes much less so: x + y, x·y, 2·x …)."""
+    return _memoized(
+        _OPERATIONS, (node.op, node.const, args), lambda: _apply(node, args, _rational)
+    )
+
+
+def _term_expression(coeff: Fraction, factors: tuple[Any, ...]) -> Any:
+    """A path term, ``coeff`` times the product of ``factors``, as a sympy expression."""
+    return _memoized(_TERMS, (coeff, factors), lambda: _rational(coeff) * sympy.Mul(*factors))
 
 
 def _rational(q: Fraction) -> sympy.Rational:
@@ -426,7 +455,7 @@ class _Fields:
         if formula is None:
             exprs = _node_expressions(self.p)
             terms = [
-                _rational(t.coeff) * sympy.Mul(*(exprs[f] for f in t.factors))
+                _term_expression(t.coeff, tuple(exprs[f] for f in t.factors))
                 for t in path_terms(self.p, var)
             ]
             formula = _sum_omitting(terms, rules.omit_term, sympy.Integer(0))
@@ -434,6 +463,17 @@ class _Fields:
                 _FORMULAS.clear()
             _FORMULAS[key] = formula
         return [formula]
+
+    def numbers(self) -> dict[str, Fraction]:
+        """The key's numeric fields (values, then adjoints) by pointer, computed as
+        :meth:`computations` computes them, without making the computations."""
+        ops = FractionOps()
+        values: dict[str, Fraction] = {}
+        for node in self.p.nodes:
+            values[self.value_ptr(node.name)] = self.node_value(values, ops, CORRECT, node=node)[0]
+        for name in [*_names(self.p.nodes)[::-1], *self.p.variables]:
+            values[self.adjoint_ptr(name)] = self.adjoint(values, ops, CORRECT, name=name)[0]
+        return values
 
     # ---- the fields, in the order of the sheet's tasks
 
@@ -673,20 +713,20 @@ class ChainRule(Exercise):
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         p = _params(params)
-        numbers = [x for x in solution.values.values() if isinstance(x, Fraction)]
-        if any(abs(x) > 100 or x.denominator > 8 for x in numbers):
-            return False
         adjoints = [*solution.answers["adjoints"].values()]
         adjoints += [part["value"] for part in solution.answers["partials"].values()]
-        if 0 in adjoints:  # no zero partial derivative, nor a node that does not matter
-            return False
-        trace: ChainRuleTrace = solution.trace
-        for terms in trace.adjoint_terms.values():
-            # a zero term in a sum would make a forgotten path invisible
-            if any(adj * loc == 0 for _, adj, loc in terms):
-                return False
-        counts = _path_counts(p.nodes)
-        return max(counts[v] for v in p.variables) >= 2
+        numbers = [x for x in solution.values.values() if isinstance(x, Fraction)]
+        return not _unfit(p, numbers, adjoints, solution.trace)
+
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+        """The variant search's first look: :meth:`is_nice`'s verdict from the numbers
+        alone (about a third of the candidates are rejected), before :meth:`solve` builds
+        the formulas (sympy) and the answer fields."""
+        p = _params(params)
+        fields = _Fields.of(p, "")
+        values = fields.numbers()
+        adjoints = [values[fields.adjoint_ptr(n)] for n in [*_names(p.nodes), *p.variables]]
+        return not _unfit(p, list(values.values()), adjoints, _trace(p, fields, values))
 
     # ------------------------------------------------------------ formats
 
@@ -796,6 +836,30 @@ def _evaluate(computations: Sequence[Computation]) -> dict[str, Any]:
     return values
 
 
+def _names(nodes: Sequence[NodeSpec]) -> list[str]:
+    return [n.name for n in nodes]
+
+
+def _unfit(
+    p: ChainRuleParams,
+    numbers: Sequence[Fraction],
+    adjoints: Sequence[Fraction],
+    trace: ChainRuleTrace,
+) -> bool:
+    """Whether a variant is no good for a student (:meth:`ChainRule.is_nice`'s rules): on
+    every number of the key, the adjoints (nodes' and variables') and the trace."""
+    if any(abs(x) > 100 or x.denominator > 8 for x in numbers):
+        return True
+    if 0 in adjoints:  # no zero partial derivative, nor a node that does not matter
+        return True
+    for terms in trace.adjoint_terms.values():
+        # a zero term in a sum would make a forgotten path invisible
+        if any(adj * loc == 0 for _, adj, loc in terms):
+            return True
+    counts = _path_counts(p.nodes)
+    return max(counts[v] for v in p.variables) < 2
+
+
 def _trace(p: ChainRuleParams, fields: _Fields, values: Mapping[str, Any]) -> ChainRuleTrace:
     ops = FractionOps()
     terms = {
@@ -832,6 +896,9 @@ _OP_WEIGHTS: dict[str, float] = {
     "neg": 0.5,
     "scale": 1,
 }
+# what ``choices(weights=…)`` computes on every call (the same draws: it accumulates them so)
+_OPS = tuple(_OP_WEIGHTS)
+_OP_CUM_WEIGHTS = tuple(itertools.accumulate(_OP_WEIGHTS.values()))
 _SCALES = (Fraction(2), Fraction(3), Fraction(-2), Fraction(1, 2))
 # Small non-zero integers, twice as likely as halves (0 would make many paths vanish).
 _POINT_CHOICES = tuple(
@@ -862,7 +929,7 @@ def _try_random_nodes(rng: random.Random, variables: Sequence[str]) -> list[Node
     unary_nodes: set[str] = set()
     nodes: list[NodeSpec] = []
     for name in names[:-1]:
-        op = rng.choices(list(_OP_WEIGHTS), weights=list(_OP_WEIGHTS.values()))[0]
+        op = rng.choices(_OPS, cum_weights=_OP_CUM_WEIGHTS)[0]
         # -(-a) or 2·(-a) only make the formulas harder to read
         candidates = [a for a in available if ARITY[op] == 2 or a not in unary_nodes]
         args: list[str] = []
@@ -897,9 +964,9 @@ _MAX_SAMPLED_FORMULA = 60  # characters of a partial derivative's formula
 def _good_shape(variables: Sequence[str], nodes: list[NodeSpec]) -> bool:
     """A graph a student can do by hand: shallow, few paths per variable, short formulas,
     and some variable feeding two nodes directly (the canonical picture of two paths)."""
-    p = ChainRuleParams.model_validate(
-        {"variables": variables, "nodes": nodes, "point": dict.fromkeys(variables, 1)}
-    )
+    # the nodes passed _check_nodes and the shape has nothing to do with the point: no
+    # validation here (the variant's parameters are validated once its point is drawn)
+    p = ChainRuleParams.model_construct(variables=list(variables), nodes=nodes, point={})
     if max(_depths(p).values()) > _MAX_SAMPLED_DEPTH:
         return False
     if max(_path_counts(nodes)[v] for v in variables) > _MAX_SAMPLED_PATHS:
@@ -1016,6 +1083,7 @@ def _latex_view(p: ChainRuleParams, solution: Solution) -> dict[str, Any]:
         **{v: solution.answers["partials"][v]["value"] for v in p.variables},
     }
     names = [*p.variables, *(n.name for n in p.nodes)]
+    partials = [_partial_view(p, tex, v, trace.paths[v], adjoints[v]) for v in p.variables]
     rows = [
         {
             "name": Tex(tex_name(name)),
@@ -1029,40 +1097,70 @@ def _latex_view(p: ChainRuleParams, solution: Solution) -> dict[str, Any]:
     return {
         "output": Tex(tex_name(out)),
         "function": Tex(f"{tex_name(out)}({', '.join(p.variables)}) = {tex.expr(out)[0]}"),
-        "definitions": [
-            {"name": Tex(tex_name(n.name)), "rhs": Tex(tex.definition(n))} for n in p.nodes
-        ],
+        # a gather* body: four definitions a row
+        "definitions": Tex(
+            r"\\".join(
+                r",\qquad ".join(f"{tex_name(n.name)} = {tex.definition(n)}" for n in row)
+                for row in _even_parts(p.nodes, 4, even=False)
+            )
+        ),
         "point": Tex(r",\ ".join(f"{v} = {tex_frac(p.point[v])}" for v in p.variables)),
         "partial_names": [Tex(_tex_partial(out, v)) for v in p.variables],
         "graph": _tikz_graph(p, tex),
-        "rows": rows,
-        # the sheet's answer table, in parts of at most 8 columns of even width
-        "row_parts": _even_parts(rows, _TABLE_COLUMNS),
-        "forward": [
-            {
-                "name": Tex(tex_name(n.name)),
-                "rhs": Tex(tex.definition(n)),
-                "substituted": Tex(_substituted(n, values)),
-                "value": Tex(tex_frac(values[n.name])),
-            }
-            for n in p.nodes
-        ],
-        "locals": [_local_view(n, arg, values) for n in p.nodes for arg in n.args],
-        "backward": [
-            _backward_view(p, name, trace.adjoint_terms[name], adjoints[name])
-            for name in [*(n.name for n in reversed(p.nodes)), *p.variables]
-        ],
-        "partials": [_partial_view(p, tex, v, trace.paths[v], adjoints[v]) for v in p.variables],
+        # the answer table, in parts of at most 8 columns of even width
+        "row_parts": [_table_part(part) for part in _even_parts(rows, _TABLE_COLUMNS)],
+        # the key's align* bodies
+        "forward": Tex(
+            r"\\".join(
+                f"{tex_name(n.name)} &= {tex.definition(n)} = {_substituted(n, values)}"
+                f" = {tex_frac(values[n.name])}"
+                for n in p.nodes
+            )
+        ),
+        "locals": Tex(
+            r"\\".join(
+                ", & ".join(row)
+                for row in _even_parts(
+                    [_local_line(n, arg, values) for n in p.nodes for arg in n.args], 3, even=False
+                )
+            )
+        ),
+        "backward": Tex(
+            r"\\".join(
+                _backward_line(p, name, trace.adjoint_terms[name], adjoints[name])
+                for name in [*(n.name for n in reversed(p.nodes)), *p.variables]
+            )
+        ),
+        "partials": partials,
+        "derivations": Tex(r"\\[6pt]".join(_derivation(part) for part in partials)),
     }
 
 
 _TABLE_COLUMNS = 8
 
 
-def _even_parts(items: Sequence[Any], most: int) -> list[list[Any]]:
-    """``items`` in the fewest parts of at most ``most``, as even as possible."""
+def _table_part(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One part of the answer table: its columns, and its rows of math as ``& cell`` runs
+    (the sheet shows only the variables' values and leaves the adjoints blank)."""
+
+    def cells(texts: Sequence[str]) -> Tex:
+        return Tex("".join(f" & {text}" for text in texts))
+
+    return {
+        "columns": rows,
+        "name_cells": cells([f"${r['name']}$" for r in rows]),
+        "value_cells": cells([f"${r['value']}$" for r in rows]),
+        "given_value_cells": cells([f"${r['value']}$" if r["is_variable"] else "" for r in rows]),
+        "adjoint_cells": cells([f"${r['adjoint']}$" for r in rows]),
+        "blank_cells": cells([""] * len(rows)),
+    }
+
+
+def _even_parts(items: Sequence[Any], most: int, *, even: bool = True) -> list[list[Any]]:
+    """``items`` in the fewest parts of at most ``most``, as even as possible (or, not
+    ``even``, all of ``most`` items but the last)."""
     parts = -(-len(items) // most)
-    size = -(-len(items) // parts)
+    size = -(-len(items) // parts) if even else most
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
@@ -1102,28 +1200,28 @@ def _local_tex(child: NodeSpec, arg: str) -> str:
     return f"{tex_frac(c)} {name}"
 
 
-def _local_view(child: NodeSpec, arg: str, values: Mapping[str, Fraction]) -> dict[str, Any]:
+def _local_line(child: NodeSpec, arg: str, values: Mapping[str, Fraction]) -> str:
+    """``∂child/∂arg &= symbolic`` (``= value`` when it depends on a value)."""
     c, factor = local_rule(child, arg)
-    value = c * values[factor] if factor is not None else None
-    return {
-        "derivative": Tex(_tex_partial(child.name, arg)),
-        "symbolic": Tex(_local_tex(child, arg)),
-        "value": Tex(tex_frac(value)) if value is not None else None,
-    }
+    line = f"{_tex_partial(child.name, arg)} &= {_local_tex(child, arg)}"
+    return line if factor is None else f"{line} = {tex_frac(c * values[factor])}"
 
 
-def _backward_view(
+def _backward_line(
     p: ChainRuleParams, name: str, terms: Sequence[tuple[str, Fraction, Fraction]], total: Fraction
-) -> dict[str, Any]:
+) -> str:
+    """The adjoint of ``name``: the sum over its children, symbolic, then with numbers."""
     lhs = _tex_bar(name)
     if name in p.variables:
         lhs = f"{_tex_partial(p.output, name)} = {lhs}"
-    return {
-        "lhs": Tex(lhs),
-        "symbolic": [Tex(rf"{_tex_bar(c)}\,{_tex_partial(c, name)}") for c, _, _ in terms],
-        "numeric": [Tex(rf"{_tex_number(a)} \cdot {_tex_number(loc)}") for _, a, loc in terms],
-        "value": Tex(tex_frac(total)),
-    }
+    value = tex_frac(total)
+    if not terms:
+        return f"{lhs} &= {value}"
+    symbolic = [rf"{_tex_bar(c)}\,{_tex_partial(c, name)}" for c, _, _ in terms]
+    numeric = [rf"{_tex_number(a)} \cdot {_tex_number(loc)}" for _, a, loc in terms]
+    if len(terms) == 1:
+        return f"{lhs} &= {symbolic[0]} = {numeric[0]} = {value}"
+    return f"{lhs} &= {' + '.join(symbolic)}\\\\\n&= {' + '.join(numeric)} = {value}"
 
 
 def _partial_view(
@@ -1143,6 +1241,18 @@ def _partial_view(
         "formula_lines": _tex_lines(signed, [len(s) for s in signed], _CHARS_PER_LINE, ""),
         "value": Tex(tex_frac(total)),
     }
+
+
+def _derivation(part: Mapping[str, Any]) -> str:
+    """A partial derivative's lines: the chain of ∂-fractions, the local derivatives, the
+    formula, the value (continuation lines indented)."""
+    lines = []
+    for key in ("chain_lines", "local_lines", "formula_lines"):
+        lhs = part["name"] if key == "chain_lines" else ""
+        lines.append(f"{lhs} &= {part[key][0]}".lstrip())
+        lines += [rf"&\quad {line}" for line in part[key][1:]]
+    lines.append(f"&= {part['value']}")
+    return "\\\\\n".join(lines)
 
 
 def _paren_local(text: str) -> str:
@@ -1170,9 +1280,10 @@ def _lines(pieces: Sequence[str], sizes: Sequence[int], budget: int, joiner: str
     return [text[0], *(joiner + t for t in text[1:])]
 
 
-def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> dict[str, Any]:
-    """Node positions (columns by depth, rows ordered by the arguments' heights so edges
-    rarely cross) and edges, bent where a straight edge would run through a node."""
+def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
+    """The graph's TikZ nodes and edges: nodes in columns by depth, rows ordered by the
+    arguments' heights so edges rarely cross, and edges bent where a straight edge would
+    run through a node."""
     depth = _depths(p)
     names = [*p.variables, *(n.name for n in p.nodes)]
     dx = min(2.2, 13.0 / depth[p.output])
@@ -1185,30 +1296,21 @@ def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> dict[str, Any]:
         for i, name in enumerate(column):
             y[name] = ((len(column) - 1) / 2 - i) * dy
     pos = {n: (depth[n] * dx, y[n]) for n in names}
-    nodes = []
+    lines = []
     for name in names:
         style = "crvar" if name in p.variables else "crout" if name == p.output else "crop"
-        nodes.append(
-            {
-                "id": Tex(f"cr{name}"),
-                "x": Tex(f"{pos[name][0]:.2f}"),
-                "y": Tex(f"{pos[name][1]:.2f}"),
-                "style": Tex(style),
-                "label": Tex(tex_name(name)),
-                "op": Tex("" if name in p.variables else tex.definition(p.node(name))),
-            }
+        x_cm, y_cm = pos[name]
+        lines.append(
+            rf"  \node[{style}] (cr{name}) at ({x_cm:.2f}, {y_cm:.2f}) {{${tex_name(name)}$}};"
         )
-    edges = []
+        if name not in p.variables:
+            op = tex.definition(p.node(name))
+            lines.append(rf"  \node[crlab, below=0pt of cr{name}] {{${op}$}};")
     for n in p.nodes:
         for arg in n.args:
-            edges.append(
-                {
-                    "src": Tex(f"cr{arg}"),
-                    "dst": Tex(f"cr{n.name}"),
-                    "path": Tex(_edge_path(pos, arg, n.name)),
-                }
-            )
-    return {"nodes": nodes, "edges": edges}
+            path = _edge_path(pos, arg, n.name)
+            lines.append(rf"  \draw[-{{Stealth}}] (cr{arg}) {path} (cr{n.name});")
+    return Tex("\n".join(lines))
 
 
 def _edge_path(pos: Mapping[str, tuple[float, float]], src: str, dst: str) -> str:

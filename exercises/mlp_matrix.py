@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
@@ -193,6 +193,12 @@ def answer_shapes(p: MlpMatrixParams) -> dict[str, tuple[int, int] | None]:
     return shapes
 
 
+@functools.lru_cache(maxsize=1 << 12)  # the same fields for every student of a build
+def _matrix_ptrs(ex: str, name: str, shape: tuple[int, int]) -> tuple[str, ...]:
+    rows, cols = shape
+    return tuple(_pointer("answers", ex, name, i, j) for i in range(rows) for j in range(cols))
+
+
 def _flat(m: Matrix) -> list[Any]:
     return [x for row in m for x in row]
 
@@ -250,8 +256,7 @@ class _Graph:
     def ptrs(self, kind: str, layer: int) -> tuple[str, ...]:
         """The entry pointers of a matrix field, row-major."""
         name = field_name(kind, layer)
-        rows, cols = self.shape(name)
-        return tuple(self.at(name, i, j) for i in range(rows) for j in range(cols))
+        return _matrix_ptrs(self.ex, name, self.shape(name))
 
     def read(self, v: Mapping[str, Any], kind: str, layer: int) -> Matrix:
         name = field_name(kind, layer)
@@ -480,9 +485,13 @@ class MlpMatrix(Exercise):
                 values[graph.at(name)] = step.loss
             else:
                 answers[name] = [list(row) for row in matrices[name]]
-                for i, row in enumerate(matrices[name]):
-                    for j, value in enumerate(row):
-                        values[graph.at(name, i, j)] = value
+                values.update(
+                    zip(
+                        _matrix_ptrs(exercise_id, name, graph.shape(name)),
+                        _flat(matrices[name]),
+                        strict=True,
+                    )
+                )
         return Solution(
             computations=graph.computations(),
             values=values,
@@ -898,47 +907,32 @@ class _KeyFormat:
 
     decimal: bool
 
-    def entry(self, x: Fraction) -> str | None:
-        """One exact value, or None when no exact form is short enough to read."""
-        return _entry(x.numerator, x.denominator, self.decimal)
+    def cells(self, m: Sequence[Sequence[Fraction]]) -> list[list[_Cell]]:
+        decimal = self.decimal
+        return [[_cell(x.numerator, x.denominator, decimal) for x in row] for row in m]
 
-    def entry_width(self, x: Fraction) -> int:
-        return _entry_width(x.numerator, x.denominator, self.decimal)
-
-    def width(self, m: Sequence[Sequence[Fraction]], approx: bool = False) -> float:
-        return 2 + sum(
-            2 + max(APPROX_DECIMALS + 3 if approx else self.entry_width(x) for x in col)
-            for col in zip(*m, strict=True)
-        )
-
-    def exact(self, m: Sequence[Sequence[Fraction]]) -> str | None:
-        entries = [[self.entry(x) for x in row] for row in m]
-        if any(e is None for row in entries for e in row):
-            return None
-        return _bmatrix([[e or "" for e in row] for row in entries])
-
-    @staticmethod
-    def approx(m: Sequence[Sequence[Fraction]]) -> str:
-        return _bmatrix([[fmt_dec(x, APPROX_DECIMALS) for x in row] for row in m])
+    def width(self, m: Sequence[Sequence[Fraction]]) -> float:
+        return _width(self.cells(m))
 
     def result(self, m: Sequence[Sequence[Fraction]]) -> list[_Piece]:
         """``= exact`` (then ``≈ decimals`` when some entry does not terminate), or only
         ``≈ decimals`` when the exact value is too long to read."""
-        exact = self.exact(m)
-        approx = _Piece(rf"\approx {self.approx(m)}", 2 + self.width(m, True), True)
+        cells = self.cells(m)
+        exact = _exact_tex(cells)
         if exact is None:
-            return [approx]
-        pieces = [_Piece(f"= {exact}", 2 + self.width(m), True)]
-        if not all(is_finite_decimal(x) for row in m for x in row):
-            pieces.append(approx)
+            return [_approx_piece(cells)]
+        pieces = [_Piece(f"= {exact}", 2 + _width(cells), True)]
+        if not all(c.finite for row in cells for c in row):
+            pieces.append(_approx_piece(cells))
         return pieces
 
     def operand(self, m: Sequence[Sequence[Fraction]]) -> tuple[str, float, bool]:
         """A matrix inside a product: (LaTeX, width, shown in decimals only)."""
-        exact = self.exact(m)
+        cells = self.cells(m)
+        exact = _exact_tex(cells)
         if exact is None:
-            return self.approx(m), self.width(m, True), True
-        return exact, self.width(m), False
+            return _approx_tex(cells), _width(cells, approx=True), True
+        return exact, _width(cells), False
 
     def product(self, *factors: tuple[Sequence[Sequence[Fraction]], str]) -> _Piece:
         """``= A ⊙ B`` (``≈`` when an operand is shown in decimals); each factor is
@@ -952,20 +946,40 @@ class _KeyFormat:
         return _Piece(f"{rel} " + " ".join(texts), width, True)
 
     def scalar(self, x: Fraction) -> list[_Piece]:
-        exact = self.entry(x)
-        approx = _Piece(rf"\approx {fmt_dec(x, APPROX_DECIMALS)}", APPROX_DECIMALS + 4, True)
-        if exact is None:
+        cell = _cell(x.numerator, x.denominator, self.decimal)
+        approx = _Piece(rf"\approx {cell.approx}", APPROX_DECIMALS + 4, True)
+        if cell.entry is None:
             return [approx]
-        pieces = [_Piece(f"= {exact}", self.entry_width(x) + 2, True)]
-        return pieces if is_finite_decimal(x) else [*pieces, approx]
+        pieces = [_Piece(f"= {cell.entry}", cell.width + 2, True)]
+        return pieces if cell.finite else [*pieces, approx]
+
+
+class _Cell(NamedTuple):
+    """How the key shows one value (see :func:`_cell`)."""
+
+    entry: str | None  # the exact value, None when no exact form is short enough to read
+    width: int  # the entry's rough printed width (the decimal's when there is no entry)
+    approx: str  # the value to APPROX_DECIMALS decimals
+    finite: bool  # a terminating decimal
 
 
 # A key shows each value several times (a matrix, then inside products) and widths are
-# asked per column: both memoized across a build (the values of a class repeat too), by
+# asked per column: memoized across a build (the values of a class repeat too), by
 # numerator and denominator (hashing a Fraction costs more than the lookup saves).
 @functools.lru_cache(maxsize=1 << 14)
-def _entry(numerator: int, denominator: int, decimal: bool) -> str | None:
+def _cell(numerator: int, denominator: int, decimal: bool) -> _Cell:
     x = Fraction(numerator, denominator)
+    entry = _entry(x, decimal)
+    if entry is None:
+        width = APPROX_DECIMALS + 3
+    elif "frac" not in entry:
+        width = len(entry)
+    else:
+        width = max(len(str(abs(numerator))), len(str(denominator))) + (numerator < 0)
+    return _Cell(entry, width, fmt_dec(x, APPROX_DECIMALS), is_finite_decimal(x))
+
+
+def _entry(x: Fraction, decimal: bool) -> str | None:
     if x.denominator == 1:
         return str(x.numerator)
     if is_finite_decimal(x) and (decimal or x.denominator % 10 == 0):
@@ -975,14 +989,27 @@ def _entry(numerator: int, denominator: int, decimal: bool) -> str | None:
     return tex_frac(x) if len(fmt_frac(x)) <= 11 else None
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def _entry_width(numerator: int, denominator: int, decimal: bool) -> int:
-    text = _entry(numerator, denominator, decimal)
-    if text is None:
-        return APPROX_DECIMALS + 3
-    if "frac" not in text:
-        return len(text)
-    return max(len(str(abs(numerator))), len(str(denominator))) + (numerator < 0)
+def _width(cells: Sequence[Sequence[_Cell]], approx: bool = False) -> int:
+    """A matrix's rough printed width: its columns' widest entries (or decimals)."""
+    if approx:
+        return 2 + sum(2 + APPROX_DECIMALS + 3 for _ in cells[0])
+    return 2 + sum(2 + max(c.width for c in col) for col in zip(*cells, strict=True))
+
+
+def _exact_tex(cells: Sequence[Sequence[_Cell]]) -> str | None:
+    """The matrix of exact entries, None when some entry has none."""
+    entries = [[c.entry for c in row] for row in cells]
+    if any(e is None for row in entries for e in row):
+        return None
+    return _bmatrix([[e or "" for e in row] for row in entries])
+
+
+def _approx_tex(cells: Sequence[Sequence[_Cell]]) -> str:
+    return _bmatrix([[c.approx for c in row] for row in cells])
+
+
+def _approx_piece(cells: Sequence[Sequence[_Cell]]) -> _Piece:
+    return _Piece(rf"\approx {_approx_tex(cells)}", 2 + _width(cells, approx=True), True)
 
 
 def _align_item(lhs: str, pieces: Sequence[_Piece]) -> str:
@@ -1126,12 +1153,12 @@ def _latex_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
         "formula_example": Tex(
             rf"{FORMULA_FUNCTION}\bigl(2\,{FORMULA_FUNCTION}(x_1 - x_2) + \dots\bigr)"
         ),
-        "forward_steps": [Tex(s) for s in forward],
+        "forward_steps": Tex(",\n".join(f"    ${s}$" for s in forward)),
         "backward_lines": Tex(r" \\ ".join(backward)),
         "update_step": Tex(
             rf"W_l \leftarrow W_l - \gamma\,\frac{{\partial L}}{{\partial W_l}}, \quad l = 1, \dots, {big_l}"
         ),
-        "fields": [(Tex(_tt_name(name)), Tex(_field_symbol(name))) for name in answer_shapes(p)],
+        "fields": _fields_tex(tuple(answer_shapes(p))),
         "rounding": rounding,
         "formula_lines": Tex(_formula_body(formula)),
         **_key_view(p, solution),
@@ -1145,6 +1172,13 @@ def _delta_formula(p: MlpMatrixParams, l: int, big_l: int, *, lhs: bool) -> str:
         return rf"\delta_{l} = \frac{{\partial L}}{{\partial h_{l}}} = {rhs}" if lhs else rhs
     rhs = rf"(\delta_{l + 1} W_{l + 1}^\top) \odot f'(h_{l})"
     return rf"\delta_{l} = {rhs}" if lhs else rhs
+
+
+@functools.lru_cache(maxsize=64)
+def _fields_tex(names: tuple[str, ...]) -> Tex:
+    """What each answer field is, one per line: ``\\texttt{h1}~{is}~$h_1$;`` (the sheet
+    puts its word for "is" in place of ``{is}``)."""
+    return Tex(";\n".join(rf"{_tt_name(n)}~{{is}}~${_field_symbol(n)}$" for n in names) + ".")
 
 
 def _tt_name(name: str) -> str:

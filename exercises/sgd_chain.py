@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -83,39 +83,11 @@ class SgdChain(Exercise):
 
     def solve(self, params: BaseModel, exercise_id: str) -> Solution:
         p = _params(params)
-        rounding = Rounding(p.rounding.mode, p.rounding.decimals)
-        ops = FractionOps(rounding)
-        w0 = p.initial_matrix()
-        layers = [
-            Layer(w=[[w0[1][l]]], b=[w0[0][l]], activation=p.activation) for l in range(p.depth)
-        ]
-        trace = engine.train(
-            ops,
-            layers,
-            [[x] for x, _ in p.data],
-            [[y] for _, y in p.data],
-            [[k - 1] for k in p.order],
-            learning_rate=p.learning_rate,
-            loss=p.loss,
-            max_digits=MAX_DIGITS,  # every key value must stay a readable submission
-        )
+        trace = _screened_trace(p) or _train(p)
         steps_answers = []
         values: dict[str, Any] = {}
         for s, st in enumerate(trace.steps):
-            forward = [st.o[l][0][0] for l in range(p.depth + 1)]
-            deltas = [st.delta[l][0][0] for l in range(p.depth)]
-            # every layer of the chain has a bias, so grad_b and b are never None here
-            gradient = [
-                [g[0] for g in st.grad_b if g is not None],
-                [g[0][0] for g in st.grad_w],
-            ]
-            weights = [
-                [layer.b[0] for layer in st.layers_after if layer.b is not None],
-                [layer.w[0][0] for layer in st.layers_after],
-            ]
-            steps_answers.append(
-                {"forward": forward, "deltas": deltas, "gradient": gradient, "weights": weights}
-            )
+            steps_answers.append(_step_answers(st, p.depth))
             base = ("answers", exercise_id, "steps", s)
             for name in ("forward", "deltas"):
                 for i, v in enumerate(steps_answers[-1][name]):
@@ -178,31 +150,23 @@ class SgdChain(Exercise):
         return SgdChainParams.model_validate(values)
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
+        return not _unfit(_params(params), fixed, solution.trace, solution.values.values())
+
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+        """The variant search's first look: :meth:`is_nice`'s verdict from the training
+        trace alone (a third of the candidates are rejected), before :meth:`solve` makes
+        the answer fields; :meth:`solve` reuses the trace of an accepted candidate."""
         p = _params(params)
-        trace = solution.trace
-        for st in trace.steps:
-            for h in st.h:
-                if abs(h[0][0]) > 4:  # saturated σ/tanh, or numbers too large by hand
-                    return False
-        if "init" not in fixed:
-            for l in range(p.depth):
-                if all(st.grad_b[l] == [0] and st.grad_w[l] == [[0]] for st in trace.steps):
-                    return False
-        if "data" not in fixed:
-            if len(set(p.data)) < len(p.data):
-                return False  # a repeated observation teaches nothing new
-            for st in trace.steps:  # a step whose output is already right updates nothing
-                if all(g == [0] for g in st.grad_b):
-                    return False
-        for v in solution.values.values():
-            if abs(v) > 50:
-                return False
-            exact_numbers = p.rounding.mode != "transcendental" and p.activation not in (
-                "sigmoid",
-                "tanh",
-            )
-            if exact_numbers and len(str(v.denominator)) > 4:
-                return False
+        trace = _train(p)
+        numbers = [
+            v
+            for st in trace.steps
+            for answers in _step_answers(st, p.depth).values()
+            for v in _flat(answers)
+        ]
+        if _unfit(p, fixed, trace, numbers):
+            return False
+        _SCREENED.update(params=p, trace=trace)  # solve's next call needs it
         return True
 
     # ------------------------------------------------------------ formats
@@ -294,6 +258,86 @@ class SgdChain(Exercise):
             return float_oracle_mismatches(_params(params), answers)
         except OverflowError:
             return ["a value is beyond the range of float64: the key cannot be recomputed"]
+
+
+def _train(p: SgdChainParams) -> engine.Trace:
+    """Every step of the key (raises NumberGrowthError past MAX_DIGITS)."""
+    w0 = p.initial_matrix()
+    layers = [Layer(w=[[w0[1][l]]], b=[w0[0][l]], activation=p.activation) for l in range(p.depth)]
+    return engine.train(
+        FractionOps(Rounding(p.rounding.mode, p.rounding.decimals)),
+        layers,
+        [[x] for x, _ in p.data],
+        [[y] for _, y in p.data],
+        [[k - 1] for k in p.order],
+        learning_rate=p.learning_rate,
+        loss=p.loss,
+        max_digits=MAX_DIGITS,  # every key value must stay a readable submission
+    )
+
+
+# The trace of the candidate the screen accepted last: the search solves that candidate
+# next, and training is most of what solve would repeat.
+_SCREENED: dict[str, Any] = {}
+
+
+def _screened_trace(p: SgdChainParams) -> engine.Trace | None:
+    """The screen's trace of ``p`` (taken: used once), if the screen's last accepted
+    candidate had ``p``'s values."""
+    if not _SCREENED:
+        return None
+    screened, trace = _SCREENED.pop("params"), _SCREENED.pop("trace")
+    return trace if screened is p or screened == p else None
+
+
+def _step_answers(st: engine.StepTrace, depth: int) -> dict[str, list[Any]]:
+    """One step's answer fields: forward, deltas, gradient and weights."""
+    # every layer of the chain has a bias, so grad_b and b are never None here
+    return {
+        "forward": [st.o[l][0][0] for l in range(depth + 1)],
+        "deltas": [st.delta[l][0][0] for l in range(depth)],
+        "gradient": [
+            [g[0] for g in st.grad_b if g is not None],
+            [g[0][0] for g in st.grad_w],
+        ],
+        "weights": [
+            [layer.b[0] for layer in st.layers_after if layer.b is not None],
+            [layer.w[0][0] for layer in st.layers_after],
+        ],
+    }
+
+
+def _flat(answers: list[Any]) -> list[Any]:
+    """A field's numbers: a vector's, or a 2×D matrix's row by row."""
+    return [v for row in answers for v in row] if isinstance(answers[0], list) else answers
+
+
+def _unfit(
+    p: SgdChainParams, fixed: Mapping[str, Any], trace: engine.Trace, numbers: Iterable[Fraction]
+) -> bool:
+    """Whether a variant is no good for a student (:meth:`SgdChain.is_nice`'s rules), on
+    its trace and every number of its answers."""
+    for st in trace.steps:
+        for h in st.h:
+            if abs(h[0][0]) > 4:  # saturated σ/tanh, or numbers too large by hand
+                return True
+    if "init" not in fixed:
+        for l in range(p.depth):
+            if all(st.grad_b[l] == [0] and st.grad_w[l] == [[0]] for st in trace.steps):
+                return True
+    if "data" not in fixed:
+        if len(set(p.data)) < len(p.data):
+            return True  # a repeated observation teaches nothing new
+        for st in trace.steps:  # a step whose output is already right updates nothing
+            if all(g == [0] for g in st.grad_b):
+                return True
+    exact_numbers = p.rounding.mode != "transcendental" and p.activation not in ("sigmoid", "tanh")
+    for v in numbers:
+        if abs(v) > 50:
+            return True
+        if exact_numbers and len(str(v.denominator)) > 4:
+            return True
+    return False
 
 
 def _params(params: BaseModel | None) -> SgdChainParams:
@@ -416,7 +460,12 @@ class _StepGraph:
         d, n = self.p.depth, self.s + 1
         out = [
             Computation(
-                f"x of step {n}", (self.at("forward", 0),), (), self.x, ("wrong_observation",), given=True
+                f"x of step {n}",
+                (self.at("forward", 0),),
+                (),
+                self.x,
+                ("wrong_observation",),
+                given=True,
             ),
         ]
         for layer in range(d):

@@ -11,6 +11,7 @@ exactly where the recorded value is a rounding of what the line computes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -98,19 +99,15 @@ class Numbers:
     def small(self, x: Fraction) -> bool:
         """An integer or a fraction a reader takes in at a glance (5/8, 25/16, 1/3); a
         rounded value such as 0.0975 = 39/400 reads better as a decimal."""
-        if x.denominator == 1:
-            return True
-        if is_finite_decimal(x):
-            return not self.decimal_first and x.denominator < 100
-        return x.denominator < 1000
+        return _small(x, self.decimal_first)
 
     def value(self, x: Fraction) -> str:
         """A number inside a formula: ``3``, ``\\frac{5}{8}``, ``0.8267``, ``0.0370121624\\ldots``."""
-        return tex_frac(x) if self.small(x) else _decimal(x)
+        return _value(x.numerator, x.denominator, self.decimal_first)
 
     def paren(self, x: Fraction) -> str:
         """The value, in parentheses when negative (it follows an operator)."""
-        return rf"\left({self.value(x)}\right)" if x < 0 else self.value(x)
+        return rf"\left({self.value(x)}\right)" if x.numerator < 0 else self.value(x)
 
     def result(
         self, x: Fraction, computed: Fraction | None = None, *, rounded: bool = False
@@ -119,23 +116,11 @@ class Numbers:
         ``= 0.0011193882\\ldots`` (exact, too long to print), or ``≈ 0.8267`` only where the
         value is a rounding of what the line computes (and is used rounded from then on)."""
         if rounded or (computed is not None and computed != x):
-            return rf"\approx {_decimal(x, RESULT_PLACES)}"
-        if self.small(x):
-            return f"= {num(x, APPROX_PLACES)}"
-        if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
-            return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
-        return f"= {_decimal(x, RESULT_PLACES)}"
+            return _rounded_result(x.numerator, x.denominator)
+        return _exact_result(x.numerator, x.denominator, self.decimal_first)
 
     def cell(self, x: Fraction, *, exact: bool) -> str:
-        if x.denominator == 1:
-            return str(x.numerator)
-        if not exact:
-            places = _places(x)
-            shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
-            return fmt_dec(x, shown)
-        if self.small(x):
-            return tex_frac(x).replace(r"\frac", r"\tfrac")
-        return _decimal(x, RESULT_PLACES)
+        return _cell(x.numerator, x.denominator, exact, self.decimal_first)
 
     def matrix(self, rows: Sequence[Sequence[Fraction]], *, exact: bool = True) -> Tex:
         """A pmatrix of exact values, or of decimals to APPROX_PLACES (``exact=False``)."""
@@ -156,6 +141,55 @@ class Numbers:
 
     def vector(self, values: Sequence[Fraction]) -> Tex:
         return Tex(r"\left[" + ",\\ ".join(self.value(v) for v in values) + r"\right]")
+
+
+# A key prints a value several times (a line's result, then inside later lines and in the
+# matrices), and the values of a class repeat: each text is memoized across a build, by
+# numerator and denominator (hashing a Fraction costs more than formatting it).
+
+
+def _small(x: Fraction, decimal_first: bool) -> bool:
+    if x.denominator == 1:
+        return True
+    if is_finite_decimal(x):
+        return not decimal_first and x.denominator < 100
+    return x.denominator < 1000
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _value(numerator: int, denominator: int, decimal_first: bool) -> str:
+    x = Fraction(numerator, denominator)
+    return tex_frac(x) if _small(x, decimal_first) else _decimal(x)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _rounded_result(numerator: int, denominator: int) -> str:
+    return rf"\approx {_decimal(Fraction(numerator, denominator), RESULT_PLACES)}"
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _exact_result(numerator: int, denominator: int, decimal_first: bool) -> str:
+    x = Fraction(numerator, denominator)
+    if _small(x, decimal_first):
+        return f"= {num(x, APPROX_PLACES)}"
+    if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
+        return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
+    return f"= {_decimal(x, RESULT_PLACES)}"
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cell(numerator: int, denominator: int, exact: bool, decimal_first: bool) -> str:
+    """A matrix entry: the exact value (``exact``), else decimals to APPROX_PLACES."""
+    if denominator == 1:
+        return str(numerator)
+    x = Fraction(numerator, denominator)
+    if not exact:
+        places = _places(x)
+        shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
+        return fmt_dec(x, shown)
+    if _small(x, decimal_first):
+        return tex_frac(x).replace(r"\frac", r"\tfrac")
+    return _decimal(x, RESULT_PLACES)
 
 
 def symbols(prefix: str, names: Sequence[str]) -> Tex:
@@ -286,6 +320,23 @@ def _matrix_symbols(d: int, patterns: tuple[str, str]) -> Tex:
     return Tex(rf"\begin{{pmatrix}} {rows[0]} \\ {rows[1]} \end{{pmatrix}}")
 
 
+@functools.lru_cache(maxsize=64)
+def _neurons_tikz(depth: int, symbol: str) -> Tex:
+    """The sheet's picture of neurons 1..depth (TikZ): each with its input edge (weight),
+    its bias input and its h ↦ o label."""
+    lines = []
+    for l in range(1, depth + 1):
+        lines += [
+            rf"  \node[neuron, right=of n{l - 1}] (n{l}) {{${symbol}$}};",
+            rf"  \node[io, below=7mm of n{l}] (one{l}) {{$1$}};",
+            rf"  \draw[->] (n{l - 1}) -- node[above, font=\small] {{$w_{{{l}}}$}} (n{l});",
+            rf"  \draw[->] (one{l}) -- node[right, font=\small] {{$b_{{{l}}}$}} (n{l});",
+            rf"  \node[above=0.5mm of n{l}, font=\footnotesize, text=black!60]"
+            rf" {{$h_{{{l}}} \mapsto o_{{{l}}}$}};",
+        ]
+    return Tex("\n".join(lines))
+
+
 def latex_view(p: SgdChainParams, solution: Solution, language: str) -> dict[str, Any]:
     """What ``sgd_chain_sheet.tex.j2`` and ``sgd_chain_key.tex.j2`` print.
 
@@ -304,6 +355,7 @@ def latex_view(p: SgdChainParams, solution: Solution, language: str) -> dict[str
         "steps": steps,
         "step_numbers": count_text(len(steps)),
         "symbol": Tex(SYMBOL[p.activation]),
+        "neurons": _neurons_tikz(d, SYMBOL[p.activation]),
         "definition": Tex(DEFINITION[p.activation]),
         "loss": Tex(rf"L = {loss}"),
         "data": [(i + 1, Tex(nf.value(x)), Tex(nf.value(y))) for i, (x, y) in enumerate(p.data)],

@@ -132,7 +132,7 @@ def all_outputs(
     """Every student's output in roster order, on ``jobs`` processes, advancing ``progress``."""
     task = progress.add_task("Variants, keys and documents", total=len(students))
     indexed = list(enumerate(students, start=1))
-    if jobs <= 1 or len(students) < 2 * jobs:
+    if not _parallel(jobs, len(students)):
         results: Iterator[StudentOutput] = (
             student_output(assignment, s, i, secret) for i, s in indexed
         )
@@ -151,6 +151,11 @@ def all_outputs(
             for result in outputs:
                 yield result
             progress.advance(task, len(outputs))
+
+
+def _parallel(jobs: int, students: int) -> bool:
+    """Whether :func:`all_outputs` runs worker processes (not for a handful of students)."""
+    return jobs > 1 and students >= 2 * jobs
 
 
 MAX_CHUNK = 32  # students per message to a worker process
@@ -242,8 +247,9 @@ def _swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write(root: Path, files: dict[str, bytes]) -> None:
-    folders: set[Path] = set()
+def _write(root: Path, files: dict[str, bytes], folders: set[Path] | None = None) -> None:
+    """Write ``files`` under ``root``; ``folders``: those made already (by earlier calls)."""
+    folders = set() if folders is None else folders
     for rel, data in files.items():
         path = root / rel
         if path.parent not in folders:  # a handful of folders for thousands of files
@@ -304,13 +310,23 @@ def generate_command(
     bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
     tex_error: str | None = None
     with _batch_gc(), progress_bar(Console(stderr=True)) as progress:
-        for output in all_outputs(assignment, students, secret, jobs, progress):
-            files.update(output.files)
-            for kind, body in output.bodies.items():
-                bodies[kind].append(body)
         staging = _staging_dir(out)
         try:
-            _write(staging, files)
+            # With worker processes, each student's files are written as they come, while
+            # the workers go on; without, all at the end (creating files in one burst
+            # costs the kernel less than creating them between computations).
+            eager = _parallel(jobs, len(students))
+            folders: set[Path] = set()
+            pending = dict(files)
+            for output in all_outputs(assignment, students, secret, jobs, progress):
+                files.update(output.files)
+                pending.update(output.files)
+                if eager:
+                    _write(staging, pending, folders)
+                    pending.clear()
+                for kind, body in output.bodies.items():
+                    bodies[kind].append(body)
+            _write(staging, pending, folders)
             if engine is not None:
                 task = progress.add_task("Typesetting sheets and keys", total=None)
                 pdfs, tex_error = _typeset(assignment, students, bodies, staging, engine)

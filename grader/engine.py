@@ -124,13 +124,17 @@ class FractionOps:
         return q if type(q) is Fraction else Fraction(q)  # immutable: no copy needed
 
 
+# Made once: activations run for every unit of every candidate (Fractions are immutable).
+_ZERO, _QUARTER, _HALF, _ONE = Fraction(0), Fraction(1, 4), Fraction(1, 2), Fraction(1)
+
+
 def _rational_activation(name: str, h: Fraction) -> Fraction:
     if name == "identity":
         return h
     if name == "relu":
-        return h if h > 0 else Fraction(0)
+        return h if h.numerator > 0 else _ZERO  # a Fraction's sign is its numerator's
     if name == "hard_sigmoid":
-        return min(max(h / 4 + Fraction(1, 2), Fraction(0)), Fraction(1))
+        return min(max(h / 4 + _HALF, _ZERO), _ONE)
     if name == "softsign":
         return h / (1 + abs(h))
     raise ValueError(f"unknown activation {name!r}")
@@ -144,11 +148,11 @@ def _derivative(name: str, h: Any, o: Any) -> Any:
     if name == "tanh":
         return 1 - o * o
     if name == "identity":
-        return Fraction(1)
+        return _ONE
     if name == "relu":
-        return Fraction(1) if h > 0 else Fraction(0)
+        return _ONE if h > 0 else _ZERO
     if name == "hard_sigmoid":
-        return Fraction(1, 4) if -2 < h < 2 else Fraction(0)
+        return _QUARTER if -2 < h < 2 else _ZERO
     if name == "softsign":
         return 1 / ((1 + abs(h)) * (1 + abs(h)))
     raise ValueError(f"unknown activation {name!r}")

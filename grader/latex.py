@@ -13,6 +13,7 @@ Words come from ``templates/words.yaml`` (shared) and ``templates/exercises/<typ
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
@@ -146,6 +147,8 @@ class IndexMark(int):
 def _finalize(value: Any) -> Any:
     if isinstance(value, Tex):
         return value
+    if type(value) is str:  # plain text (words, names, titles): before the ABC checks below
+        return escape_tex(value)
     if isinstance(value, IndexMark):
         return IndexMark.TEXT
     if isinstance(value, bool):
@@ -164,13 +167,36 @@ def _mark_tex(value: Any) -> Tex:
     return Tex(value)
 
 
+def _rows(lines: Sequence[Tex]) -> Tex:
+    """``|rows``: the lines of an ``align*`` or ``gather*`` (each Tex), ``\\\\`` and a
+    newline between them (one value printed instead of one per line)."""
+    if not all(isinstance(line, Tex) for line in lines):
+        raise TypeError("|rows joins Tex lines only (text must be escaped first)")
+    return Tex("\\\\\n".join(lines))
+
+
 # ------------------------------------------------------------ environment and words
+
+
+class _Environment(jinja2.Environment):
+    """jinja's environment, with ``a.b`` on a dict (a view, the words) looked up as the
+    key first: the same value as jinja's order (the attribute, then the key) whenever no
+    dict attribute has that name, without raising AttributeError on every lookup (several
+    hundred per student)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # ``d.items`` is the method, as in jinja
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     root = resources.files("templates")
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -186,8 +212,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a run: no stat per include
     )
-    env.filters.update(frac=frac, dec=dec, num=num, esc=escape_tex, tex=_mark_tex)
+    env.filters.update(frac=frac, dec=dec, num=num, esc=escape_tex, tex=_mark_tex, rows=_rows)
     return env
 
 

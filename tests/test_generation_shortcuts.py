@@ -1,0 +1,299 @@
+"""The shortcuts of generation give exactly what the plain computations give: memoized
+number formatting (mlp_matrix's key, sgd_chain's view, the key JSON), the variant
+searches' screens (chain_rule, sgd_chain), chain_rule's memoized sympy formulas, and
+the template environment's dict lookups and ``|rows``.
+
+The plain versions of the memoized formatters are kept here as references (they are
+what the exercises ran before their texts were memoized)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction as F
+from typing import Any
+
+import jinja2
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import exercises.chain_rule as chain_rule
+from exercises import get_exercise
+from exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
+from exercises.sgd_chain_view import (
+    APPROX_PLACES,
+    RESULT_PLACES,
+    Numbers,
+    _decimal,
+    _places,
+)
+from grader.engine import CORRECT, NumberGrowthError
+from grader.keys import _leaf_texts, approx_text, exact_text, map_leaves
+from grader.latex import Tex, environment, num
+from grader.models import RoundingSpec
+from grader.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
+
+# values as keys have them: integers, halves, rounded decimals, long fractions
+values = st.one_of(
+    st.fractions(max_denominator=1000, min_value=-200, max_value=200),
+    st.builds(F, st.integers(-(10**12), 10**12), st.sampled_from([10**4, 2**20, 10**30])),
+    st.builds(F, st.integers(-(10**20), 10**20), st.integers(1, 10**15)),
+)
+matrices = st.integers(1, 3).flatmap(
+    lambda cols: st.lists(st.lists(values, min_size=cols, max_size=cols), min_size=1, max_size=3)
+)
+
+
+# ------------------------------------------------------------ mlp_matrix's key
+
+
+@dataclass(frozen=True)
+class PlainKeyFormat:
+    """mlp_matrix's _KeyFormat before its per-value memo: every text computed anew."""
+
+    decimal: bool
+
+    def entry(self, x: F) -> str | None:
+        if x.denominator == 1:
+            return str(x.numerator)
+        if is_finite_decimal(x) and (self.decimal or x.denominator % 10 == 0):
+            text = fmt_exact_or_dec(x, 12)
+            if not text.startswith("≈") and len(text) <= 14:
+                return text
+        return tex_frac(x) if len(fmt_frac(x)) <= 11 else None
+
+    def entry_width(self, x: F) -> int:
+        text = self.entry(x)
+        if text is None:
+            return APPROX_DECIMALS + 3
+        if "frac" not in text:
+            return len(text)
+        return max(len(str(abs(x.numerator))), len(str(x.denominator))) + (x.numerator < 0)
+
+    def width(self, m: Sequence[Sequence[F]], approx: bool = False) -> float:
+        return 2 + sum(
+            2 + max(APPROX_DECIMALS + 3 if approx else self.entry_width(x) for x in col)
+            for col in zip(*m, strict=True)
+        )
+
+    def exact(self, m: Sequence[Sequence[F]]) -> str | None:
+        entries = [[self.entry(x) for x in row] for row in m]
+        if any(e is None for row in entries for e in row):
+            return None
+        return _bmatrix([[e or "" for e in row] for row in entries])
+
+    @staticmethod
+    def approx(m: Sequence[Sequence[F]]) -> str:
+        return _bmatrix([[fmt_dec(x, APPROX_DECIMALS) for x in row] for row in m])
+
+    def result(self, m: Sequence[Sequence[F]]) -> list[_Piece]:
+        exact = self.exact(m)
+        approx = _Piece(rf"\approx {self.approx(m)}", 2 + self.width(m, True), True)
+        if exact is None:
+            return [approx]
+        pieces = [_Piece(f"= {exact}", 2 + self.width(m), True)]
+        if not all(is_finite_decimal(x) for row in m for x in row):
+            pieces.append(approx)
+        return pieces
+
+    def operand(self, m: Sequence[Sequence[F]]) -> tuple[str, float, bool]:
+        exact = self.exact(m)
+        if exact is None:
+            return self.approx(m), self.width(m, True), True
+        return exact, self.width(m), False
+
+    def scalar(self, x: F) -> list[_Piece]:
+        exact = self.entry(x)
+        approx = _Piece(rf"\approx {fmt_dec(x, APPROX_DECIMALS)}", APPROX_DECIMALS + 4, True)
+        if exact is None:
+            return [approx]
+        pieces = [_Piece(f"= {exact}", self.entry_width(x) + 2, True)]
+        return pieces if is_finite_decimal(x) else [*pieces, approx]
+
+
+@settings(max_examples=300, deadline=None)
+@given(matrices, values, st.booleans())
+def test_mlp_key_format_is_the_plain_one(m: list[list[F]], x: F, decimal: bool) -> None:
+    memo, plain = _KeyFormat(decimal), PlainKeyFormat(decimal)
+    for _ in range(2):  # computed, then from the memo
+        assert memo.result(m) == plain.result(m)
+        assert memo.operand(m) == plain.operand(m)
+        assert memo.width(m) == plain.width(m)
+        assert memo.scalar(x) == plain.scalar(x)
+
+
+# ------------------------------------------------------------ sgd_chain's view
+
+
+@dataclass(frozen=True)
+class PlainNumbers:
+    """sgd_chain_view.Numbers before its per-value memo."""
+
+    decimal_first: bool = False
+
+    def small(self, x: F) -> bool:
+        if x.denominator == 1:
+            return True
+        if is_finite_decimal(x):
+            return not self.decimal_first and x.denominator < 100
+        return x.denominator < 1000
+
+    def value(self, x: F) -> str:
+        return tex_frac(x) if self.small(x) else _decimal(x)
+
+    def paren(self, x: F) -> str:
+        return rf"\left({self.value(x)}\right)" if x < 0 else self.value(x)
+
+    def result(self, x: F, computed: F | None = None, *, rounded: bool = False) -> str:
+        if rounded or (computed is not None and computed != x):
+            return rf"\approx {_decimal(x, RESULT_PLACES)}"
+        if self.small(x):
+            return f"= {num(x, APPROX_PLACES)}"
+        if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
+            return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
+        return f"= {_decimal(x, RESULT_PLACES)}"
+
+    def cell(self, x: F, *, exact: bool) -> str:
+        if x.denominator == 1:
+            return str(x.numerator)
+        if not exact:
+            places = _places(x)
+            shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
+            return fmt_dec(x, shown)
+        if self.small(x):
+            return tex_frac(x).replace(r"\frac", r"\tfrac")
+        return _decimal(x, RESULT_PLACES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, values, st.booleans(), st.booleans())
+def test_sgd_numbers_are_the_plain_ones(x: F, other: F, decimal_first: bool, rounded: bool) -> None:
+    memo, plain = Numbers(decimal_first), PlainNumbers(decimal_first)
+    for _ in range(2):  # computed, then from the memo
+        assert memo.small(x) == plain.small(x)
+        assert memo.value(x) == plain.value(x)
+        assert memo.paren(x) == plain.paren(x)
+        for computed in (None, x, other):
+            assert memo.result(x, computed, rounded=rounded) == plain.result(
+                x, computed, rounded=rounded
+            )
+        for exact in (True, False):
+            assert memo.cell(x, exact=exact) == plain.cell(x, exact=exact)
+
+
+# ------------------------------------------------------------ the key JSON
+
+leaves = st.one_of(values, st.none(), st.sampled_from(["2*x + y", "f(x1 - x2/2)"]))
+layouts = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from("abcde"), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(layouts)
+def test_key_texts_are_map_leaves(layout: Any) -> None:
+    for _ in range(2):  # computed, then from the memo
+        exact, approx = _leaf_texts(layout)
+        assert exact == map_leaves(layout, exact_text)
+        assert approx == map_leaves(layout, approx_text)
+
+
+# ------------------------------------------------------------ the variant searches' screens
+
+SCREENED: list[tuple[str, dict[str, Any]]] = [
+    ("chain_rule", {}),
+    ("chain_rule", {"variables": ["x", "y", "z"]}),
+    ("sgd_chain", {}),
+    ("sgd_chain", {"activation": "relu", "depth": 2, "loss": "half_mse"}),
+    ("sgd_chain", {"activation": "tanh", "rounding": RoundingSpec(mode="all", decimals=3)}),
+    ("sgd_chain", {"activation": "softsign"}),
+    ("sgd_chain", {"activation": "relu", "rounding": RoundingSpec(mode="exact")}),
+    ("sgd_chain", {"activation": "hard_sigmoid", "init": [[F(1), F(0), F(1)], [F(0)] * 3]}),
+    ("sgd_chain", {"data": [(F(1), F(0)), (F(1), F(0))], "activation": "identity"}),
+]
+
+
+@pytest.mark.parametrize(("type_name", "fixed"), SCREENED)
+def test_screen_is_is_nice(type_name: str, fixed: dict[str, Any]) -> None:
+    """A screen rejects exactly the candidates is_nice rejects once solved."""
+    exercise = get_exercise(type_name)
+    rng = random.Random(f"{type_name}/{sorted(fixed)}")
+    verdicts = []
+    for _ in range(60):
+        try:
+            params = exercise.sample(rng, fixed)
+        except (ValidationError, ValueError):
+            continue
+        try:
+            passed = exercise.screen(params, fixed)  # type: ignore[attr-defined]
+        except NumberGrowthError:
+            with pytest.raises(NumberGrowthError):
+                exercise.solve(params, "ex")
+            continue
+        nice = exercise.is_nice(params, exercise.solve(params, "ex"), fixed)
+        assert passed == nice
+        verdicts.append(nice)
+    assert len(verdicts) >= 30 and True in verdicts and False in verdicts
+
+
+def test_chain_rule_numbers_are_the_computations_values() -> None:
+    rng = random.Random(5)
+    for _ in range(40):
+        params = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        fields = chain_rule._Fields.of(params, "ex")
+        every = chain_rule._evaluate(fields.computations())
+        numeric = {ptr: v for ptr, v in every.items() if isinstance(v, F)}
+        assert list(fields.numbers().items()) == list(numeric.items())
+
+
+def test_chain_rule_formulas_are_built_as_without_the_memo() -> None:
+    """The memoized node and term expressions give each formula exactly (same structure,
+    same argument order) what building it afresh gives."""
+    rng = random.Random(11)
+    for _ in range(60):
+        p = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        exprs: dict[str, Any] = {v: sympy.Symbol(v) for v in p.variables}
+        for n in p.nodes:
+            exprs[n.name] = chain_rule._apply(n, [exprs[a] for a in n.args], chain_rule._rational)
+        for var in p.variables:
+            terms = [
+                chain_rule._rational(t.coeff) * sympy.Mul(*(exprs[f] for f in t.factors))
+                for t in chain_rule.path_terms(p, var)
+            ]
+            for omit in (None, 0, 1):
+                fresh = chain_rule._sum_omitting(terms, omit, sympy.Integer(0))
+                rules = CORRECT if omit is None else type(CORRECT)(omit_term=omit)
+                memo = chain_rule._Fields.of(p, "ex").formula({}, None, rules, var=var)[0]  # type: ignore[arg-type]
+                assert memo == fresh and memo.args == fresh.args and str(memo) == str(fresh)
+
+
+# ------------------------------------------------------------ the template environment
+
+
+def test_dict_lookups_keep_jinjas_order() -> None:
+    """``a.b`` on a dict: the key, unless a dict attribute has that name (as in jinja)."""
+    env = environment()
+    data = {"title": "T", "items": "the key", "values": "v"}
+    out = env.from_string(r"\VAR{d.title}|\VAR{d.items is callable}|\VAR{d.values is callable}")
+    assert out.render(d=data) == "T|True|True"
+    plain = jinja2.Environment()
+    assert plain.getattr(data, "items") == env.getattr(data, "items")
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string(r"\VAR{d.missing}").render(d=data)
+
+
+def test_rows_joins_tex_lines_only() -> None:
+    env = environment()
+    template = env.from_string(r"\VAR{lines|rows}")
+    assert template.render(lines=[Tex("a &= 1"), Tex("b &= 2")]) == "a &= 1\\\\\nb &= 2"
+    assert template.render(lines=[]) == ""
+    with pytest.raises(TypeError):
+        template.render(lines=[Tex("a"), "b & c"])
