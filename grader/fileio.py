@@ -122,7 +122,10 @@ def _emit(value: Any, newline: str, parts: list[str]) -> None:
         separator = "[" + inner
         for item in value:
             parts.append(separator)
-            _emit(item, inner, parts)
+            if type(item) is str:  # rows of numbers: the usual items, without a call
+                parts.append(_encode_str(item))
+            else:
+                _emit(item, inner, parts)
             separator = "," + inner
         parts.append(newline + "]")
     else:
