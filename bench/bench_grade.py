@@ -318,9 +318,8 @@ STAGES = (
     ("grade_cmd.grade_submission", "grading", False),
     ("grading.read_answers", "validating the answers", True),
     ("grading._ExerciseGrader.grade", "fields, carried forward, diagnosis", True),
-    ("grade_cmd.report_json", "reports: JSON", False),
+    ("grade_cmd.report_json_text", "reports: JSON", False),
     ("grade_cmd.report_markdown", "reports: Markdown", False),
-    ("grade_cmd.dump_json", "reports: JSON text", False),
     ("grade_cmd._write", "reports: writing (atomic)", False),
     ("grade_cmd.render_summary", "class summary (HTML)", False),
 )
