@@ -193,7 +193,7 @@ class VariantPlan:
         self._key_texts: dict[str, str | None] = {}
         self._key_intervals: dict[str, Interval] = {}
         self._numbers = _Memo(memo_limit)  # text -> StudentNumber | NumberError
-        self._runs = _Memo(memo_limit)  # (computation, whose inputs, signature, rules) -> results
+        self._runs = _Memo(memo_limit)  # (computation, signature, rules) -> results
         self._rate_lines = _Memo(memo_limit)  # (computation, signature) -> f(0), f(1)
 
     def rule(self, ptr: str) -> ToleranceSpec:
@@ -242,15 +242,14 @@ class VariantPlan:
         self,
         index: int,
         comp: Computation,
-        whose: str,
         signature: Signature,
         rules: Rules,
         inputs: Callable[[], _Inputs],
     ) -> list[Expected] | None:
         """Each output's exact value and acceptable set for the computation ``index`` on
-        the ``inputs`` that ``whose`` and ``signature`` stand for; None when it cannot be
-        carried out on them at all."""
-        key = (index, whose, signature, rules)
+        the student's own ``inputs`` (which ``signature`` stands for); None when it cannot
+        be carried out on them at all."""
+        key = (index, signature, rules)
         if key in self._runs:
             return self._runs[key]  # type: ignore[no-any-return]
         return self._runs.keep(key, self._compute(comp, inputs(), rules))  # type: ignore[no-any-return]
@@ -513,7 +512,7 @@ class _ExerciseGrader:
             own_signature=own_signature,
             # what the student actually worked with
             own_expected=self.plan.run(
-                index, comp, "own", own_signature, CORRECT, lambda: self._own_inputs(comp)
+                index, comp, own_signature, CORRECT, lambda: self._own_inputs(comp)
             )
             if differs
             else None,
@@ -624,7 +623,7 @@ class _ExerciseGrader:
                 rates = self._implied_rates(line, index, number)
             for variation in variations(mistake, self.ctx, rates, self._all_rates()):
                 expected = self.plan.run(
-                    ctx.index, comp, "own", ctx.own_signature, variation.rules, inputs
+                    ctx.index, comp, ctx.own_signature, variation.rules, inputs
                 )
                 if expected is not None and accepts(rule, number, expected[index], self.k):
                     found.append(Diagnosis(mistake, variation.detail))

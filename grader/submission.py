@@ -19,7 +19,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -354,22 +354,21 @@ class _Step:
 
 @lru_cache(maxsize=256)
 def _leaf_paths(layout_json: str, base: str) -> tuple[tuple[str, tuple[_Step, ...]], ...]:
-    layout = json.loads(layout_json)
-    return tuple((p, _steps(layout, base, parts)) for p, parts in _template_leaves(layout, base))
+    """(pointer, path from the exercise's answers) of every leaf of a layout."""
+    return tuple(_walk(json.loads(layout_json), base, ()))
 
 
-def _steps(layout: Any, base: str, parts: Sequence[str]) -> tuple[_Step, ...]:
-    steps: list[_Step] = []
-    where = base
-    for part in parts:
-        if isinstance(layout, dict):
-            steps.append(_Step(part, where, 0))
-            layout = layout[part]
-        else:
-            steps.append(_Step(int(part), where, len(layout)))
-            layout = layout[int(part)]
-        where += pointer(part)
-    return tuple(steps)
+def _walk(
+    layout: Any, where: str, steps: tuple[_Step, ...]
+) -> Iterator[tuple[str, tuple[_Step, ...]]]:
+    if isinstance(layout, dict):
+        for key, sub in layout.items():
+            yield from _walk(sub, where + pointer(key), (*steps, _Step(key, where, 0)))
+    elif isinstance(layout, list):
+        for i, sub in enumerate(layout):
+            yield from _walk(sub, where + pointer(i), (*steps, _Step(i, where, len(layout))))
+    else:
+        yield where, steps
 
 
 _SHAPE_CACHE = 256
@@ -445,19 +444,6 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind in _MESSAGES:
         return _MESSAGES[kind]
     return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _template_leaves(layout: Any, ptr: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(pointer, path parts) of every leaf of a layout."""
-    if isinstance(layout, dict):
-        return [x for k, sub in layout.items() for x in _template_leaves_at(sub, ptr, k)]
-    if isinstance(layout, list):
-        return [x for i, sub in enumerate(layout) for x in _template_leaves_at(sub, ptr, str(i))]
-    return [(ptr, ())]
-
-
-def _template_leaves_at(sub: Any, ptr: str, part: str) -> list[tuple[str, tuple[str, ...]]]:
-    return [(p, (part, *rest)) for p, rest in _template_leaves(sub, ptr + pointer(part))]
 
 
 def read_answers(data: Any, variants: Sequence[Variant]) -> Answers:
