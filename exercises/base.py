@@ -119,3 +119,26 @@ class Exercise:
 def pointer(*parts: str | int) -> str:
     """A JSON Pointer (RFC 6901) from parts, escaping ``~`` and ``/``."""
     return pointer_from_loc(parts)
+
+
+class ScreenedWork:
+    """What an exercise's ``screen`` computed for the candidate it accepted last.
+
+    The variant search solves that very candidate next, and training it again is most of
+    what ``solve`` would repeat: the screen keeps its work here under the candidate's
+    values, and ``solve`` takes it (once) when its parameters have those values.
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[Any, Any] | None = None
+
+    def keep(self, key: Any, work: Any) -> None:
+        self._entry = (key, work)
+
+    def take(self, key: Any) -> Any | None:
+        entry, self._entry = self._entry, None
+        if entry is None:
+            return None
+        kept, work = entry
+        return work if kept is key or kept == key else None
+

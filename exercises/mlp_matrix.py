@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from exercises.base import Computation, Exercise, MistakeId, Solution, pointer
+from exercises.base import Computation, Exercise, MistakeId, ScreenedWork, Solution, pointer
 from grader import engine
 from grader.engine import TRANSCENDENTAL, ActivationName, FractionOps, Layer, Ops, Rounding, Rules
 from grader.latex import Tex
@@ -464,7 +464,7 @@ class MlpMatrix(Exercise):
         p = _params(params)
         ops = _ops(p)
         graph = _graph(p, exercise_id)
-        trace = _screened_trace(p) or _train(p, ops)
+        trace = _SCREENED.take(_train_key(p)) or _train(p, ops)
         step = trace.steps[0]
         formula = graph.formula({}, ops, engine.CORRECT)[0]
         matrices: dict[str, Matrix] = {}
@@ -568,7 +568,7 @@ class MlpMatrix(Exercise):
         step = trace.steps[0]
         if _unfit(p, fixed, step.h, step.grad_w, _answer_numbers(step)):
             return False
-        _SCREENED.update(key=_train_key(p), trace=trace)  # solve's next call needs it
+        _SCREENED.keep(_train_key(p), trace)  # solve's next call needs it
         return True
 
     # ------------------------------------------------------------ formats
@@ -679,9 +679,7 @@ def _train(p: MlpMatrixParams, ops: FractionOps) -> engine.Trace:
     )
 
 
-# The trace of the candidate the screen accepted last: the search solves that candidate
-# next, and the trace is all of the screen's work that solve repeats.
-_SCREENED: dict[str, Any] = {}
+_SCREENED = ScreenedWork()  # the training of the candidate the screen accepted last
 
 
 def _train_key(p: MlpMatrixParams) -> tuple[Any, ...]:
@@ -701,15 +699,6 @@ def _train_key(p: MlpMatrixParams) -> tuple[Any, ...]:
 
 def _nested_tuple(rows: Any) -> Any:
     return tuple(_nested_tuple(r) for r in rows) if isinstance(rows, list | tuple) else rows
-
-
-def _screened_trace(p: MlpMatrixParams) -> engine.Trace | None:
-    """The screen's trace of ``p`` (taken: used once), if the screen's last accepted
-    candidate had ``p``'s values."""
-    if not _SCREENED:
-        return None
-    key, trace = _SCREENED.pop("key"), _SCREENED.pop("trace")
-    return trace if key == _train_key(p) else None
 
 
 def _answer_numbers(step: engine.StepTrace) -> list[Any]:

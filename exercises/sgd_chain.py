@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from exercises.base import Computation, Exercise, Solution, pointer
+from exercises.base import Computation, Exercise, ScreenedWork, Solution, pointer
 from grader import engine
 from grader.engine import EXACT_MODE_DECIMALS, FractionOps, Layer, Ops, Rounding, Rules
 from grader.models import ExactNumber, RoundingSpec, StrictModel
@@ -83,7 +83,7 @@ class SgdChain(Exercise):
 
     def solve(self, params: BaseModel, exercise_id: str) -> Solution:
         p = _params(params)
-        trace = _screened_trace(p) or _train(p)
+        trace = _SCREENED.take(p) or _train(p)
         steps_answers = []
         values: dict[str, Any] = {}
         for s, st in enumerate(trace.steps):
@@ -166,7 +166,7 @@ class SgdChain(Exercise):
         ]
         if _unfit(p, fixed, trace, numbers):
             return False
-        _SCREENED.update(params=p, trace=trace)  # solve's next call needs it
+        _SCREENED.keep(p, trace)  # solve's next call needs it
         return True
 
     # ------------------------------------------------------------ formats
@@ -276,18 +276,7 @@ def _train(p: SgdChainParams) -> engine.Trace:
     )
 
 
-# The trace of the candidate the screen accepted last: the search solves that candidate
-# next, and training is most of what solve would repeat.
-_SCREENED: dict[str, Any] = {}
-
-
-def _screened_trace(p: SgdChainParams) -> engine.Trace | None:
-    """The screen's trace of ``p`` (taken: used once), if the screen's last accepted
-    candidate had ``p``'s values."""
-    if not _SCREENED:
-        return None
-    screened, trace = _SCREENED.pop("params"), _SCREENED.pop("trace")
-    return trace if screened is p or screened == p else None
+_SCREENED = ScreenedWork()  # the training of the candidate the screen accepted last
 
 
 def _step_answers(st: engine.StepTrace, depth: int) -> dict[str, list[Any]]:
