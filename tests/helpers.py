@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 from exercises import get_exercise
 from grader.assignment import ExerciseSpec
@@ -44,3 +47,42 @@ def nice_variants(
         if len(out) == n:
             break
     return out
+
+
+# A bare document around exercise partials: what the sheet and key preambles load for them.
+PARTIALS_WRAPPER = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[T2A,T1]{fontenc}
+\usepackage[utf8]{inputenc}
+\usepackage[english,russian]{babel}
+\usepackage[margin=2cm]{geometry}
+\usepackage{amsmath,amssymb,mathtools,booktabs,array,xcolor}
+\usepackage{tikz}
+\usetikzlibrary{positioning,arrows.meta,shapes.geometric,calc}
+\begin{document}
+%s
+\end{document}
+"""
+
+
+def assert_partials_compile(
+    tmp_path: Path, render: Callable[[Any, str, str], str], cases: Iterable[Any]
+) -> None:
+    """Every case's sheet and key partial, in English and Russian, compiles with pdflatex
+    without an overfull line."""
+    body = "\n\\newpage\n".join(
+        render(p, kind, language)
+        for p in cases
+        for kind in ("sheet", "key")
+        for language in ("en", "ru")
+    )
+    (tmp_path / "doc.tex").write_text(PARTIALS_WRAPPER % body, encoding="utf-8")
+    result = subprocess.run(
+        ["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "Overfull \\hbox" not in result.stdout
+

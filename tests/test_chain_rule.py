@@ -5,7 +5,6 @@ code with the exercise."""
 from __future__ import annotations
 
 import random
-import subprocess
 from fractions import Fraction as F
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +24,7 @@ from grader.formulas import parse_formula
 from grader.keys import exact_text, map_leaves
 from grader.latex import render, words
 from grader.variants import make_variant, student_rng
+from tests.helpers import assert_partials_compile
 
 CANONICAL_YAML = """
 nodes:
@@ -593,36 +593,7 @@ def test_partials_render_the_canonical_sheet_and_key():
     assert "Найдите" in ru and "Вычисления проводятся в точке" in ru
 
 
-WRAPPER = r"""\documentclass[11pt,a4paper]{article}
-\usepackage[T2A,T1]{fontenc}
-\usepackage[utf8]{inputenc}
-\usepackage[english,russian]{babel}
-\usepackage[margin=2cm]{geometry}
-\usepackage{amsmath,amssymb,mathtools,booktabs,array,xcolor}
-\usepackage{tikz}
-\usetikzlibrary{positioning,arrows.meta,shapes.geometric,calc}
-\begin{document}
-%s
-\end{document}
-"""
-
-
 @pytest.mark.tex
 def test_partials_compile(require_tex, tmp_path: Path):
     params = [canonical(x=F(-1, 2), y=3), sampled(3), sampled(11)]
-    body = "\n\\newpage\n".join(
-        _render(p, kind, language)
-        for p in params
-        for kind in ("sheet", "key")
-        for language in ("en", "ru")
-    )
-    (tmp_path / "doc.tex").write_text(WRAPPER % body, encoding="utf-8")
-    result = subprocess.run(
-        ["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert "Overfull \\hbox" not in result.stdout
+    assert_partials_compile(tmp_path, _render, params)

@@ -25,6 +25,7 @@ from grader.keys import exact_text, map_leaves
 from grader.latex import render, words
 from grader.models import RoundingSpec
 from grader.variants import student_rng
+from tests.helpers import assert_partials_compile
 
 EX = "mlp"
 ACTIVATIONS = ["relu", "identity", "sigmoid", "tanh", "hard_sigmoid", "softsign"]
@@ -735,18 +736,6 @@ def test_rounding_note_follows_the_mode():
     assert "Round" not in _render(relu, "sheet", "en")
 
 
-WRAPPER = r"""\documentclass[11pt,a4paper]{article}
-\usepackage[T2A,T1]{fontenc}
-\usepackage[utf8]{inputenc}
-\usepackage[english,russian]{babel}
-\usepackage[margin=2cm]{geometry}
-\usepackage{amsmath,amssymb,mathtools,booktabs,array,xcolor}
-\begin{document}
-%s
-\end{document}
-"""
-
-
 @pytest.mark.tex
 def test_partials_compile(require_tex, tmp_path: Path):
     cases = [
@@ -763,19 +752,4 @@ def test_partials_compile(require_tex, tmp_path: Path):
             },
         ),
     ]
-    body = "\n\\newpage\n".join(
-        _render(p, kind, language)
-        for p in cases
-        for kind in ("sheet", "key")
-        for language in ("en", "ru")
-    )
-    (tmp_path / "doc.tex").write_text(WRAPPER % body, encoding="utf-8")
-    result = subprocess.run(
-        ["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert "Overfull \\hbox" not in result.stdout
+    assert_partials_compile(tmp_path, _render, cases)
