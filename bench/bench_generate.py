@@ -22,7 +22,6 @@ import io
 import os
 import resource
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,7 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe, parallel_capacity  # noqa: E402
+from bench.machine import (  # noqa: E402
+    add_scratch_option,
+    describe,
+    file_creation_note,
+    parallel_capacity,
+    scratch_dir,
+)
 
 COURSE = ROOT / "grader" / "samples" / "course.yaml"
 SECRET = "bench-secret-not-for-courses"
@@ -154,6 +159,7 @@ def main() -> None:
     parser.add_argument(
         "--breakdown", type=int, default=None, help="students in the timed-stage run (default: all)"
     )
+    add_scratch_option(parser)
     args = parser.parse_args()
     jobs_list = [int(j) for j in args.jobs.split(",") if j.strip()]
     n = args.students
@@ -163,8 +169,8 @@ def main() -> None:
         f"grader/samples/course.yaml, fixed secret"
     )
     os.environ["GRADER_SECRET"] = SECRET
-    with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
-        root = Path(tmp)
+    with scratch_dir("bench-generate-", args) as root:
+        print(f"  files: {file_creation_note(root)}")
         roster = root / "roster.csv"
         write_roster(roster, n)
         warm = root / "warm.csv"

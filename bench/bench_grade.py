@@ -53,7 +53,6 @@ import os
 import pstats
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from fractions import Fraction
@@ -64,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_generate import SECRET, Stages, quiet, write_roster  # noqa: E402
-from bench.machine import describe  # noqa: E402
+from bench.machine import add_scratch_option, describe, file_creation_note, scratch_dir  # noqa: E402
 
 ASSIGNMENTS = {
     "canonical": ROOT / "grader" / "samples" / "canonical.yaml",
@@ -236,7 +235,12 @@ def grade(
     start = time.perf_counter()
     with quiet():
         code = grade_command(
-            str(assignment_path), [str(p) for p in paths], str(roster), str(out), lms=None, jobs=jobs
+            str(assignment_path),
+            [str(p) for p in paths],
+            str(roster),
+            str(out),
+            lms=None,
+            jobs=jobs,
         )
     return time.perf_counter() - start, code
 
@@ -382,90 +386,91 @@ def hot_spots(
     return own, ours
 
 
-def run(name: str, count: int, memory: bool, top: int, style: str) -> None:
+def run(name: str, count: int, memory: bool, top: int, style: str, scratch: Path) -> None:
     path = ASSIGNMENTS[name]
-    with tempfile.TemporaryDirectory(prefix=f"bench-grade-{name}-") as tmp:
-        root = Path(tmp)
-        start = time.perf_counter()
-        roster, paths = write_submissions(path, root, count, style)
-        written = "as the keys write them" if style == "keys" else "as students write them"
+    root = scratch / f"{name}-{style}"
+    root.mkdir()
+    # one scratch directory for the whole run: nothing is deleted between stages
+    start = time.perf_counter()
+    roster, paths = write_submissions(path, root, count, style)
+    written = "as the keys write them" if style == "keys" else "as students write them"
+    print(
+        f"{name} ({path.name}), numbers {written}: {count} submissions, a third perfect, "
+        f"the rest with {', '.join(MISTAKES)} mistakes (made in {time.perf_counter() - start:.0f} s)"
+    )
+    grade(path, paths[:20], roster, root / "warm")  # imports, formula parser, …
+    floor = min(read_floor(paths) for _ in range(3))
+    cpu = time.process_time()
+    elapsed, code = grade(path, paths, roster, root / "out")
+    cpu = time.process_time() - cpu
+    statuses = check_gradebook(root / "out", count)
+    rate = count / elapsed
+    print(
+        f"  grader grade (--jobs 1): {elapsed:6.2f} s  {rate:6.0f} submissions/s  "
+        f"{elapsed / count * 1000:6.2f} ms each, CPU {cpu / count * 1000:.2f} ms "
+        f"(exit {code}, gradebook {dict(statuses)})"
+    )
+    print(
+        f"  read floor (json.loads + Fraction of every number): {floor:6.3f} s  "
+        f"{count / floor:6.0f} submissions/s"
+    )
+    writing, files = write_floor(root / "out" / "reports", root / "writes")
+    print(
+        f"  write floor (the same {files} report files written again, atomically): "
+        f"{writing:6.3f} s  {writing / count * 1000:.2f} ms per submission"
+    )
+    ratio = elapsed / floor
+    print(
+        f"  grading is {ratio:.0f}x the read floor; targets: >= {TARGET_RATE:.0f}/s "
+        f"{'met' if rate >= TARGET_RATE else 'NOT met'}, <= {TARGET_FLOOR_RATIO:.0f}x floor "
+        f"{'met' if ratio <= TARGET_FLOOR_RATIO else 'NOT met'}"
+    )
+    rest = elapsed - writing
+    print(
+        f"  without the write floor: {rest:6.2f} s  {count / rest:6.0f} submissions/s, "
+        f"{rest / floor:.0f}x the read floor"
+    )
+    two, _ = grade(path, paths, roster, root / "out2", jobs=2)
+    print(
+        f"  grader grade --jobs 2:   {two:6.2f} s  {count / two:6.0f} submissions/s  "
+        f"({elapsed / two:.2f}x --jobs 1)"
+    )
+    print(f"  field statuses (first 300 reports): {field_statuses(root / 'out')}")
+    if memory:
+        small = min(1000, count)
+        p1, r1 = peak_memory(path, paths[:small], roster, root / "mem1")
+        p2, r2 = peak_memory(path, paths, roster, root / "mem2")
         print(
-            f"{name} ({path.name}), numbers {written}: {count} submissions, a third perfect, "
-            f"the rest with {', '.join(MISTAKES)} mistakes (made in {time.perf_counter() - start:.0f} s)"
+            f"  peak memory, fresh process: {small} submissions: traced {p1 / 2**20:.1f} MiB, "
+            f"max RSS {r1 / 1024:.0f} MiB; {count}: traced {p2 / 2**20:.1f} MiB, max RSS "
+            f"{r2 / 1024:.0f} MiB"
         )
-        grade(path, paths[:20], roster, root / "warm")  # imports, formula parser, …
-        floor = min(read_floor(paths) for _ in range(3))
-        cpu = time.process_time()
-        elapsed, code = grade(path, paths, roster, root / "out")
-        cpu = time.process_time() - cpu
-        statuses = check_gradebook(root / "out", count)
-        rate = count / elapsed
-        print(
-            f"  grader grade (--jobs 1): {elapsed:6.2f} s  {rate:6.0f} submissions/s  "
-            f"{elapsed / count * 1000:6.2f} ms each, CPU {cpu / count * 1000:.2f} ms "
-            f"(exit {code}, gradebook {dict(statuses)})"
-        )
-        print(
-            f"  read floor (json.loads + Fraction of every number): {floor:6.3f} s  "
-            f"{count / floor:6.0f} submissions/s"
-        )
-        writing, files = write_floor(root / "out" / "reports", root / "writes")
-        print(
-            f"  write floor (the same {files} report files written again, atomically): "
-            f"{writing:6.3f} s  {writing / count * 1000:.2f} ms per submission"
-        )
-        ratio = elapsed / floor
-        print(
-            f"  grading is {ratio:.0f}x the read floor; targets: >= {TARGET_RATE:.0f}/s "
-            f"{'met' if rate >= TARGET_RATE else 'NOT met'}, <= {TARGET_FLOOR_RATIO:.0f}x floor "
-            f"{'met' if ratio <= TARGET_FLOOR_RATIO else 'NOT met'}"
-        )
-        rest = elapsed - writing
-        print(
-            f"  without the write floor: {rest:6.2f} s  {count / rest:6.0f} submissions/s, "
-            f"{rest / floor:.0f}x the read floor"
-        )
-        two, _ = grade(path, paths, roster, root / "out2", jobs=2)
-        print(
-            f"  grader grade --jobs 2:   {two:6.2f} s  {count / two:6.0f} submissions/s  "
-            f"({elapsed / two:.2f}x --jobs 1)"
-        )
-        print(f"  field statuses (first 300 reports): {field_statuses(root / 'out')}")
-        if memory:
-            small = min(1000, count)
-            p1, r1 = peak_memory(path, paths[:small], roster, root / "mem1")
-            p2, r2 = peak_memory(path, paths, roster, root / "mem2")
-            print(
-                f"  peak memory, fresh process: {small} submissions: traced {p1 / 2**20:.1f} MiB, "
-                f"max RSS {r1 / 1024:.0f} MiB; {count}: traced {p2 / 2**20:.1f} MiB, max RSS "
-                f"{r2 / 1024:.0f} MiB"
-            )
-        b_count = min(count, 1000)
-        total, stages, nested = breakdown(path, paths[:b_count], roster, root / "bd")
-        print(f"  per-submission breakdown ({b_count} submissions, every stage timed):")
-        accounted = 0.0
-        for label in [label for _, label, _ in STAGES]:
-            if label not in stages.seconds:
-                continue
-            seconds = stages.seconds[label]
-            if label in nested:
-                print(f"      of which {label:38s} {seconds / b_count * 1000:7.3f} ms")
-                continue
-            accounted += seconds
-            print(f"    {label:46s} {seconds / b_count * 1000:7.3f} ms")
-        print(
-            f"    {'other (whose file, tasks, gradebook, …)':46s} "
-            f"{(total - accounted) / b_count * 1000:7.3f} ms"
-        )
-        print(f"    {'total':46s} {total / b_count * 1000:7.3f} ms")
-        if top:
-            print(f"  hot spots (cProfile, {min(count, 300)} submissions, share of own time):")
-            own, ours = hot_spots(path, paths[:300], roster, root / "prof", top)
-            for line in own:
-                print(f"    {line}")
-            print("  our functions by cumulative time (share of the run):")
-            for line in ours:
-                print(f"    {line}")
+    b_count = min(count, 1000)
+    total, stages, nested = breakdown(path, paths[:b_count], roster, root / "bd")
+    print(f"  per-submission breakdown ({b_count} submissions, every stage timed):")
+    accounted = 0.0
+    for label in [label for _, label, _ in STAGES]:
+        if label not in stages.seconds:
+            continue
+        seconds = stages.seconds[label]
+        if label in nested:
+            print(f"      of which {label:38s} {seconds / b_count * 1000:7.3f} ms")
+            continue
+        accounted += seconds
+        print(f"    {label:46s} {seconds / b_count * 1000:7.3f} ms")
+    print(
+        f"    {'other (whose file, tasks, gradebook, …)':46s} "
+        f"{(total - accounted) / b_count * 1000:7.3f} ms"
+    )
+    print(f"    {'total':46s} {total / b_count * 1000:7.3f} ms")
+    if top:
+        print(f"  hot spots (cProfile, {min(count, 300)} submissions, share of own time):")
+        own, ours = hot_spots(path, paths[:300], roster, root / "prof", top)
+        for line in own:
+            print(f"    {line}")
+        print("  our functions by cumulative time (share of the run):")
+        for line in ours:
+            print(f"    {line}")
 
 
 def main() -> None:
@@ -480,6 +485,7 @@ def main() -> None:
     parser.add_argument("--assignment", choices=["canonical", "course", "both"], default="both")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--top", type=int, default=12, help="hot spots to list (0: no profile)")
+    add_scratch_option(parser)
     args = parser.parse_args()
     print(describe())
     try:
@@ -489,14 +495,27 @@ def main() -> None:
         return
     os.environ["GRADER_SECRET"] = SECRET
     names = ["canonical", "course"] if args.assignment == "both" else [args.assignment]
+    with scratch_dir("bench-grade-", args) as scratch:
+        print(f"files: {file_creation_note(scratch)}")
+        run_all(names, args, scratch)
+
+
+def run_all(names: list[str], args: argparse.Namespace, scratch: Path) -> None:
     for name in names:
         if name == "canonical":
             for style in ("keys", "varied"):
                 # memory where the memos hold the most: the students' own varied numbers
                 memory = not args.no_memory and style == "varied"
-                run(name, args.submissions, memory, args.top if style == "varied" else 0, style)
+                run(
+                    name,
+                    args.submissions,
+                    memory,
+                    args.top if style == "varied" else 0,
+                    style,
+                    scratch,
+                )
         else:  # the memory runs are the worksheet's
-            run(name, args.course_submissions, False, args.top, "keys")
+            run(name, args.course_submissions, False, args.top, "keys", scratch)
 
 
 if __name__ == "__main__":

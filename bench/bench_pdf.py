@@ -26,7 +26,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_generate import COURSE, SECRET, quiet, write_roster  # noqa: E402
-from bench.machine import describe, parallel_capacity  # noqa: E402
+from bench.machine import add_scratch_option, describe, parallel_capacity, scratch_dir  # noqa: E402
 
 TARGET_RATIO = 10.0
 
@@ -139,6 +138,7 @@ def main() -> None:
         metavar="N",
         help="compile only N students' files one by one and scale up (default: all)",
     )
+    add_scratch_option(parser)
     args = parser.parse_args()
     n = args.students
     print(describe())
@@ -147,8 +147,7 @@ def main() -> None:
         print("  skipped: pdflatex and latexmk are needed (see the README for TeX)")
         return
     os.environ["GRADER_SECRET"] = SECRET
-    with tempfile.TemporaryDirectory(prefix="bench-pdf-") as tmp:
-        root = Path(tmp)
+    with scratch_dir("bench-pdf-", args) as root:
         write_roster(root / "roster.csv", n)
         from grader.build import generate_command
 

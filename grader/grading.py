@@ -139,7 +139,7 @@ def grade_submission(
     answers = read_answers(submission, variants)
     fields: list[FieldResult] = []
     for variant in variants:
-        fields.extend(_ExerciseGrader(cache.plan(variant), answers).grade())
+        fields.extend(cache.plan(variant).grade(answers))
     return Report(assignment.id, student_id, tuple(fields), tuple(answers.problems))
 
 
@@ -192,9 +192,76 @@ class VariantPlan:
         self._words: dict[str, str] = {}
         self._key_texts: dict[str, str | None] = {}
         self._key_intervals: dict[str, Interval] = {}
+        self.leaf_pointers = tuple(leaves)
         self._numbers = _Memo(memo_limit)  # text -> StudentNumber | NumberError
         self._runs = _Memo(memo_limit)  # (computation, signature, rules) -> results
         self._rate_lines = _Memo(memo_limit)  # (computation, signature) -> f(0), f(1)
+        # (computation, output, key signature, text) -> right against the key?
+        self._verdicts = _Memo(memo_limit)
+        self._correct = _Memo(memo_limit)  # (pointer, text) -> the FieldResult of a right answer
+        # every leaf of the exercise as given -> its FieldResults: grading is a function of
+        # the leaves alone, and a class hands in the same work again and again (every
+        # perfect submission of a worksheet).  Entries are big: a few hundred are kept.
+        self._graded = _Memo(max(1, memo_limit // 40))
+
+    def grade(self, answers: Answers) -> tuple[FieldResult, ...]:
+        """The student's ``answers`` to this variant, field by field."""
+        leaves = tuple(answers.get(p) for p in self.leaf_pointers)  # Given/Invalid: hashable
+        graded = self._graded.get(leaves)
+        if graded is None:
+            graded = self._graded.keep(leaves, tuple(_ExerciseGrader(self, answers).grade()))
+        return graded  # type: ignore[no-any-return]
+
+    def field_result(
+        self,
+        ptr: str,
+        status: Status,
+        given: str | None,
+        feedback: str,
+        diagnosis: Sequence[Diagnosis] = (),
+        review: bool = False,
+    ) -> FieldResult:
+        return FieldResult(
+            pointer=ptr,
+            exercise=self.spec.id,
+            label=self.labels.get(ptr, ptr),
+            status=status,
+            given=None if given is None else shown(given, GIVEN_CHARS),
+            expected=self.key_text(ptr),
+            points=self.points.get(status, _ZERO),
+            max_points=self.per_leaf,
+            feedback=feedback,
+            diagnosis=tuple(diagnosis),
+            review=review,
+        )
+
+    def correct_result(self, ptr: str, text: str) -> FieldResult:
+        """The result of a right answer ``text`` at ``ptr`` (the same for every student)."""
+        key = (ptr, text)
+        got = self._correct.get(key)
+        if got is None:
+            words = f"Correct: {self.expected_words(ptr)}."
+            got = self._correct.keep(key, self.field_result(ptr, "correct", text, words))
+        return got  # type: ignore[no-any-return]
+
+    def meets_key(
+        self,
+        index: int,
+        comp: Computation,
+        output: int,
+        signature: Signature,
+        number: StudentNumber,
+        inputs: Callable[[], _Inputs],
+    ) -> bool:
+        """Whether ``number`` is right for output ``output`` of computation ``index``
+        against the key (whose inputs ``signature`` stands for, see :meth:`key_expected`)."""
+        key = (index, output, signature, number.text)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            ptr = comp.outputs[output]
+            expected = self.key_expected(index, comp, signature, inputs)[output]
+            verdict = self._verdicts.keep(key, accepts(self.rule(ptr), number, expected, self.k))
+        return verdict  # type: ignore[no-any-return]
 
     def rule(self, ptr: str) -> ToleranceSpec:
         rule = self._rules.get(ptr)
@@ -313,7 +380,14 @@ class GradingCache:
         return [
             len(memo)
             for plan in self._plans.values()
-            for memo in (plan._numbers, plan._runs, plan._rate_lines)
+            for memo in (
+                plan._numbers,
+                plan._runs,
+                plan._rate_lines,
+                plan._verdicts,
+                plan._correct,
+                plan._graded,
+            )
         ]
 
     def plan(self, variant: Variant) -> VariantPlan:
@@ -363,7 +437,7 @@ class _NumberContext:
 
     index: int  # of the computation in the solution
     comp: Computation
-    key_expected: list[Expected]  # the key's values, acceptable sets from the key's inputs
+    key_signature: Signature  # what decides the key's inputs (see VariantPlan.key_expected)
     own_signature: Signature
     own_expected: list[Expected] | None  # from the student's, when some of theirs differ
     differs: list[str]  # inputs the student got wrong (or carried forward)
@@ -435,19 +509,7 @@ class _ExerciseGrader:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        return FieldResult(
-            pointer=ptr,
-            exercise=self.spec.id,
-            label=self.labels.get(ptr, ptr),
-            status=status,
-            given=None if given is None else shown(given, GIVEN_CHARS),
-            expected=self.plan.key_text(ptr),
-            points=self.plan.points.get(status, _ZERO),
-            max_points=self.plan.per_leaf,
-            feedback=feedback,
-            diagnosis=tuple(diagnosis),
-            review=review,
-        )
+        return self.plan.field_result(ptr, status, given, feedback, diagnosis, review)
 
     def _unreadable(self, ptr: str, leaf: Invalid | None) -> FieldResult:
         """The result for a missing (None) or invalid leaf."""
@@ -501,14 +563,37 @@ class _ExerciseGrader:
         return tuple(self.own[p].text if p in self.own else None for p in comp.inputs)
 
     def _numbers(self, index: int, comp: Computation) -> list[FieldResult]:
+        key_signature = self._key_signature(comp)
+
+        def key_inputs() -> _Inputs:
+            return self._key_inputs(comp)
+
+        results: list[FieldResult] = []
+        ctx: _NumberContext | None = None
+        for i, ptr in enumerate(comp.outputs):
+            leaf = self.answers.get(ptr)
+            if isinstance(leaf, Given):
+                number = self.plan.number(leaf.text)
+                if not isinstance(number, NumberError) and self.plan.meets_key(
+                    index, comp, i, key_signature, number, key_inputs
+                ):  # right: the usual case, and the same result for everyone who wrote this
+                    self.own[ptr] = number
+                    self.status[ptr] = "correct"
+                    self.explained.add(ptr)
+                    results.append(self.plan.correct_result(ptr, leaf.text))
+                    continue
+            if ctx is None:
+                ctx = self._context(index, comp, key_signature)
+            results.append(self._number(ctx, i, ptr))
+        return results
+
+    def _context(self, index: int, comp: Computation, key_signature: Signature) -> _NumberContext:
         differs = [p for p in comp.inputs if self.status.get(p) in ("incorrect", "carried_forward")]
         own_signature = self._own_signature(comp)
-        ctx = _NumberContext(
+        return _NumberContext(
             index=index,
             comp=comp,
-            key_expected=self.plan.key_expected(
-                index, comp, self._key_signature(comp), lambda: self._key_inputs(comp)
-            ),
+            key_signature=key_signature,
             own_signature=own_signature,
             # what the student actually worked with
             own_expected=self.plan.run(
@@ -519,7 +604,6 @@ class _ExerciseGrader:
             differs=differs,
             unknown=[p for p in comp.inputs if p not in self.own],  # missing or unreadable
         )
-        return [self._number(ctx, i, ptr) for i, ptr in enumerate(comp.outputs)]
 
     def _number(self, ctx: _NumberContext, i: int, ptr: str) -> FieldResult:
         """Grade output ``i`` (at ``ptr``) of a number computation."""
@@ -533,7 +617,9 @@ class _ExerciseGrader:
         rule = self.plan.rule(ptr)
         key_value = self.sol.values[ptr]
         expected = self.plan.expected_words(ptr)
-        if accepts(rule, number, ctx.key_expected[i], self.k):
+        if self.plan.meets_key(
+            ctx.index, ctx.comp, i, ctx.key_signature, number, lambda: self._key_inputs(ctx.comp)
+        ):
             return self._result(ptr, "correct", leaf.text, f"Correct: {expected}.")
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
