@@ -110,14 +110,24 @@ class Report:
 def total(points: Iterable[Fraction]) -> Fraction:
     """The exact sum of field points, over a common denominator (a report's points share
     one or two denominators, and Fraction's own addition reduces after every term)."""
-    numerator, denominator = 0, 1
+    # most fields share a few Fraction objects (a right field's points): count those first
+    counts: dict[int, int] = {}
+    distinct: list[Fraction] = []
     for p in points:
+        n = counts.get(id(p))
+        if n is None:
+            distinct.append(p)
+            counts[id(p)] = 1
+        else:
+            counts[id(p)] = n + 1
+    numerator, denominator = 0, 1
+    for p in distinct:
         d = p.denominator
         if d != denominator:
             common = lcm(denominator, d)
             numerator *= common // denominator
             denominator = common
-        numerator += p.numerator * (denominator // d)
+        numerator += counts[id(p)] * p.numerator * (denominator // d)
     return Fraction(numerator, denominator)
 
 

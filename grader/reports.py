@@ -89,7 +89,25 @@ def report_json_text(report: Report) -> str:
     return f"{head}[\n{fields}\n  ]\n}}\n"
 
 
+# FieldResult -> its JSON text, by identity: grading hands every student who wrote the
+# same right answer the same FieldResult object, so most fields are written out once.
+# The entry keeps its FieldResult alive, so an id cannot be reused while it is here.
+_FIELD_TEXTS: dict[int, tuple[FieldResult, str]] = {}
+FIELD_TEXTS_LIMIT = 20_000
+
+
 def _field_text(f: FieldResult) -> str:
+    known = _FIELD_TEXTS.get(id(f))
+    if known is not None and known[0] is f:
+        return known[1]
+    if len(_FIELD_TEXTS) >= FIELD_TEXTS_LIMIT:
+        _FIELD_TEXTS.clear()
+    text = _write_field_text(f)
+    _FIELD_TEXTS[id(f)] = (f, text)
+    return text
+
+
+def _write_field_text(f: FieldResult) -> str:
     enc = _encode_str
     if f.diagnosis:
         items = ",\n".join(

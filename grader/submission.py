@@ -486,6 +486,29 @@ def _child(node: Any, key: str, where: str) -> Any:
 
 def _resolve(node: Any, steps: Sequence[_Step], *, formula: bool) -> Leaf:
     """Follow ``steps`` from ``node`` to one leaf."""
+    # The usual case first: plain objects and long-enough arrays all the way down to a
+    # short ASCII string.  Anything else takes the careful walk below, which says why.
+    here = node
+    for step in steps:
+        key = step.key
+        kind = type(here)
+        if kind is dict and type(key) is str:
+            here = here.get(key)
+        elif kind is list and type(key) is int and key < len(here):
+            here = here[key]
+        else:
+            break
+    else:
+        if (
+            type(here) is str
+            and here.isascii()
+            and len(here) <= (MAX_FORMULA_CHARS if formula else MAX_NUMBER_CHARS)
+        ):
+            return Given(here)
+    return _resolve_carefully(node, steps, formula=formula)
+
+
+def _resolve_carefully(node: Any, steps: Sequence[_Step], *, formula: bool) -> Leaf:
     for step in steps:
         if isinstance(node, Invalid):
             return node

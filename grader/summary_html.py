@@ -89,6 +89,9 @@ def _bar(fraction: float, color: str = "#2e9e5b") -> str:
     )
 
 
+_RIGHT = ("correct", "carried_forward")
+
+
 @dataclass
 class ItemStats:
     """Per-field and per-mistake counts, accumulated one report at a time (memory grows with
@@ -103,14 +106,13 @@ class ItemStats:
 
     def add(self, student: str, fields: Iterable[tuple[str, str, tuple[str, ...]]]) -> None:
         """One graded submission: (pointer, status, diagnosis ids) per field."""
-        seen: Counter[str] = Counter()
-        for ptr, status, diagnosis in fields:
-            self.order.setdefault(ptr, None)
-            self.answered[ptr] += 1
-            if status in ("correct", "carried_forward"):
-                self.right[ptr] += 1
-            if diagnosis:
-                seen[diagnosis[0]] += 1  # the likeliest reading of the field
+        fields = list(fields)
+        pointers = [ptr for ptr, _, _ in fields]
+        self.order.update(dict.fromkeys(pointers))  # new pointers at the end, in order
+        self.answered.update(pointers)
+        self.right.update(ptr for ptr, status, _ in fields if status in _RIGHT)
+        # the likeliest reading of each field
+        seen = Counter(diagnosis[0] for _, _, diagnosis in fields if diagnosis)
         self.mistake_fields.update(seen)
         self.mistake_students.update(set(seen))
         if seen:
