@@ -209,6 +209,7 @@ class VariantPlan:
         # (computation, output, key signature, text) -> right against the key?
         self._verdicts = _Memo(memo_limit)
         self._correct = _Memo(memo_limit)  # (pointer, text) -> the FieldResult of a right answer
+        self._widens = _Memo(memo_limit)  # (pointer, text) -> see widens()
         # every leaf of the exercise as given -> its FieldResults: grading is a function of
         # the leaves alone, and a class hands in the same work again and again (every
         # perfect submission of a worksheet).  Entries are big: a few hundred are kept.
@@ -294,6 +295,16 @@ class VariantPlan:
         if ptr not in self._key_texts:
             self._key_texts[ptr] = _key_text(self.sol, ptr)
         return self._key_texts[ptr]
+
+    def widens(self, ptr: str, number: StudentNumber) -> bool:
+        """Whether the student's right ``number`` at ``ptr`` reaches outside the key's
+        interval there (so that building on it allows more than the key does)."""
+        key = (ptr, number.text)
+        got = self._widens.get(key)
+        if got is None:
+            own, interval = number.interval(self.k), self.key_interval(ptr)
+            got = self._widens.keep(key, not (interval.lo <= own.lo and own.hi <= interval.hi))
+        return got  # type: ignore[no-any-return]
 
     def key_interval(self, ptr: str) -> Interval:
         """Everything the key's value at ``ptr`` stands for (see :func:`key_interval`)."""
@@ -396,6 +407,7 @@ class GradingCache:
                 plan._rate_lines,
                 plan._verdicts,
                 plan._correct,
+                plan._widens,
                 plan._graded,
             )
         ]
@@ -553,9 +565,13 @@ class _ExerciseGrader:
         return inputs
 
     def _key_signature(self, comp: Computation) -> Signature:
-        """What decides :meth:`_key_inputs`: the texts of the inputs the student got right."""
+        """What decides :meth:`_key_inputs`: the texts of the inputs the student got right
+        in a way that widens the key's interval (most right answers lie inside it, and
+        then the key's inputs are exactly the key's own)."""
         return tuple(
-            self.own[p].text if self.status.get(p) == "correct" and p in self.own else None
+            self.own[p].text
+            if self.status.get(p) == "correct" and p in self.own and self.plan.widens(p, self.own[p])
+            else None
             for p in comp.inputs
         )
 
@@ -717,7 +733,7 @@ class _ExerciseGrader:
                     ctx.index, comp, ctx.own_signature, lambda: inputs().points
                 )
                 rates = self._implied_rates(line, index, number)
-            for variation in variations(mistake, self.ctx, rates, self._all_rates()):
+            for variation in variations(mistake, self.ctx, rates, self._all_rates):
                 expected = self.plan.run(
                     ctx.index, comp, ctx.own_signature, variation.rules, inputs
                 )

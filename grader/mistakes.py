@@ -67,7 +67,7 @@ def variations(
     mistake: str,
     ctx: Context,
     rates: Interval | None = None,
-    other_rates: Sequence[Interval] = (),
+    other_rates: OtherRates = (),
 ) -> Iterator[Variation]:
     """The rule variations that make up ``mistake``.
 
@@ -106,6 +106,8 @@ def variations(
 
 
 RateLine = tuple[Sequence[Any], Sequence[Any]]
+# the rates a student's other updates imply, or a function that works them out on demand
+OtherRates = Sequence[Interval] | Callable[[], Sequence[Interval]]
 
 
 def rate_line(comp: Computation, values: Mapping[str, Any]) -> RateLine:
@@ -131,7 +133,7 @@ def implied_rates(line: RateLine, index: int, answer: Interval) -> Interval | No
 
 
 def pick_rate(
-    rates: Interval, given: Fraction | None, other_rates: Sequence[Interval] = ()
+    rates: Interval, given: Fraction | None, other_rates: OtherRates = ()
 ) -> Fraction | None:
     """The plausible learning rate in ``rates`` other than the given one, or None.
 
@@ -162,8 +164,10 @@ def pick_rate(
         for r in dict.fromkeys(candidates)
         if 0 < r <= MAX_RATE and r != given and rates.contains(r)
     ]
-    if not fitting:
-        return None
+    if len(fitting) <= 1:
+        return fitting[0] if fitting else None
+    if callable(other_rates):
+        other_rates = other_rates()
     votes = [sum(1 for other in other_rates if other.contains(r)) for r in fitting]
     return fitting[votes.index(max(votes))]
 
