@@ -111,17 +111,11 @@ def total(points: Iterable[Fraction]) -> Fraction:
     """The exact sum of field points, over a common denominator (a report's points share
     one or two denominators, and Fraction's own addition reduces after every term)."""
     # most fields share a few Fraction objects (a right field's points): count those first
-    counts: dict[int, int] = {}
-    distinct: list[Fraction] = []
-    for p in points:
-        n = counts.get(id(p))
-        if n is None:
-            distinct.append(p)
-            counts[id(p)] = 1
-        else:
-            counts[id(p)] = n + 1
+    listed = list(points)
+    counts = Counter(map(id, listed))
+    distinct = dict(zip(map(id, listed), listed))
     numerator, denominator = 0, 1
-    for p in distinct:
+    for p in distinct.values():
         d = p.denominator
         if d != denominator:
             common = lcm(denominator, d)
@@ -503,6 +497,7 @@ class _ExerciseGrader:
         # Fields whose value has a reason: right, carried forward, or a catalogue mistake.
         # A zero elsewhere may be a shortcut, and earns nothing downstream (see _degenerate).
         self.explained: set[str] = set()
+        self.widened: set[str] = set()  # right, but wider than the key (see _key_signature)
         self.tainted: set[str] = set()  # denied as degenerate: so is all that builds on them
         self.wrong_givens: set[str] = set()  # problem data copied wrong (see Computation.given)
         self.rates: list[Interval] | None = None  # see _all_rates
@@ -568,12 +563,17 @@ class _ExerciseGrader:
         """What decides :meth:`_key_inputs`: the texts of the inputs the student got right
         in a way that widens the key's interval (most right answers lie inside it, and
         then the key's inputs are exactly the key's own)."""
-        return tuple(
-            self.own[p].text
-            if self.status.get(p) == "correct" and p in self.own and self.plan.widens(p, self.own[p])
-            else None
-            for p in comp.inputs
-        )
+        if not self.widened:  # the usual case
+            return (None,) * len(comp.inputs)
+        return tuple(self.own[p].text if p in self.widened else None for p in comp.inputs)
+
+    def _right(self, ptr: str, number: StudentNumber) -> None:
+        """Note that the student's ``number`` at ``ptr`` is right."""
+        self.own[ptr] = number
+        self.status[ptr] = "correct"
+        self.explained.add(ptr)
+        if self.plan.widens(ptr, number):
+            self.widened.add(ptr)
 
     def _own_inputs(self, comp: Computation) -> _Inputs:
         """The student's own values where they gave readable ones, the key's elsewhere."""
@@ -603,9 +603,7 @@ class _ExerciseGrader:
                 if not isinstance(number, NumberError) and self.plan.meets_key(
                     index, comp, i, key_signature, number, key_inputs
                 ):  # right: the usual case, and the same result for everyone who wrote this
-                    self.own[ptr] = number
-                    self.status[ptr] = "correct"
-                    self.explained.add(ptr)
+                    self._right(ptr, number)
                     results.append(self.plan.correct_result(ptr, leaf.text))
                     continue
             if ctx is None:
@@ -646,6 +644,7 @@ class _ExerciseGrader:
         if self.plan.meets_key(
             ctx.index, ctx.comp, i, ctx.key_signature, number, lambda: self._key_inputs(ctx.comp)
         ):
+            self._right(ptr, number)
             return self._result(ptr, "correct", leaf.text, f"Correct: {expected}.")
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
