@@ -113,7 +113,7 @@ def total(points: Iterable[Fraction]) -> Fraction:
     # most fields share a few Fraction objects (a right field's points): count those first
     listed = list(points)
     counts = Counter(map(id, listed))
-    distinct = dict(zip(map(id, listed), listed))
+    distinct = dict(zip(map(id, listed), listed, strict=True))
     numerator, denominator = 0, 1
     for p in distinct.values():
         d = p.denominator

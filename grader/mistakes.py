@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil
+from functools import lru_cache
 from typing import Any
 
 from exercises.base import Computation, Solution
@@ -150,26 +150,35 @@ def pick_rate(
     >>> pick_rate(Interval(Fraction(4, 10), 2), Fraction(5), [Interval(Fraction(1, 2))])
     Fraction(1, 2)
     """
-    candidates: list[Fraction] = [Fraction(1)]
-    if given is not None:
-        for k in (1, 2, 3):
-            candidates += [given / 10**k, given * 10**k]
-        candidates += [given / 2, given * 2]
+    candidates = list(_slips(given))
+    lo = rates.lo
     for q in range(1, MAX_SIMPLE_DENOMINATOR + 1):
-        p = max(1, ceil(rates.lo * q))
+        p = max(1, -(-lo.numerator * q // lo.denominator))  # ceil(lo·q) in integers
         if p <= MAX_SIMPLE_RATE * q:
             candidates.append(Fraction(p, q))
-    fitting = [
-        r
-        for r in dict.fromkeys(candidates)
-        if 0 < r <= MAX_RATE and r != given and rates.contains(r)
-    ]
+    # filtered before the duplicates go: hashing a Fraction costs more than the test
+    fitting = list(
+        dict.fromkeys(
+            r for r in candidates if 0 < r <= MAX_RATE and r != given and rates.contains(r)
+        )
+    )
     if len(fitting) <= 1:
         return fitting[0] if fitting else None
     if callable(other_rates):
         other_rates = other_rates()
     votes = [sum(1 for other in other_rates if other.contains(r)) for r in fitting]
     return fitting[votes.index(max(votes))]
+
+
+@lru_cache(maxsize=64)
+def _slips(given: Fraction | None) -> tuple[Fraction, ...]:
+    """1 (a forgotten γ), then the slips of the given rate: γ/10, 10γ, …, γ/2, 2γ."""
+    candidates = [Fraction(1)]
+    if given is not None:
+        for k in (1, 2, 3):
+            candidates += [given / 10**k, given * 10**k]
+        candidates += [given / 2, given * 2]
+    return tuple(candidates)
 
 
 # ---------------------------------------------------------------- words for students

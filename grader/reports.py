@@ -166,20 +166,24 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
         f"**Score:** {score_text(report.score)} / {score_text(report.max_score)}",
         "",
     ]
-    exercises = list(dict.fromkeys(f.exercise for f in report.fields))
-    for ex in exercises:
-        fields = [f for f in report.fields if f.exercise == ex]
+    by_exercise: dict[str, list[FieldResult]] = {}
+    for f in report.fields:
+        by_exercise.setdefault(f.exercise, []).append(f)
+    for ex, fields in by_exercise.items():
         got = total(f.points for f in fields)
         top = total(f.max_points for f in fields)
         lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
+        by_status: dict[str, list[FieldResult]] = {status: [] for status in STATUSES}
+        for f in fields:
+            by_status[f.status].append(f)
         lines += _section(
             "What went wrong",
-            [f for f in fields if f.status == "incorrect"],
+            by_status["incorrect"],
             "Each item says what was expected and, where we can tell, the likely mistake.",
         )
         lines += _section(
             "Carried forward",
-            [f for f in fields if f.status == "carried_forward"],
+            by_status["carried_forward"],
             "These differ from the key but follow correctly from your own earlier answers.",
         )
         lines += _section(
@@ -187,7 +191,7 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
             [f for f in fields if f.status in ("missing", "invalid")],
             "",
         )
-        correct = [f for f in fields if f.status == "correct"]
+        correct = by_status["correct"]
         if correct:
             lines += [
                 f"### Correct ({len(correct)} of {len(fields)})",
