@@ -13,10 +13,10 @@ import json
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from grader.grading import STATUSES, FieldResult, Report, total
@@ -89,22 +89,36 @@ def report_json_text(report: Report) -> str:
     return f"{head}[\n{fields}\n  ]\n}}\n"
 
 
-# FieldResult -> its JSON text, by identity: grading hands every student who wrote the
-# same right answer the same FieldResult object, so most fields are written out once.
-# The entry keeps its FieldResult alive, so an id cannot be reused while it is here.
-_FIELD_TEXTS: dict[int, tuple[FieldResult, str]] = {}
-FIELD_TEXTS_LIMIT = 20_000
+class _ByIdentity:
+    """Texts written for particular FieldResult objects, looked up by the objects' ids.
+
+    Grading hands every student who wrote the same right answer the same FieldResult,
+    and every student who handed in the same work the same tuple of them, so most of a
+    batch's report text is written once.  An entry keeps its objects alive, so their ids
+    cannot be reused while it is here; ``limit`` bounds the memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._texts: dict[Any, tuple[Any, Any]] = {}
+
+    def get(self, objects: Any, key: Any, write: Callable[[], Any]) -> Any:
+        known = self._texts.get(key)
+        if known is not None:
+            return known[1]
+        if len(self._texts) >= self.limit:
+            self._texts.clear()
+        text = write()
+        self._texts[key] = (objects, text)
+        return text
+
+
+_FIELD_TEXTS = _ByIdentity(5_000)  # one field's JSON
+_SECTIONS = _ByIdentity(500)  # one exercise's Markdown
 
 
 def _field_text(f: FieldResult) -> str:
-    known = _FIELD_TEXTS.get(id(f))
-    if known is not None and known[0] is f:
-        return known[1]
-    if len(_FIELD_TEXTS) >= FIELD_TEXTS_LIMIT:
-        _FIELD_TEXTS.clear()
-    text = _write_field_text(f)
-    _FIELD_TEXTS[id(f)] = (f, text)
-    return text
+    return _FIELD_TEXTS.get(f, id(f), lambda: _write_field_text(f))  # type: ignore[no-any-return]
 
 
 def _write_field_text(f: FieldResult) -> str:
@@ -170,40 +184,47 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
     for f in report.fields:
         by_exercise.setdefault(f.exercise, []).append(f)
     for ex, fields in by_exercise.items():
-        got = total(f.points for f in fields)
-        top = total(f.max_points for f in fields)
-        lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
-        by_status: dict[str, list[FieldResult]] = {status: [] for status in STATUSES}
-        for f in fields:
-            by_status[f.status].append(f)
-        lines += _section(
-            "What went wrong",
-            by_status["incorrect"],
-            "Each item says what was expected and, where we can tell, the likely mistake.",
-        )
-        lines += _section(
-            "Carried forward",
-            by_status["carried_forward"],
-            "These differ from the key but follow correctly from your own earlier answers.",
-        )
-        lines += _section(
-            "Missing or unreadable",
-            [f for f in fields if f.status in ("missing", "invalid")],
-            "",
-        )
-        correct = by_status["correct"]
-        if correct:
-            lines += [
-                f"### Correct ({len(correct)} of {len(fields)})",
-                "",
-                ", ".join(_md_label(f.label) for f in correct),
-                "",
-            ]
+        lines += _SECTIONS.get(fields, (ex, *map(id, fields)), partial(_exercise_lines, ex, fields))
     if report.problems:
         lines += ["## About the file", ""]
         lines += [f"- {md_text(p)}" for p in report.problems]
         lines.append("")
     return "\n".join(lines)
+
+
+def _exercise_lines(ex: str, fields: Sequence[FieldResult]) -> list[str]:
+    """One exercise's part of the Markdown report."""
+    lines: list[str] = []
+    got = total(f.points for f in fields)
+    top = total(f.max_points for f in fields)
+    lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
+    by_status: dict[str, list[FieldResult]] = {status: [] for status in STATUSES}
+    for f in fields:
+        by_status[f.status].append(f)
+    lines += _section(
+        "What went wrong",
+        by_status["incorrect"],
+        "Each item says what was expected and, where we can tell, the likely mistake.",
+    )
+    lines += _section(
+        "Carried forward",
+        by_status["carried_forward"],
+        "These differ from the key but follow correctly from your own earlier answers.",
+    )
+    lines += _section(
+        "Missing or unreadable",
+        [f for f in fields if f.status in ("missing", "invalid")],
+        "",
+    )
+    correct = by_status["correct"]
+    if correct:
+        lines += [
+            f"### Correct ({len(correct)} of {len(fields)})",
+            "",
+            ", ".join(_md_label(f.label) for f in correct),
+            "",
+        ]
+    return lines
 
 
 @lru_cache(maxsize=4096)  # labels repeat in every report of a batch
