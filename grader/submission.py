@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from exercises import get_exercise
 from exercises.base import pointer
@@ -288,48 +288,37 @@ def leaf_error(value: Any, *, formula: bool = False) -> str | None:
     return f"expected {what} or null, got {_kind(value)}"
 
 
-def _check_leaf(formula: bool) -> Any:
-    def check(value: Any) -> Any:
-        reason = leaf_error(value, formula=formula)
-        if reason is not None:
-            raise ValueError(reason)
-        return value
-
-    return check
-
-
-_NUMBER_LEAF = Annotated[Any, PlainValidator(_check_leaf(False))]
-_FORMULA_LEAF = Annotated[Any, PlainValidator(_check_leaf(True))]
+# The model checks the answers' structure only (extra fields, array lengths, objects
+# where objects belong): what a leaf holds is judged by _resolve, which reports it on the
+# field itself, so a leaf may be anything here (and costs no Python call per leaf).
+_LEAF = Any
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
 
-def _annotation(layout: Any, ptr: str, formulas: frozenset[str], name: str) -> Any:
+def _annotation(layout: Any, ptr: str, name: str) -> Any:
     """A pydantic type for ``layout`` (nested dicts/lists with leaves) at pointer ``ptr``."""
     if isinstance(layout, dict):
         fields: dict[str, Any] = {}
         for i, (key, sub) in enumerate(layout.items()):
-            sub_type = _annotation(sub, ptr + pointer(key), formulas, f"{name}_{i}")
+            sub_type = _annotation(sub, ptr + pointer(key), f"{name}_{i}")
             fields[f"f{i}"] = (Optional[sub_type], Field(default=None, alias=key))  # noqa: UP045
         return create_model(name, __config__=_FORBID, **fields)
     if isinstance(layout, list):
         n = len(layout)
-        uniform = all(sub == layout[0] for sub in layout) and not any(
-            f.startswith(ptr + "/") for f in formulas
-        )
-        if uniform:  # one item type for all (the usual case: steps, rows, vectors)
-            item = _annotation(layout[0], ptr + "/0", formulas, f"{name}_0") if n else Any
+        if all(sub == layout[0] for sub in layout):  # one item type for all (the usual case)
+            item = _annotation(layout[0], ptr + "/0", f"{name}_0") if n else Any
             return Annotated[list[Optional[item]], Field(min_length=n, max_length=n)]  # type: ignore[valid-type]  # noqa: UP045
         items = [
-            Optional[_annotation(sub, ptr + pointer(i), formulas, f"{name}_{i}")]  # noqa: UP045
+            Optional[_annotation(sub, ptr + pointer(i), f"{name}_{i}")]  # noqa: UP045
             for i, sub in enumerate(layout)
         ]
         return tuple[tuple(items)]  # type: ignore[misc]
-    return _FORMULA_LEAF if ptr in formulas else _NUMBER_LEAF
+    return _LEAF
 
 
 @lru_cache(maxsize=256)
-def _exercise_model(layout_json: str, base: str, formulas: frozenset[str]) -> Any:
-    return _annotation(json.loads(layout_json), base, formulas, "Answer")
+def _exercise_model(layout_json: str, base: str) -> Any:
+    return _annotation(json.loads(layout_json), base, "Answer")
 
 
 @dataclass(frozen=True)
@@ -389,7 +378,7 @@ def _shape(v: Variant) -> _Shape:
         formulas=formulas,
         # both shared by the variants of one shape (a class usually has one)
         leaves=_leaf_paths(layout_json, base),
-        model=_exercise_model(layout_json, base, formulas),
+        model=_exercise_model(layout_json, base),
     )
     if len(_SHAPES) >= _SHAPE_CACHE:
         _SHAPES.clear()
