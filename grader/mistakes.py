@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from math import gcd
 from typing import Any
 
 from exercises.base import Computation, Solution
@@ -150,18 +151,24 @@ def pick_rate(
     >>> pick_rate(Interval(Fraction(4, 10), 2), Fraction(5), [Interval(Fraction(1, 2))])
     Fraction(1, 2)
     """
-    candidates = list(_slips(given))
-    lo = rates.lo
+    # In integers (a rate is p/q in lowest terms): this runs for every wrong update.
+    lo_n, lo_d = rates.lo.numerator, rates.lo.denominator
+    hi_n, hi_d = rates.hi.numerator, rates.hi.denominator
+    given_pq = None if given is None else (given.numerator, given.denominator)
+    candidates = [(r.numerator, r.denominator) for r in _slips(given)]
     for q in range(1, MAX_SIMPLE_DENOMINATOR + 1):
-        p = max(1, -(-lo.numerator * q // lo.denominator))  # ceil(lo·q) in integers
+        p = max(1, -(-lo_n * q // lo_d))  # the smallest p/q ≥ lo
         if p <= MAX_SIMPLE_RATE * q:
-            candidates.append(Fraction(p, q))
-    # filtered before the duplicates go: hashing a Fraction costs more than the test
-    fitting = list(
-        dict.fromkeys(
-            r for r in candidates if 0 < r <= MAX_RATE and r != given and rates.contains(r)
-        )
-    )
+            g = gcd(p, q)
+            candidates.append((p // g, q // g))
+    fitting = [
+        Fraction(p, q)
+        for p, q in dict.fromkeys(candidates)
+        if 0 < p <= MAX_RATE * q
+        and (p, q) != given_pq
+        and lo_n * q <= p * lo_d  # lo ≤ p/q ≤ hi
+        and p * hi_d <= hi_n * q
+    ]
     if len(fitting) <= 1:
         return fitting[0] if fitting else None
     if callable(other_rates):

@@ -197,3 +197,47 @@ def test_learning_rate_needs_a_plausible_rate() -> None:
         list(variations("learning_rate", ctx, Interval(Fraction(-5)))) == []
     )  # ascent, not a rate
     assert list(variations("learning_rate", ctx, Interval(Fraction(5)))) == []  # the given rate
+
+
+def _plausible_rate(rates: Any, given: Fraction | None, other_rates: list[Any]) -> Fraction | None:
+    """pick_rate's documented rule, written plainly with Fractions: the candidates in
+    order (1, the slips of the given rate, the smallest p/q ≥ lo for q = 1..4 up to 10),
+    without duplicates, kept when in (0, 1000], not the given rate and inside ``rates``;
+    ties broken by the other updates' votes, then by order."""
+    import math
+
+    candidates = [Fraction(1)]
+    if given is not None:
+        for k in (1, 2, 3):
+            candidates += [given / 10**k, given * 10**k]
+        candidates += [given / 2, given * 2]
+    for q in range(1, 5):
+        p = max(1, math.ceil(rates.lo * q))
+        if p <= 10 * q:
+            candidates.append(Fraction(p, q))
+    fitting = [
+        r for r in dict.fromkeys(candidates) if 0 < r <= 1000 and r != given and rates.contains(r)
+    ]
+    if not fitting:
+        return None
+    votes = [sum(1 for other in other_rates if other.contains(r)) for r in fitting]
+    return fitting[votes.index(max(votes))]
+
+
+def test_pick_rate_follows_its_rule_on_random_intervals() -> None:
+    from grader.intervals import Interval
+    from grader.mistakes import pick_rate
+
+    rng = random.Random(7)
+    found = 0
+    for _ in range(20_000):
+        lo = Fraction(rng.randint(-300, 3000), rng.choice([1, 2, 3, 4, 7, 100, 9973]))
+        width = Fraction(rng.randint(0, 500), rng.choice([1, 10, 100, 10_000]))
+        rates = Interval(lo / 10, lo / 10 + width)
+        given = rng.choice([None, Fraction(5), Fraction(1, 2), Fraction(3, 4), Fraction(2)])
+        others = [Interval(Fraction(rng.randint(0, 40), 4)) for _ in range(rng.randint(0, 3))]
+        expected = _plausible_rate(rates, given, others)
+        assert pick_rate(rates, given, others) == expected
+        assert pick_rate(rates, given, lambda others=others: others) == expected  # asked lazily
+        found += expected is not None
+    assert found > 2_000  # the cases exercise the fitting branch, not only "no rate"
