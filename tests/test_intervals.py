@@ -89,3 +89,14 @@ def test_integers_become_fraction_endpoints() -> None:
     result = Interval(Fraction(1, 2)) + 1
     assert result == Interval(Fraction(3, 2)) and type(result.lo) is Fraction
     assert (Interval(1, 2) * 2).hi == 4 and type((Interval(1, 2) * 2).hi) is Fraction
+
+
+def test_products_in_every_sign_case_are_the_extreme_corners() -> None:
+    # every pair of intervals over these ends: each side ≥ 0, ≤ 0 or around 0, ends at 0
+    ends = [Fraction(-3), Fraction(-1), Fraction(-1, 2), Fraction(0), Fraction(1, 3), Fraction(2)]
+    spans = [Interval(lo, hi) for lo in ends for hi in ends if lo <= hi]
+    for a in spans:
+        for b in spans:
+            corners = [x * y for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+            product = a * b
+            assert (product.lo, product.hi) == (min(corners), max(corners)), (a, b)
