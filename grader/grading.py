@@ -204,6 +204,7 @@ class VariantPlan:
         self._verdicts = _Memo(memo_limit)
         self._correct = _Memo(memo_limit)  # (pointer, text) -> the FieldResult of a right answer
         self._widens = _Memo(memo_limit)  # (pointer, text) -> see widens()
+        self._right_answers = _Memo(memo_limit)  # see right_answer()
         # every leaf of the exercise as given -> its FieldResults: grading is a function of
         # the leaves alone, and a class hands in the same work again and again (every
         # perfect submission of a worksheet).  Entries are big: a few hundred are kept.
@@ -248,6 +249,32 @@ class VariantPlan:
             words = f"Correct: {self.expected_words(ptr)}."
             got = self._correct.keep(key, self.field_result(ptr, "correct", text, words))
         return got  # type: ignore[no-any-return]
+
+    def right_answer(
+        self,
+        index: int,
+        comp: Computation,
+        output: int,
+        signature: Signature,
+        text: str,
+        inputs: Callable[[], _Inputs],
+    ) -> tuple[StudentNumber, FieldResult, bool] | Literal[False]:
+        """For a ``text`` that is right at output ``output`` of computation ``index``
+        (against the key, see :meth:`meets_key`): its number, its result and whether it
+        :meth:`widens` the key; False for any other text.  One lookup for a right field."""
+        key = (index, output, signature, text)
+        got: tuple[StudentNumber, FieldResult, bool] | Literal[False] | None
+        got = self._right_answers.get(key)
+        if got is None:
+            number = self.number(text)
+            got = False
+            if not isinstance(number, NumberError) and self.meets_key(
+                index, comp, output, signature, number, inputs
+            ):
+                ptr = comp.outputs[output]
+                got = (number, self.correct_result(ptr, text), self.widens(ptr, number))
+            self._right_answers.keep(key, got)
+        return got
 
     def meets_key(
         self,
@@ -402,6 +429,7 @@ class GradingCache:
                 plan._verdicts,
                 plan._correct,
                 plan._widens,
+                plan._right_answers,
                 plan._graded,
             )
         ]
@@ -599,12 +627,15 @@ class _ExerciseGrader:
         for i, ptr in enumerate(comp.outputs):
             leaf = self.answers.get(ptr)
             if isinstance(leaf, Given):
-                number = self.plan.number(leaf.text)
-                if not isinstance(number, NumberError) and self.plan.meets_key(
-                    index, comp, i, key_signature, number, key_inputs
-                ):  # right: the usual case, and the same result for everyone who wrote this
-                    self._right(ptr, number)
-                    results.append(self.plan.correct_result(ptr, leaf.text))
+                right = self.plan.right_answer(index, comp, i, key_signature, leaf.text, key_inputs)
+                if right:  # the usual case, and the same result for everyone who wrote this
+                    number, result, widens = right
+                    self.own[ptr] = number
+                    self.status[ptr] = "correct"
+                    self.explained.add(ptr)
+                    if widens:
+                        self.widened.add(ptr)
+                    results.append(result)
                     continue
             if ctx is None:
                 ctx = self._context(index, comp, key_signature)
