@@ -163,9 +163,11 @@ def test_a_new_variant_at_a_reused_id_gets_its_own_plan() -> None:
     assert cache.plan(other) is not plan and cache.plan(other).variant is other
 
 
-@given(st.lists(st.fractions(max_denominator=10**6), max_size=50))
-def test_total_is_the_exact_sum(points: list[Fraction]) -> None:
+@given(st.lists(st.fractions(max_denominator=10**6), max_size=50), st.integers(0, 5))
+def test_total_is_the_exact_sum(points: list[Fraction], repeats: int) -> None:
     assert total(points) == sum(points, Fraction(0))
+    shared = points + points[:10] * repeats  # the same objects again, as reports share them
+    assert total(shared) == sum(shared, Fraction(0))
 
 
 JSON = st.recursive(
