@@ -152,9 +152,10 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    plain = dict(pairs)
+    if len(plain) == len(pairs):  # no key twice: the usual case
+        return plain
     keys = [k for k, _ in pairs]
-    if len(set(keys)) == len(keys):
-        return dict(pairs)
     out = _DuplicateKeys(pairs)
     out.duplicates = frozenset(k for k in keys if keys.count(k) > 1)
     return out
