@@ -34,7 +34,6 @@ from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.documents import (
     Kind,
     StudentDoc,
-    join_document,
     render_document,
     render_student,
     split_document,
@@ -371,15 +370,15 @@ def _typeset(
 ) -> tuple[dict[str, bytes], str | None]:
     """Both class documents through TeX at once, the PDFs written into ``staging``:
     (every PDF by its build path, None) or ({}, the error) when TeX failed."""
-    from grader.pdf import TexFailure, TexJob, typeset
+    from grader.pdf import ClassDocument, TexFailure, typeset
 
     ids = [s.id for s in students]
-    jobs = [
-        TexJob(folder, join_document(class_head(assignment, kind), bodies[kind]), ids)
+    documents = [
+        ClassDocument(folder, class_head(assignment, kind), bodies[kind], ids)
         for kind, folder in KINDS
     ]
     try:
-        results = typeset(jobs, staging / ".tex", engine)
+        results = typeset(documents, staging / ".tex", engine)
     except TexFailure as exc:
         if exc.log:  # kept beside the build for whoever debugs it (not part of the build)
             (staging / "tex-error.log").write_text(exc.log, encoding="utf-8")

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from grader.documents import student_at_line
+from grader.documents import join_document, student_at_line
 
 ENGINE = "pdflatex"
 RUNS = 2  # the second run puts in the bookmarks and the "page X of Y" footers
@@ -53,11 +54,73 @@ class TexFailure(Exception):
 
 @dataclass(frozen=True)
 class TexJob:
-    """One batched document: its name (``sheets``/``keys``), text, and students in order."""
+    """One batched document: its name (``sheets``/``keys``), text, and students in order;
+    ``first`` is the class position of its first student (a part of a class document
+    starts further on)."""
 
     name: str
     tex: str
     student_ids: Sequence[str]
+    first: int = 1
+
+
+# What typesetting a student's part costs, for sharing the work out between the cores:
+# its length, plus this many characters per TikZ picture (measured here: a sheet with
+# four drawings takes 2.75 times as long as a key of the same length without any).
+TIKZ_COST = 10_000
+MIN_PART = 8  # students: a part also pays for the preamble (0.35 s a run)
+PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
+
+
+def tex_cost(tex: str) -> int:
+    return len(tex) + TIKZ_COST * tex.count("\\begin{tikzpicture}")
+
+
+@dataclass(frozen=True)
+class ClassDocument:
+    """One kind's class document: the preamble and each student's body, in class order."""
+
+    name: str
+    head: str
+    bodies: Sequence[str]
+    student_ids: Sequence[str]
+
+    def cost(self) -> int:
+        return sum(map(tex_cost, self.bodies))
+
+    def parts(self, count: int) -> list[TexJob]:
+        """The document as ``count`` TeX jobs of consecutive students (one: as it is)."""
+        n = len(self.bodies)
+        bounds = [round(i * n / count) for i in range(count + 1)]
+        return [
+            TexJob(
+                self.name,
+                join_document(self.head, self.bodies[lo:hi]),
+                self.student_ids[lo:hi],
+                first=lo + 1,
+            )
+            for lo, hi in zip(bounds, bounds[1:], strict=False)
+            if hi > lo
+        ]
+
+
+def plan_parts(documents: Sequence[ClassDocument]) -> list[list[TexJob]]:
+    """Each document cut into parts so that two cores share the TeX work evenly: the
+    sheets with their drawings take about three times as long as the keys, and two jobs
+    of unequal length would leave one core idle most of the time.  Parts of about half a
+    core's share each; whole documents for a small class.
+
+    The plan is part of the output (a PDF embeds the font glyphs its part uses), so it
+    depends on the documents only, never on the machine: the same build everywhere.
+    """
+    costs = [d.cost() for d in documents]
+    if sum(len(d.bodies) for d in documents) < 2 * MIN_PART * PLAN_CORES:
+        return [d.parts(1) for d in documents]
+    share = sum(costs) / (PLAN_CORES * 2)
+    return [
+        d.parts(max(1, min(round(cost / share), len(d.bodies) // MIN_PART)))
+        for d, cost in zip(documents, costs, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -144,7 +207,9 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 _CONTEXT_RE = re.compile(r"^l\.(\d+) ?(.*)$")
 # a package's file (enumitem.sty, t2aenc.def), not a path a document asked for (/etc/passwd)
-_MISSING_FILE_RE = re.compile(r"File `([\w.-]+\.(?:sty|cls|def|fd|cfg|clo|ldf|tfm|enc|map|pfb))' not found")
+_MISSING_FILE_RE = re.compile(
+    r"File `([\w.-]+\.(?:sty|cls|def|fd|cfg|clo|ldf|tfm|enc|map|pfb))' not found"
+)
 
 
 def explain_failure(job: TexJob, log: str) -> str:
@@ -167,9 +232,10 @@ def explain_failure(job: TexJob, log: str) -> str:
     where = ""
     if tex_line is not None:
         index = student_at_line(job.tex, tex_line)
+        at = None if index is None else index - job.first  # markers count in the class
         who = (
-            f"student {job.student_ids[index - 1]}, "
-            if index is not None and 0 < index <= len(job.student_ids)
+            f"student {job.student_ids[at]}, "
+            if at is not None and 0 <= at < len(job.student_ids)
             else ""
         )
         where = f" ({who}line {tex_line}: {context[:80]})"
@@ -183,8 +249,9 @@ def explain_failure(job: TexJob, log: str) -> str:
     return message
 
 
-def split_pdf(pdf: bytes, count: int) -> list[bytes]:
-    """Cut the batched PDF into ``count`` per-student PDFs at their named destinations."""
+def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
+    """Cut the batched PDF into ``count`` per-student PDFs at their named destinations
+    (the students at class positions ``first`` … ``first + count - 1``)."""
     from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(io.BytesIO(pdf))
@@ -194,12 +261,12 @@ def split_pdf(pdf: bytes, count: int) -> list[bytes]:
         if page is not None:
             pages[str(name)] = page
     parts = []
-    for index in range(1, count + 1):
-        first, last = pages.get(f"student{index}"), pages.get(f"student{index}-end")
-        if first is None or last is None or last < first:
+    for index in range(first, first + count):
+        start, end = pages.get(f"student{index}"), pages.get(f"student{index}-end")
+        if start is None or end is None or end < start:
             raise TexFailure(f"the typeset PDF has no page range for student number {index}")
         writer = PdfWriter()
-        for page in range(first, last + 1):
+        for page in range(start, end + 1):
             writer.add_page(reader.pages[page])
         out = io.BytesIO()
         writer.write(out)
@@ -207,31 +274,76 @@ def split_pdf(pdf: bytes, count: int) -> list[bytes]:
     return parts
 
 
-def typeset(jobs: Sequence[TexJob], workroot: Path, engine: str) -> dict[str, TexResult]:
-    """Run the jobs concurrently (sheets and keys: two cores), then split each PDF.
+def typeset(
+    documents: Sequence[ClassDocument], workroot: Path, engine: str
+) -> dict[str, TexResult]:
+    """Typeset the class documents on every core (see :func:`plan_parts`), then split each
+    PDF into the students' own; a document typeset in parts gets its class PDF by joining
+    the parts' PDFs (bookmarks kept).
 
-    A job's PDF is split as soon as its TeX is done, while the other job's TeX still runs
-    (the keys are typeset faster than the sheets with their TikZ drawings: the split of one
-    fills the core the other leaves idle).  A failing job raises :class:`TexFailure`; the
-    other job is still waited for, and a TeX failure is reported before a failed split.
+    A part's PDF is split as soon as its TeX is done, while other parts' TeX still runs.
+    A failing part raises :class:`TexFailure`; the others are still waited for, and a TeX
+    failure is reported before a failed split.
     """
-    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+    workers = max(1, os.cpu_count() or 1)
+    planned = plan_parts(documents)
+    jobs = [job for parts in planned for job in parts]
+    by_cost = sorted(range(len(jobs)), key=lambda i: -tex_cost(jobs[i].tex))  # longest first
+    with ThreadPoolExecutor(max_workers=min(len(jobs), workers)) as pool:
         futures = {
-            job.name: pool.submit(_typeset_one, job, workroot / f"tex-{job.name}", engine)
-            for job in jobs
+            i: pool.submit(_typeset_one, jobs[i], workroot / f"tex-{jobs[i].name}-{i}", engine)
+            for i in by_cost
         }
-        outcomes = {name: future.result() for name, future in futures.items()}
+        # in class order: the first TeX failure is the one reported (the pool still waits
+        # for the other parts before it lets the exception out)
+        outcomes = [futures[i].result() for i in range(len(jobs))]
     results = {}
-    for job in jobs:
-        pdf, parts = outcomes[job.name]
-        if isinstance(parts, TexFailure):
-            raise parts
-        if isinstance(parts, BaseException):
-            raise TexFailure(f"could not split the typeset {job.name}: {parts}") from None
-        results[job.name] = TexResult(
-            all_pdf=pdf, per_student=dict(zip(job.student_ids, parts, strict=True))
-        )
+    done = iter(zip(jobs, outcomes, strict=True))
+    for document, doc_parts in zip(documents, planned, strict=True):
+        pdfs: list[bytes] = []
+        per_student: dict[str, bytes] = {}
+        for job, (pdf, parts) in (next(done) for _ in doc_parts):
+            if isinstance(parts, BaseException):
+                raise TexFailure(f"could not split the typeset {job.name}: {parts}") from None
+            pdfs.append(pdf)
+            per_student.update(zip(job.student_ids, parts, strict=True))
+        results[document.name] = TexResult(all_pdf=join_pdfs(pdfs), per_student=per_student)
     return results
+
+
+def join_pdfs(pdfs: Sequence[bytes]) -> bytes:
+    """One PDF of the pages of ``pdfs`` in turn (one: as it is), as TeX would have made
+    it in one run: the bookmarks (shown when the file opens), the page labels that
+    restart with every student, and the first part's title and creator."""
+    if len(pdfs) == 1:
+        return pdfs[0]
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+    readers = [PdfReader(io.BytesIO(pdf)) for pdf in pdfs]
+    writer = PdfWriter()
+    labels = ArrayObject()
+    offset = 0
+    for reader in readers:
+        writer.append(reader)
+        root: Any = reader.trailer["/Root"]
+        own = root.get("/PageLabels")
+        tree: Any = own.get_object() if own is not None else {}
+        nums = tree.get("/Nums", [])
+        for i in range(0, len(nums) - 1, 2):  # (first page index, label style) pairs
+            style = nums[i + 1].get_object()
+            labels += [NumberObject(int(nums[i]) + offset), DictionaryObject(style)]
+        offset += len(reader.pages)
+    if readers[0].metadata:
+        writer.add_metadata(dict(readers[0].metadata))
+    writer.page_mode = "/UseOutlines"
+    if labels:
+        writer._root_object[NameObject("/PageLabels")] = DictionaryObject(
+            {NameObject("/Nums"): labels}
+        )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _typeset_one(
@@ -241,6 +353,6 @@ def _typeset_one(
     raises (in the caller's ``future.result()``, in the order of the jobs)."""
     pdf = compile_one(job, workdir, engine)
     try:
-        return pdf, split_pdf(pdf, len(job.student_ids))
+        return pdf, split_pdf(pdf, len(job.student_ids), job.first)
     except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
         return pdf, exc

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -185,6 +186,60 @@ def test_all_pdf_has_a_bookmark_per_student(require_tex, tex_build, setup):
     top = [item for item in outline if not isinstance(item, list)]
     assert len(top) == len(ids)
     assert top[1].title == f"{names[1]} ({ids[1]})"
+
+
+@pytest.fixture(scope="module")
+def whole_build(setup):
+    """The same build with each class document typeset whole, in one TeX job."""
+    _require_tex()
+    tmp, roster, _, _ = setup
+    out = tmp / "whole"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("grader.pdf.MIN_PART", 10**6)
+        assert generate(roster, out, pdf=True) == 0
+    return out
+
+
+def test_documents_typeset_in_parts_read_as_one_typeset_whole(
+    require_tex, tex_build, whole_build, setup
+):
+    """25 students: the sheets are typeset in parts on two cores, the keys whole."""
+    from grader import pdf
+
+    _, _, ids, _ = setup
+    assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [3, 1]
+    for kind in ("sheets", "keys"):
+        for sid in ids:
+            parts, whole = tex_build / kind / f"{sid}.pdf", whole_build / kind / f"{sid}.pdf"
+            assert pdf_text(parts) == pdf_text(whole), (kind, sid)
+        joined, one = (PdfReader(b / kind / "all.pdf") for b in (tex_build, whole_build))
+        assert pdf_text(tex_build / kind / "all.pdf") == pdf_text(whole_build / kind / "all.pdf")
+        assert joined.page_labels == one.page_labels  # 1, 2, … again for every student
+        assert _titles(joined.outline) == _titles(one.outline)
+        assert joined.metadata == one.metadata and joined.page_mode == one.page_mode
+
+
+def _titles(outline: list[Any]) -> list[Any]:
+    return [_titles(item) if isinstance(item, list) else item.title for item in outline]
+
+
+def _class_documents(setup: Any) -> list[Any]:
+    from grader.assignment import load_assignment, load_roster
+    from grader.build import KINDS, class_head, student_output
+    from grader.pdf import ClassDocument
+
+    _, roster_path, ids, _ = setup
+    assignment = load_assignment(COURSE)
+    bodies: dict[str, list[str]] = {kind: [] for kind, _ in KINDS}
+    for index, student in enumerate(load_roster(roster_path), start=1):
+        for kind, body in student_output(
+            assignment, student, index, SECRET.encode()
+        ).bodies.items():
+            bodies[kind].append(body)
+    return [
+        ClassDocument(folder, class_head(assignment, kind), bodies[kind], ids)
+        for kind, folder in KINDS
+    ]
 
 
 def test_no_file_is_read_and_nothing_runs(require_tex, tex_build, setup):
