@@ -22,8 +22,10 @@ realistic case).  Then it times, in this process:
 * the real ``grader grade`` (``grader.grade_cmd.grade_command``, ``--jobs 1``): reading,
   validating, grading, diagnosing, writing every report, the gradebook and the summary;
 * the read floor: ``json.loads`` of every file and ``Fraction`` of every number in it;
-* the write floor: writing the same report files again (two per student, atomically):
-  creating a file costs about half a millisecond of kernel time on some machines;
+* the write floor: writing the same report files again (two per student, atomically),
+  into an empty directory: what the filesystem alone costs (see ``bench/machine.py`` on
+  why nothing is deleted until the end: on ext4 without a journal, files created soon
+  after many were deleted cost up to 1 ms each);
 * ``--jobs 2``;
 
 and, each in a fresh process, the peak memory of grading the first 1 000 and all the
@@ -38,6 +40,7 @@ submission also pays for re-deriving its student's variant and key).
 
     python bench/bench_grade.py [--submissions 3000] [--course-submissions 1000]
                                 [--assignment canonical|course|both] [--no-memory] [--top 12]
+                                [--scratch DIR] [--keep-scratch]
 
 Targets: at least 1 000 submissions/s on one core, within 20x of the read floor.
 """
