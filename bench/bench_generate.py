@@ -8,7 +8,7 @@ the exercises' LaTeX views, the template rendering, the key and template JSON, a
 the files.  Imports (sympy, jinja2, pydantic …) are paid by a small warm-up build first and
 are not part of the per-student figures.
 
-    python bench/bench_generate.py [--students 1000] [--jobs 1,2] [--breakdown 1000]
+    python bench/bench_generate.py [--students 1000] [--jobs 1,2] [--breakdown 1000] [--scratch DIR]
 
 Target: at most 5 ms per student for all three exercises.
 """

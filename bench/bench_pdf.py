@@ -15,7 +15,7 @@ students with a fixed secret, then typesets it twice in the same run:
 It prints both wall times, the ratio, and the CPU time TeX used (wall time credits the
 batched path with its two cores; CPU time does not).
 
-    python bench/bench_pdf.py [--students 100] [--one-by-one N]
+    python bench/bench_pdf.py [--students 100] [--one-by-one N] [--scratch DIR]
 
 ``--one-by-one N`` compiles only the first N students' files one by one and scales the
 time up (the output says so).  Target: batched at least 10x faster.
