@@ -60,7 +60,8 @@ class Computation:
 class Solution:
     """The worked solution of one exercise variant.
 
-    ``values`` holds every leaf (Fraction, or a sympy expression for formula leaves);
+    ``values`` holds every leaf (Fraction, or a sympy expression for formula leaves, which
+    a solution made with ``formulas=False`` leaves out: their texts are in ``answers``);
     ``answers`` is the submission layout (nested dicts/lists of leaf values);
     ``rounded`` lists the leaves whose key value was rounded (a rounded input may be
     anything that rounds to it); ``trace`` is whatever the templates need to show
@@ -90,8 +91,12 @@ class Exercise:
         """Draw one candidate variant; parameters in ``fixed`` are kept as given."""
         raise NotImplementedError
 
-    def solve(self, params: BaseModel, exercise_id: str) -> Solution:
-        """The full worked solution; leaves live under ``/answers/<exercise_id>``."""
+    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+        """The full worked solution; leaves live under ``/answers/<exercise_id>``.
+
+        ``formulas=False``: without the formula leaves' sympy expressions in ``values``
+        (grading needs them, sheets and keys only their texts; sympy's arithmetic is
+        most of the cost of a variant)."""
         raise NotImplementedError
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:

@@ -336,18 +336,31 @@ def _symbol(name: str) -> sympy.Symbol:
 
 
 def _node_expressions(p: ChainRuleParams) -> Mapping[str, Any]:
-    """Each variable and node as a sympy expression in the variables (built once per graph
-    structure: every variable's formula needs them)."""
+    """Each variable, and each node the path terms have as a factor, as a sympy expression
+    in the variables (built once per graph structure: every variable's formula needs
+    them).  The other nodes, the output among them (the largest expression), are no
+    factor of any term: sympy's arithmetic is the formulas' whole cost."""
     key = _structure(p)
     exprs = _EXPRESSIONS.get(key)
     if exprs is None:
+        needed = _factor_names(p)
         exprs = {v: _symbol(v) for v in p.variables}
         for n in p.nodes:
-            exprs[n.name] = _node_expression(n, tuple(exprs[a] for a in n.args))
+            if n.name in needed:
+                exprs[n.name] = _node_expression(n, tuple(exprs[a] for a in n.args))
         if len(_EXPRESSIONS) >= _PATHS_LIMIT:
             _EXPRESSIONS.clear()
         _EXPRESSIONS[key] = exprs
     return exprs
+
+
+def _factor_names(p: ChainRuleParams) -> set[str]:
+    """The names the path terms have as factors, and the arguments those are made of."""
+    needed = {f for v in p.variables for t in path_terms(p, v) for f in t.factors}
+    for n in reversed(p.nodes):  # evaluation order reversed: a node before its arguments
+        if n.name in needed:
+            needed.update(n.args)
+    return needed
 
 
 _EXPRESSIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -681,11 +694,11 @@ class ChainRule(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str) -> Solution:
+    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
         p = _params(params)
         fields = _Fields.of(p, exercise_id)
         computations = fields.computations()
-        values = _evaluate(computations)
+        values = _evaluate(computations, formulas=formulas)
         answers = {
             "values": {n.name: values[fields.value_ptr(n.name)] for n in p.nodes},
             "adjoints": {n.name: values[fields.adjoint_ptr(n.name)] for n in reversed(p.nodes)},
@@ -826,11 +839,14 @@ def _params(params: BaseModel | None) -> ChainRuleParams:
     return params
 
 
-def _evaluate(computations: Sequence[Computation]) -> dict[str, Any]:
-    """The key: every computation run in order on the key's own values."""
+def _evaluate(computations: Sequence[Computation], *, formulas: bool = True) -> dict[str, Any]:
+    """The key: every computation run in order on the key's own values (without the
+    formulas, which no other computation takes as input, unless ``formulas``)."""
     ops = FractionOps()
     values: dict[str, Any] = {}
     for comp in computations:
+        if comp.kind == "formula" and not formulas:
+            continue
         got = comp.compute({k: values[k] for k in comp.inputs}, ops, CORRECT)
         values.update(zip(comp.outputs, got, strict=True))
     return values
@@ -974,12 +990,20 @@ def _good_shape(variables: Sequence[str], nodes: list[NodeSpec]) -> bool:
     children = _children(p)
     if not any(len(children[v]) >= 2 for v in variables):
         return False
-    return all(len(formula_text(p, v)) <= _MAX_SAMPLED_FORMULA for v in variables)
+    printer = _Printer(p, tex=False)  # formula_text's, shared: the formulas share nodes
+    return all(len(printer.sum(path_terms(p, v))) <= _MAX_SAMPLED_FORMULA for v in variables)
 
 
 def _node(rng: random.Random, name: str, op: str, args: list[str]) -> NodeSpec:
     const = rng.choice(_SCALES) if op == "scale" else None
-    return NodeSpec.model_validate({"name": name, "op": op, "args": args, "const": const})
+    return _valid_node(name, op, tuple(args), const)
+
+
+# Drawn graphs are made of the same few thousand nodes (x + y, a·b, 2·c …), and most are
+# dropped: each node is validated once per build (the model is frozen: graphs share it).
+@functools.lru_cache(maxsize=1 << 14)
+def _valid_node(name: str, op: str, args: tuple[str, ...], const: Fraction | None) -> NodeSpec:
+    return NodeSpec.model_validate({"name": name, "op": op, "args": list(args), "const": const})
 
 
 # ------------------------------------------------------------ independent oracle: sympy.diff

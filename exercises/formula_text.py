@@ -1,33 +1,34 @@
-"""mlp_matrix's ŷ formula as ``str()`` prints it, without sympy's printer.
+"""mlp_matrix's ŷ formula as sympy makes, orders and prints it, without sympy's arithmetic.
 
-A ŷ formula is ``f`` applied to a sum of rational multiples of ``f(…)`` (or of the
-inputs ``x1, x2, …``), nested once per layer.  sympy's printer orders the terms of
-every sum by sympy's sort key (``default_sort_key``), which it works out anew for every
-sum it meets: most of the time of solving a variant.  Here each subexpression's text
-and sort key are built once, from its arguments' (memoized across a build: a class's
-formulas share their inner ``f(…)``), following sympy's own rules for exactly these
-shapes:
+A ŷ formula is ``f`` applied to a sum of rational multiples of ``f(…)`` (or of the inputs
+``x1, x2, …``), nested once per layer.  Grading compares answers with the sympy
+expression, but sheets and keys need only its text and the order of its terms, and
+sympy's arithmetic (which sorts every sum it makes) is most of the time of solving a
+variant.  :func:`yhat_formula` builds the formula as :class:`Factor` s instead, each with
+its text and sort key made once from its arguments', following sympy's own rules for
+exactly these shapes:
 
-* a sum's terms are ordered by the sort keys of their non-numeric factors (what
-  ``Expr.as_ordered_terms`` does when every term is a number times one distinct
-  factor);
-* ``Expr.sort_key`` is ``(class key, (n, keys of the n arguments), key of the
-  exponent, coefficient)``; a symbol's arguments are its name, a number's ``(0, ())``;
+* a sum adds up the coefficients of equal factors and drops the zero terms (a zero weight,
+  weights that cancel); no term left is the number 0, one term is that term alone;
+* a sum's terms are ordered by the sort keys of their factors (what
+  ``Expr.as_ordered_terms`` does when every term is a number times one distinct factor);
+* ``Expr.sort_key`` is ``(class key, (n, keys of the n arguments), key of the exponent,
+  coefficient)``; a symbol's arguments are its name, a number's ``(0, ())``;
 * a term prints as ``StrPrinter._print_Mul`` prints a rational times one factor
   (``-f(…)``, ``3*x1/2``), a sum as ``_print_Add`` (``a - b + c``).
 
-Anything else (a float, a power, a product of two factors, a constant term) raises
-:class:`Unsupported`, and the caller prints with sympy.  The tests compare both
-printers on random networks of every shape.
+The tests compare texts, term orders and sort keys with sympy's (``str``,
+``as_ordered_terms``, ``default_sort_key``) on random networks of every shape.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 import sympy
-from sympy.core.function import AppliedUndef
 
 SortKey = tuple[Any, ...]
 
@@ -36,102 +37,78 @@ _NUMBER_CLASS = sympy.Number.class_key()
 _SYMBOL_CLASS = sympy.Symbol.class_key()
 _ADD_CLASS = sympy.Add.class_key()
 _ONE_KEY: SortKey = (_NUMBER_CLASS, (0, ()), (), _ONE)  # S.One.sort_key(), the exponent 1
-_MEMO_LIMIT = 100_000  # subexpressions kept (a few MB); the memo restarts beyond
+_ZERO_KEY: SortKey = (_NUMBER_CLASS, (0, ()), (), Fraction(0))  # S.Zero.sort_key()
 
 
-class Unsupported(ValueError):
-    """An expression outside the shapes of a ŷ formula."""
+class Factor(NamedTuple):
+    """A variable, or the function applied to a sum: what a term multiplies."""
 
-
-class _Printed(NamedTuple):
-    text: str
+    text: str  # str() of the sympy expression (also what tells equal factors apart)
     key: SortKey  # sympy's default_sort_key, with Fractions for sympy's numbers
+    terms: tuple[Term, ...]  # the function's argument, in sympy's order (a variable: none)
+    height: int  # applications of the function nested in it (−1: a variable)
 
 
-class _Term(NamedTuple):
-    """A term of a sum: ``coeff`` times ``factor`` (a symbol or an f(…))."""
+class Term(NamedTuple):
+    """``coeff`` times ``factor`` (a non-zero coefficient)."""
 
-    expr: Any
     coeff: Fraction
-    factor: _Printed
+    factor: Factor
 
 
-_MEMO: dict[Any, _Printed] = {}
+def variable(name: str) -> Factor:
+    return Factor(name, (_SYMBOL_CLASS, (1, (name,)), _ONE_KEY, _ONE), (), -1)
 
 
-def formula_text(expr: Any) -> str:
-    """``str(expr)``; raises :class:`Unsupported` outside the ŷ formula's shapes."""
-    return _printed(expr).text
+def applied(function: str, products: Iterable[tuple[Factor, Fraction]]) -> Factor:
+    """``function(Σ factor·coeff)`` as sympy makes it (the sum by the rules above)."""
+    coeffs: dict[str, Term] = {}
+    for factor, coeff in products:
+        same = coeffs.get(factor.text)
+        coeffs[factor.text] = Term(coeff if same is None else same.coeff + coeff, factor)
+    terms = tuple(sorted((t for t in coeffs.values() if t.coeff), key=lambda t: t.factor.key))
+    text, key = _sum(terms)
+    return Factor(
+        f"{function}({text})",
+        (_function_class(function), (1, (key,)), _ONE_KEY, _ONE),
+        terms,
+        1 + max((t.factor.height for t in terms), default=-1),
+    )
 
 
-def ordered_terms(expr: Any) -> list[Any]:
-    """``expr.as_ordered_terms()`` of a sum in a ŷ formula (raises :class:`Unsupported`
-    outside its shapes)."""
-    return [t.expr for t in _sorted_terms(expr)]
+def yhat_formula(
+    variables: Sequence[str], weights: Sequence[Sequence[Sequence[Fraction]]], function: str
+) -> Factor:
+    """ŷ of one observation: each layer's units ``function(O_prev·column of W)``, as the
+    engine's forward pass makes them on sympy expressions (one dot product per unit)."""
+    o = [variable(name) for name in variables]
+    for w in weights:
+        o = [applied(function, zip(o, column, strict=True)) for column in zip(*w, strict=True)]
+    return o[0]
 
 
-def _printed(expr: Any) -> _Printed:
-    found = _MEMO.get(expr)
-    if found is None:
-        found = _new_printed(expr)
-        if len(_MEMO) >= _MEMO_LIMIT:
-            _MEMO.clear()
-        _MEMO[expr] = found
-    return found
+@functools.cache
+def _function_class(function: str) -> Any:
+    return sympy.Function(function)(sympy.Symbol("x")).class_key()
 
 
-def _new_printed(expr: Any) -> _Printed:
-    if isinstance(expr, AppliedUndef):
-        if len(expr.args) != 1:
-            raise Unsupported(expr)
-        inner = _printed(expr.args[0])
-        key: SortKey = (expr.class_key(), (1, (inner.key,)), _ONE_KEY, _ONE)
-        return _Printed(f"{expr.func.__name__}({inner.text})", key)
-    if type(expr) is sympy.Symbol:
-        return _Printed(expr.name, (_SYMBOL_CLASS, (1, (expr.name,)), _ONE_KEY, _ONE))
-    if expr.is_Rational:  # f(0): a sum that cancelled out
-        return _Printed(str(expr), (_NUMBER_CLASS, (0, ()), (), _fraction(expr)))
-    if expr.is_Mul:
-        term = _term(expr)
-        return _Printed(_term_text(term), _term_key(term))
-    if expr.is_Add:
-        terms = _sorted_terms(expr)
-        key = (_ADD_CLASS, (len(terms), tuple(_term_key(t) for t in terms)), _ONE_KEY, _ONE)
-        return _Printed(_sum_text(terms), key)
-    raise Unsupported(expr)
+def _sum(terms: Sequence[Term]) -> tuple[str, SortKey]:
+    """The text and sort key of Σ terms: the number 0, one term alone, or a sum."""
+    if not terms:
+        return "0", _ZERO_KEY
+    if len(terms) == 1:
+        return _term_text(terms[0]), _term_key(terms[0])
+    key = (_ADD_CLASS, (len(terms), tuple(_term_key(t) for t in terms)), _ONE_KEY, _ONE)
+    return _sum_text(terms), key
 
 
-def _fraction(number: Any) -> Fraction:
-    return Fraction(int(number.p), int(number.q))
-
-
-def _term(expr: Any) -> _Term:
-    """A rational times a symbol or an f(…) (the factor alone: coefficient 1)."""
-    coeff, factor = _ONE, expr
-    if expr.is_Mul:
-        if len(expr.args) != 2 or not expr.args[0].is_Rational:
-            raise Unsupported(expr)
-        coeff, factor = _fraction(expr.args[0]), expr.args[1]
-    if not (isinstance(factor, AppliedUndef) or type(factor) is sympy.Symbol):
-        raise Unsupported(expr)
-    return _Term(expr, coeff, _printed(factor))
-
-
-def _sorted_terms(expr: Any) -> list[_Term]:
-    """A sum's terms in sympy's order: by their factors' sort keys (each factor is
-    distinct, else sympy would have added the two terms up)."""
-    if not expr.is_Add:
-        raise Unsupported(expr)
-    return sorted((_term(t) for t in expr.args), key=lambda t: t.factor.key)
-
-
-def _term_key(term: _Term) -> SortKey:
+def _term_key(term: Term) -> SortKey:
     """``Expr.sort_key`` of coeff·factor: the factor's key with the coefficient in it."""
     cls, args, exp, _ = term.factor.key
     return (cls, args, exp, term.coeff)
 
 
-def _term_text(term: _Term) -> str:
+def _term_text(term: Term) -> str:
     """``-f(…)``, ``2*x1``, ``3*f(…)/2``, ``x2/2``: ``_print_Mul`` of a rational times one factor."""
     c, factor = term.coeff, term.factor.text
     if c == 1:
@@ -142,7 +119,7 @@ def _term_text(term: _Term) -> str:
     return f"{sign}{numerator}/{q}" if q != 1 else f"{sign}{numerator}"
 
 
-def _sum_text(terms: list[_Term]) -> str:
+def _sum_text(terms: Sequence[Term]) -> str:
     """``a - b + c``: ``_print_Add``'s signs between terms (the first only when negative)."""
     parts = []
     for i, term in enumerate(terms):

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from exercises.base import Computation, Exercise, MistakeId, ScreenedWork, Solution, pointer
+from exercises.formula_text import Factor, Term, yhat_formula
 from grader import engine
 from grader.engine import TRANSCENDENTAL, ActivationName, FractionOps, Layer, Ops, Rounding, Rules
 from grader.latex import Tex
@@ -422,16 +423,9 @@ class _Graph:
         return out
 
 
-def formula_str(expr: Any) -> str:
-    """``str(expr)`` of a ŷ formula, exactly: :mod:`exercises.formula_text` redoes sympy's
-    printer for the formula's shapes with each subexpression's text memoized across a
-    build; anything else (a Float, say) goes to ``str``."""
-    from exercises.formula_text import Unsupported, formula_text  # imports sympy
-
-    try:
-        return formula_text(expr)
-    except Unsupported:
-        return str(expr)
+def yhat(p: MlpMatrixParams) -> Factor:
+    """The ŷ formula as sheets and keys print it (no sympy: see exercises.formula_text)."""
+    return yhat_formula(formula_variables(p), p.layer_weights(), FORMULA_FUNCTION)
 
 
 _MEMO_LIMIT = 100_000  # LaTeX pieces of subexpressions kept (a few MB); the memo restarts beyond
@@ -460,13 +454,12 @@ class MlpMatrix(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str) -> Solution:
+    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
         p = _params(params)
         ops = _ops(p)
         graph = _graph(p, exercise_id)
         trace = _SCREENED.take(_train_key(p)) or _train(p, ops)
         step = trace.steps[0]
-        formula = graph.formula({}, ops, engine.CORRECT)[0]
         matrices: dict[str, Matrix] = {}
         for l in range(1, graph.layers + 1):
             matrices[field_name("h", l)] = step.h[l - 1]
@@ -478,8 +471,9 @@ class MlpMatrix(Exercise):
         values: dict[str, Any] = {}
         for name in graph.shapes:
             if name == "yhat_formula":
-                answers[name] = formula_str(formula)
-                values[graph.at(name)] = formula
+                answers[name] = yhat(p).text
+                if formulas:  # sympy's expression, for grading
+                    values[graph.at(name)] = graph.formula({}, ops, engine.CORRECT)[0]
             elif name == "loss":
                 answers[name] = step.loss
                 values[graph.at(name)] = step.loss
@@ -1020,84 +1014,56 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 # ---- the ŷ formula, printed by hand so that a long one breaks across lines
 
 
-@functools.lru_cache(maxsize=1 << 14)  # asked of every f(…) at every level of a formula
-def _f_height(expr: Any) -> int:
-    """How many applications of f are nested in ``expr`` (−1: none)."""
-    from sympy.core.function import AppliedUndef
-
-    inner = max((_f_height(a) for a in expr.args), default=-1)
-    return inner + 1 if isinstance(expr, AppliedUndef) else inner
-
-
-def _formula_pieces(expr: Any, depth: int = 0) -> list[_Piece]:
-    # memoized: the formulas of a class share many inner f(…), and each sum is sorted
-    key = (expr, depth)
+def _formula_pieces(factor: Factor, depth: int = 0) -> list[_Piece]:
+    """``f(…)`` with parentheses growing with the nesting, its argument's terms between."""
+    # memoized (by the text, which tells factors apart): the formulas of a class share
+    # many inner f(…)
+    key = (factor.text, depth)
     pieces = _PIECES.get(key)
     if pieces is None:
         if len(_PIECES) >= _MEMO_LIMIT:
             _PIECES.clear()
-        pieces = _PIECES[key] = tuple(_new_formula_pieces(expr, depth))
+        left, right = _PARENS[min(factor.height, len(_PARENS) - 1)]
+        inner = _sum_pieces(factor.terms, depth + 1)
+        pieces = _PIECES[key] = (_Piece(FORMULA_FUNCTION + left, 2), *inner, _Piece(right, 1))
     return list(pieces)
 
 
-_PIECES: dict[tuple[Any, int], tuple[_Piece, ...]] = {}
+_PIECES: dict[tuple[str, int], tuple[_Piece, ...]] = {}
 
 
-def _new_formula_pieces(expr: Any, depth: int) -> list[_Piece]:
-    import sympy
-    from sympy.core.function import AppliedUndef
-
-    if isinstance(expr, AppliedUndef):
-        left, right = _PARENS[min(_f_height(expr), len(_PARENS) - 1)]
-        inner = _formula_pieces(expr.args[0], depth + 1)
-        return [_Piece(FORMULA_FUNCTION + left, 2), *inner, _Piece(right, 1)]
-    if isinstance(expr, sympy.Add):
-        out: list[_Piece] = []
-        for i, term in enumerate(_ordered_terms(expr)):
-            coeff, rest = term.as_coeff_Mul()
-            if i > 0:
-                out.append(_Piece("-" if coeff < 0 else "+", 2, breakable=True, depth=depth))
-            elif coeff < 0:
-                out.append(_Piece("-", 1))
-            out += _term_pieces(abs(coeff), rest, depth)
-        return out
-    coeff, rest = expr.as_coeff_Mul()
-    sign = [_Piece("-", 1)] if coeff < 0 else []
-    return sign + _term_pieces(abs(coeff), rest, depth)
+def _sum_pieces(terms: Sequence[Term], depth: int) -> list[_Piece]:
+    """The terms of a sum, each with its sign (the first only when negative), or 0."""
+    if not terms:
+        return [_Piece("0", 1)]
+    out: list[_Piece] = []
+    for i, term in enumerate(terms):
+        if i > 0:
+            out.append(_Piece("-" if term.coeff < 0 else "+", 2, breakable=True, depth=depth))
+        elif term.coeff < 0:
+            out.append(_Piece("-", 1))
+        out += _term_pieces(abs(term.coeff), term.factor, depth)
+    return out
 
 
-def _ordered_terms(expr: Any) -> list[Any]:
-    """``expr.as_ordered_terms()`` (without sympy's sort for a ŷ formula's sums)."""
-    from exercises.formula_text import Unsupported, ordered_terms
-
-    try:
-        return ordered_terms(expr)
-    except Unsupported:
-        return list(expr.as_ordered_terms())
-
-
-def _term_pieces(coeff: Any, rest: Any, depth: int) -> list[_Piece]:
-    """``coeff·rest`` for a positive rational coefficient: ``\\tfrac{3}{2} f(…)``, ``x_{1}``."""
-    import sympy
-    from sympy.core.function import AppliedUndef
-
-    q = Fraction(int(coeff.p), int(coeff.q))
-    number = (
-        str(q.numerator) if q.denominator == 1 else rf"\tfrac{{{q.numerator}}}{{{q.denominator}}}"
-    )
-    if rest == 1:
-        return [_Piece(number, len(number) if q.denominator == 1 else 2)]
-    head = [] if q == 1 else [_Piece(number + r"\,", len(str(q.numerator)) + 1)]
-    if isinstance(rest, AppliedUndef):
-        return head + _formula_pieces(rest, depth)
-    if isinstance(rest, sympy.Symbol):
-        return [*head, _Piece(f"x_{{{rest.name[1:]}}}", 2)]
-    return [*head, _Piece(sympy.latex(rest), len(str(rest)))]  # pragma: no cover - not built
+def _term_pieces(q: Fraction, factor: Factor, depth: int) -> list[_Piece]:
+    """``q·factor`` for a positive rational: ``\\tfrac{3}{2}\\, f(…)``, ``x_{1}``."""
+    head = []
+    if q != 1:
+        number = (
+            str(q.numerator)
+            if q.denominator == 1
+            else rf"\tfrac{{{q.numerator}}}{{{q.denominator}}}"
+        )
+        head = [_Piece(number + r"\,", len(str(q.numerator)) + 1)]
+    if factor.height >= 0:  # f(…)
+        return head + _formula_pieces(factor, depth)
+    return [*head, _Piece(f"x_{{{factor.text[1:]}}}", 2)]
 
 
-def _formula_body(expr: Any) -> str:
+def _formula_body(formula: Factor) -> str:
     r"""``\hat y &= f\bigl(… \\ &\quad + …\bigr)``: the formula broken where it is too wide."""
-    lines = _pack(_formula_pieces(expr))
+    lines = _pack(_formula_pieces(formula))
     return r" \\ ".join(
         (rf"\hat y &= {line}" if i == 0 else rf"&\quad {line}") for i, line in enumerate(lines)
     )
@@ -1123,7 +1089,6 @@ def _latex_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
     rounding = "all" if p.rounding.mode == "all" else None
     if rounding is None and p.activation in TRANSCENDENTAL:
         rounding = p.rounding.mode
-    formula = solution.values[solution.computations[0].outputs[0]]
     return {
         "network": Tex(r" \to ".join(str(s) for s in sizes)),
         "layers": big_l,
@@ -1149,7 +1114,7 @@ def _latex_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
         ),
         "fields": _fields_tex(tuple(answer_shapes(p))),
         "rounding": rounding,
-        "formula_lines": Tex(_formula_body(formula)),
+        "formula_lines": Tex(_formula_body(yhat(p))),
         **_key_view(p, solution),
     }
 

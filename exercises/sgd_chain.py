@@ -81,7 +81,8 @@ class SgdChain(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str) -> Solution:
+    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+        # (no formula leaves: ``formulas`` changes nothing)
         p = _params(params)
         trace = _SCREENED.take(p) or _train(p)
         steps_answers = []
@@ -306,9 +307,11 @@ def _unfit(
 ) -> bool:
     """Whether a variant is no good for a student (:meth:`SgdChain.is_nice`'s rules), on
     its trace and every number of its answers."""
+    # (|v| > c as |numerator| > c·denominator: integer comparisons, for every candidate)
     for st in trace.steps:
         for h in st.h:
-            if abs(h[0][0]) > 4:  # saturated σ/tanh, or numbers too large by hand
+            v = h[0][0]
+            if abs(v.numerator) > 4 * v.denominator:  # saturated σ/tanh, or too large by hand
                 return True
     if "init" not in fixed:
         for l in range(p.depth):
@@ -322,7 +325,7 @@ def _unfit(
                 return True
     exact_numbers = p.rounding.mode != "transcendental" and p.activation not in ("sigmoid", "tanh")
     for v in numbers:
-        if abs(v) > 50:
+        if abs(v.numerator) > 50 * v.denominator:
             return True
         if exact_numbers and len(str(v.denominator)) > 4:
             return True

@@ -111,7 +111,8 @@ def student_output(
 ) -> StudentOutput:
     """One student's variants, files and class-document parts (run in a worker process
     with ``--jobs``: takes and returns only plain, picklable data)."""
-    variants = make_variants(assignment, student.id, secret)
+    # sheets and keys print the formulas' texts: no sympy expressions needed (see solve)
+    variants = make_variants(assignment, student.id, secret, formulas=False)
     doc = student_doc(assignment, student, variants)
     own: dict[Kind, str] = {}
     bodies: dict[Kind, str] = {}

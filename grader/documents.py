@@ -20,7 +20,15 @@ from pydantic import BaseModel
 from exercises import get_exercise
 from exercises.base import Solution
 from grader.assignment import Assignment, ExerciseSpec, Student
-from grader.latex import MAX_TEXT_CHARS, IndexMark, Tex, escape_tex, render, words
+from grader.latex import (
+    MAX_TEXT_CHARS,
+    IndexMark,
+    Tex,
+    escape_tex,
+    render,
+    render_block,
+    words,
+)
 from grader.numbers import fmt_exact_or_dec
 from grader.variants import Variant
 
@@ -126,15 +134,20 @@ def render_document(
     ``batch`` (default: more than one student) adds what a class document needs: a blank
     page after an odd page count, so each student starts on a recto in duplex printing.
     """
-    return render(
-        f"{kind}.tex.j2",
-        assignment=assignment,
-        students=list(students),
-        language=assignment.language,
-        w=words(assignment.language),
-        kind=kind,
-        batch=len(students) > 1 if batch is None else batch,
-    )
+    return render(f"{kind}.tex.j2", **_context(kind, assignment, students, batch=batch))
+
+
+def _context(
+    kind: Kind, assignment: Assignment, students: Sequence[StudentDoc], *, batch: bool | None
+) -> dict[str, Any]:
+    return {
+        "assignment": assignment,
+        "students": list(students),
+        "language": assignment.language,
+        "w": words(assignment.language),
+        "kind": kind,
+        "batch": len(students) > 1 if batch is None else batch,
+    }
 
 
 BEGIN, END = "\\begin{document}\n", "\\end{document}\n"
@@ -180,14 +193,22 @@ def _marked_body(
     kind: Kind, assignment: Assignment, doc: StudentDoc, value: int, batch: bool
 ) -> str:
     marked = with_index(doc, IndexMark(value))
+    # the body's block alone, not the preamble too only to cut it off (the reuse rule
+    # holds only if this is the whole rendering's body: see _reuse)
+    context = _context(kind, assignment, [marked], batch=batch)
+    body = render_block(f"{kind}.tex.j2", "students", **context)
+    if body is not None:
+        return body
     return split_document(render_document(kind, assignment, [marked], batch=batch))[1]
 
 
 def _reuse(kind: Kind, assignment: Assignment, doc: StudentDoc) -> _Reuse:
     """Established once per build (and kind) on its first student, by rendering them every
     way: reuse holds only if the templates print the position and use it for nothing else
-    (the same text at positions 1 and 2), and the class document's part of a student is
-    their own file's part plus a fixed suffix.  ``grader check`` renders every file anew."""
+    (the same text at positions 1 and 2), the class document's part of a student is their
+    own file's part plus a fixed suffix, and the template's block of the body alone
+    (:func:`_marked_body`) gives the body of the whole rendering.  ``grader check``
+    renders every file anew."""
     key = (kind, id(assignment))
     rule = _REUSE.get(key)
     if rule is not None and rule.assignment is assignment:

@@ -19,7 +19,7 @@ the batch size when ``reduction == "mean"``;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -85,7 +85,18 @@ class NumberGrowthError(ArithmeticError):
 def decimal_digits(x: Fraction) -> int:
     """Digits of the larger of numerator and denominator, from the bit length: cheap, and
     safe for integers far beyond Python's 4300-digit str() limit."""
-    bits = max(abs(x.numerator).bit_length(), x.denominator.bit_length())
+    return _digits_of(max(abs(x.numerator).bit_length(), x.denominator.bit_length()))
+
+
+def _max_decimal_digits(values: Sequence[Fraction]) -> int:
+    """``max(decimal_digits(v) for v in values)``: the digits grow with the bit length, so
+    the largest bit length gives them (one conversion instead of one per value)."""
+    return _digits_of(
+        max(max(abs(v.numerator).bit_length(), v.denominator.bit_length()) for v in values)
+    )
+
+
+def _digits_of(bits: int) -> int:
     return int(bits * 0.30103) + 1
 
 
@@ -185,7 +196,11 @@ def matmul(a: Matrix, b: Matrix) -> Matrix:
 
 
 def _fractions_only(a: Matrix) -> bool:
-    return all(row and all(type(x) is Fraction for x in row) for row in a)
+    # one set of the entries' types: cheaper than a generator per row (asked per product)
+    return all(a) and {type(x) for row in a for x in row} == _FRACTION_TYPE
+
+
+_FRACTION_TYPE = frozenset({Fraction})
 
 
 def _matmul_exact(a: Matrix, b: Matrix) -> Matrix:
@@ -310,9 +325,9 @@ def bias_gradient(ops: Ops, delta: Matrix) -> list[Num]:
 def update(ops: Ops, rules: Rules, w: Matrix, grad: Matrix, learning_rate: Fraction) -> Matrix:
     """W ← W − γ·∂L/∂W (or whatever ``rules`` say a student did instead)."""
     rate = rules.learning_rate if rules.learning_rate is not None else learning_rate
-    sign = rules.update_sign
+    step = rules.update_sign * rate  # x + sign·rate·g multiplies (sign·rate) first: once here
     return [
-        [ops.record(x + sign * rate * g) for x, g in zip(w_row, g_row, strict=True)]
+        [ops.record(x + step * g) for x, g in zip(w_row, g_row, strict=True)]
         for w_row, g_row in zip(w, grad, strict=True)
     ]
 
@@ -441,7 +456,7 @@ def train_step(
             if layer.b is not None and gb is not None
             else None
         )
-        after.append(replace(layer, w=new_w, b=new_b))
+        after.append(Layer(new_w, new_b, layer.activation))  # (dataclasses.replace: slower)
     return StepTrace(
         observations=observations,
         x=x,
@@ -494,7 +509,7 @@ def train(
         steps.append(step)
         current = step.layers_after
         if max_digits is not None:
-            digits = max(decimal_digits(v) for v in _step_values(step))
+            digits = _max_decimal_digits(_step_values(step))
             if digits > max_digits:
                 raise NumberGrowthError(len(steps), digits, max_digits)
     return Trace(tuple(steps))

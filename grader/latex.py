@@ -236,3 +236,13 @@ def words(language: str) -> dict[str, Any]:
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
+
+
+def render_block(template: str, block: str, **context: Any) -> str | None:
+    """The text of one ``block`` of ``template`` (what :func:`render` prints in its place),
+    or None when the template has no such block."""
+    found = environment().get_template(template)
+    render_fn = found.blocks.get(block)
+    if render_fn is None:
+        return None
+    return "".join(render_fn(found.new_context(context)))

@@ -7,6 +7,7 @@ compute another student's numbers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -96,7 +97,7 @@ _FIXED_CACHE: dict[int, tuple[ExerciseSpec, int, dict[str, Any]]] = {}
 _FIXED_CACHE_SIZE = 64
 # Variants that do not depend on the student (every parameter fixed, or no secret): spec ->
 # its one variant.  Variants are never modified once made, so students can share one.
-_SHARED_CACHE: dict[int, tuple[ExerciseSpec, Variant]] = {}
+_SHARED_CACHE: dict[tuple[int, bool], tuple[ExerciseSpec, Variant]] = {}
 
 
 def _fixed(spec: ExerciseSpec, index: int) -> dict[str, Any]:
@@ -111,25 +112,30 @@ def _fixed(spec: ExerciseSpec, index: int) -> dict[str, Any]:
 
 
 def make_variant(
-    assignment: Assignment, index: int, student_id: str, secret: bytes | None
+    assignment: Assignment,
+    index: int,
+    student_id: str,
+    secret: bytes | None,
+    formulas: bool = True,
 ) -> Variant:
-    """The exercise's parameters and worked solution for one student."""
+    """The exercise's parameters and worked solution for one student (``formulas=False``:
+    a solution for sheets and keys, see :meth:`exercises.base.Exercise.solve`)."""
     spec = assignment.exercises[index]
     exercise = get_exercise(spec.type)
     fixed = _fixed(spec, index)
     if is_fully_fixed(spec) or secret is None:
         # the same for every student: solved once per spec (a class shares one variant)
-        entry = _SHARED_CACHE.get(id(spec))
+        entry = _SHARED_CACHE.get((id(spec), formulas))
         if entry is not None and entry[0] is spec:
             return entry[1]
         params = exercise.Params.model_validate(fixed)
         try:
-            variant = Variant(spec, params, exercise.solve(params, spec.id))
+            variant = Variant(spec, params, exercise.solve(params, spec.id, formulas=formulas))
         except NumberGrowthError as exc:
             raise UserError(str(exc), where=f"/exercises/{index}/params") from None
         if len(_SHARED_CACHE) >= _FIXED_CACHE_SIZE:
             _SHARED_CACHE.clear()
-        _SHARED_CACHE[id(spec)] = (spec, variant)
+        _SHARED_CACHE[(id(spec), formulas)] = (spec, variant)
         return variant
     rng = student_rng(secret, assignment.id, spec.id, student_id)
     for _ in range(MAX_ATTEMPTS):
@@ -138,7 +144,7 @@ def make_variant(
             if candidate is None:
                 continue
             params = candidate
-            solution = exercise.solve(params, spec.id)
+            solution = exercise.solve(params, spec.id, formulas=formulas)
         except (ValidationError, ValueError, NumberGrowthError):
             continue
         if exercise.is_nice(params, solution, fixed):
@@ -167,7 +173,7 @@ def _candidate(exercise: Any, rng: random.Random, fixed: dict[str, Any]) -> Base
         params = exercise.sample(rng, fixed)
         return params if screen is None or screen(params, fixed) else None
     values = draw(rng, fixed)
-    drawn = exercise.Params.model_construct(**values)
+    drawn = _construct(exercise.Params, values)
     try:
         passed = screen(drawn, fixed)
     except Exception:  # malformed values (validation will say how), or the screen's own error
@@ -180,7 +186,25 @@ def _candidate(exercise: Any, rng: random.Random, fixed: dict[str, Any]) -> Base
     return params
 
 
-def make_variants(assignment: Assignment, student_id: str, secret: bytes | None) -> list[Variant]:
+def _construct(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+    """``model.model_construct(**values)`` with the defaults of the fields ``values`` lacks
+    made once per model, not copied for every candidate (a drawn candidate is only read)."""
+    return model.model_construct(_fields_set=set(values), **(_defaults(model) | values))
+
+
+@functools.cache
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if not field.is_required()
+    }
+
+
+def make_variants(
+    assignment: Assignment, student_id: str, secret: bytes | None, *, formulas: bool = True
+) -> list[Variant]:
     return [
-        make_variant(assignment, i, student_id, secret) for i in range(len(assignment.exercises))
+        make_variant(assignment, i, student_id, secret, formulas)
+        for i in range(len(assignment.exercises))
     ]

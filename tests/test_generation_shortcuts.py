@@ -275,6 +275,45 @@ def test_chain_rule_formulas_are_built_as_without_the_memo() -> None:
                 assert memo == fresh and memo.args == fresh.args and str(memo) == str(fresh)
 
 
+
+# ------------------------------------------------------------ solving without formulas
+
+
+@pytest.mark.parametrize(
+    ("type_name", "fixed"),
+    [
+        ("chain_rule", {}),
+        ("chain_rule", {"variables": ["x", "y", "z"]}),
+        ("mlp_matrix", {}),
+        ("mlp_matrix", {"activation": "sigmoid", "hidden": [3]}),
+        ("mlp_matrix", {"activation": "identity", "hidden": [2, 1, 2]}),
+        ("sgd_chain", {}),
+    ],
+)
+def test_solving_without_formulas_leaves_out_only_their_values(
+    type_name: str, fixed: dict[str, Any]
+) -> None:
+    """``solve(..., formulas=False)`` (what sheets and keys are made from) gives the same
+    answers, numbers, views and key as the full solution, only without the formula
+    leaves' sympy expressions."""
+    exercise = get_exercise(type_name)
+    rng = random.Random(f"formulas/{type_name}/{sorted(fixed)}")
+    solved = 0
+    while solved < 25:
+        try:
+            params = exercise.sample(rng, fixed)
+            full = exercise.solve(params, "ex")
+        except (ValidationError, ValueError, NumberGrowthError):
+            continue
+        lean = exercise.solve(params, "ex", formulas=False)
+        formula_leaves = {p for c in full.computations if c.kind == "formula" for p in c.outputs}
+        assert lean.answers == full.answers
+        assert lean.values == {p: v for p, v in full.values.items() if p not in formula_leaves}
+        assert (lean.rounded, lean.decimals, lean.trace) == (full.rounded, full.decimals, full.trace)
+        assert exercise.latex_view(params, lean, "en") == exercise.latex_view(params, full, "en")  # type: ignore[attr-defined]
+        solved += 1
+
+
 # ------------------------------------------------------------ the template environment
 
 
