@@ -24,6 +24,7 @@ from rich.progress import Progress
 from grader.assignment import Assignment, Student, load_assignment, load_roster
 from grader.errors import UserError
 from grader.fileio import atomic_write_text, remove_staging_files, sync
+from grader.gc_policy import batch_gc, worker_gc
 from grader.grading import GradingCache, grade_submission
 from grader.lms import LMS_FORMATS, lms_gradebook
 from grader.reports import (
@@ -139,6 +140,7 @@ _WORKER: _Grader | None = None
 def _init_worker(assignment: Assignment, secret: bytes | None, out_dir: Path) -> None:
     global _WORKER
     _WORKER = _Grader(assignment, secret, out_dir)
+    worker_gc()
 
 
 def _grade_in_worker(task: _Task) -> _Outcome:
@@ -174,6 +176,19 @@ def grade_command(
     for directory in (out, out / "reports"):  # what a killed run left half-written
         remove_staging_files(directory)
     files = submission_files(paths)
+    with batch_gc():
+        return _grade_batch(assignment, roster, secret, out, files, lms, jobs)
+
+
+def _grade_batch(
+    assignment: Assignment,
+    roster: Sequence[Student],
+    secret: bytes | None,
+    out: Path,
+    files: Sequence[Path],
+    lms: str | None,
+    jobs: int,
+) -> int:
     err = Console(stderr=True)
     show = err.is_terminal and len(files) + len(roster) >= PROGRESS_MIN
     with Progress(console=err, disable=not show, transient=True) as progress:

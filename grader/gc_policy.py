@@ -1,0 +1,37 @@
+"""Garbage collection for batch commands.
+
+Python's collector scans every tracked object of a generation whenever enough new ones
+have been made since the last scan.  A grading batch keeps a large heap that is never
+garbage (sympy's caches and expressions, pydantic models, the variants' solutions) and
+makes many short-lived objects, so with the default thresholds (700, 10, 10) the full
+scans of that heap took a quarter of the time of grading the sample course.  In a batch:
+what is already loaded is frozen (never scanned again), and scans happen 15 times less
+often.  Grading makes few reference cycles, so memory stays where it was.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+BATCH_THRESHOLDS = (10_000, 50, 50)
+
+
+@contextmanager
+def batch_gc() -> Iterator[None]:
+    """Collect for a batch inside the ``with`` block; the usual policy after it."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*BATCH_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
+def worker_gc() -> None:
+    """The batch policy for a worker process (it lives exactly as long as the batch)."""
+    gc.freeze()
+    gc.set_threshold(*BATCH_THRESHOLDS)
