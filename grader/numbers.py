@@ -37,6 +37,8 @@ _TEX_RE = re.compile(
     r"([+-]?)\\[dt]?frac\s*(?:\{\s*([^{}]*)\s*\}|([0-9]))\s*(?:\{\s*([^{}]*)\s*\}|([0-9]))",
     re.ASCII,
 )
+# The common forms, with few enough digits that no limit applies: read directly.
+_QUICK_RE = re.compile(r"(-?)([0-9]{1,30})(?:/([0-9]{1,30})|\.([0-9]{1,30}))?", re.ASCII)
 _DECIMAL_PARTS_RE = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 
@@ -55,6 +57,16 @@ def parse_number(text: str | int | Fraction) -> Fraction:
         raise NumberError(f"expected a number or a string, got {type(text).__name__}")
     if len(text) > MAX_NUMBER_CHARS:
         raise NumberError(f"number is longer than {MAX_NUMBER_CHARS} characters")
+    quick = _QUICK_RE.fullmatch(text)
+    if quick is not None:  # -12, 5/4, -0.125: most answers, read without the general path
+        whole, den, frac = quick.group(2, 3, 4)
+        if den is not None:
+            if int(den) != 0:  # (a zero gets the general path's message)
+                value = Fraction(int(whole), int(den))
+                return -value if quick.group(1) else value
+        else:
+            value = Fraction(int(whole + (frac or "")), 10 ** len(frac or ""))
+            return -value if quick.group(1) else value
     lead = len(text) - len(text.lstrip())
     s = text.strip().replace(UNICODE_MINUS, "-").replace(FRACTION_SLASH, "/")
     if s.startswith("$") and s.endswith("$") and len(s) >= 2:

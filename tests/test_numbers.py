@@ -356,3 +356,23 @@ def test_arbitrary_text_gives_a_number_or_a_number_error(text: str) -> None:
         assert 0 <= exc.position <= len(text)
     else:
         assert isinstance(value, F)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(
+    st.booleans(),
+    st.text("0123456789", min_size=1, max_size=32),
+    st.sampled_from(["", "/", "."]),
+    st.text("0123456789", min_size=1, max_size=32),
+)
+def test_plain_numbers_read_as_python_reads_them(
+    negative: bool, whole: str, mark: str, rest: str
+) -> None:
+    """The quick path for -12, 5/4 and -0.125 (and the general one past 30 digits)
+    against the standard library's own reading of the same text."""
+    text = ("-" if negative else "") + whole + (mark + rest if mark else "")
+    if mark == "/" and int(rest) == 0:
+        with pytest.raises(NumberError, match="division by zero"):
+            parse_number(text)
+        return
+    assert parse_number(text) == F(text)
