@@ -149,7 +149,7 @@ def grade_submission(
 
 # ---------------------------------------------------------------- one variant
 
-MEMO_LIMIT = 10_000  # entries per memo of a variant (~1 KB each): a batch's memory stays bounded
+MEMO_LIMIT = 2_000  # entries per memo of a variant (~1 KB each): a batch's memory stays bounded
 
 # The student's texts of a computation's inputs, None where the key's value is used:
 # with the variant, this decides the inputs completely (a text always reads as the
