@@ -13,7 +13,6 @@ check`` regenerates in memory, so the two can never drift apart.
 
 from __future__ import annotations
 
-import gc
 import glob
 import shutil
 import tempfile
@@ -41,6 +40,7 @@ from grader.documents import (
 )
 from grader.errors import UserError
 from grader.fileio import dump_json
+from grader.gc_policy import batch_gc
 from grader.keys import key_json
 from grader.manifest import (
     MANIFEST,
@@ -259,21 +259,6 @@ def _write(root: Path, files: dict[str, bytes], folders: set[Path] | None = None
 
 
 @contextmanager
-def _batch_gc() -> Iterator[None]:
-    """A build makes millions of short-lived objects; the cyclic collector then keeps
-    rescanning everything loaded before (modules, sympy's caches): a fifth of the time.
-    Set that aside (``gc.freeze``) and collect young objects less often, until the end."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], 10_000), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-@contextmanager
 def progress_bar(console: Console) -> Iterator[Progress]:
     with Progress(
         SpinnerColumn(),
@@ -309,7 +294,7 @@ def generate_command(
     files = shared_files(assignment)
     bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
     tex_error: str | None = None
-    with _batch_gc(), progress_bar(Console(stderr=True)) as progress:
+    with batch_gc(), progress_bar(Console(stderr=True)) as progress:
         staging = _staging_dir(out)
         try:
             # With worker processes, each student's files are written as they come, while
