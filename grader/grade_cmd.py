@@ -127,10 +127,7 @@ class _Grader:
             "submitted",
             f"{note}{_shown_path(task.path)}: {report_reason(report)}",
         )
-        fields = tuple(
-            (f.pointer, f.status, tuple(d.id for d in f.diagnosis)) for f in report.fields
-        )
-        return _Outcome(row, mistakes, fields)
+        return _Outcome(row, mistakes, tuple(f.item for f in report.fields))
 
 
 # Worker processes build their own _Grader once (see _init_worker).

@@ -87,6 +87,11 @@ class FieldResult:
     diagnosis: tuple[Diagnosis, ...] = ()
     review: bool = False  # a person should look (formula equivalence undecided)
 
+    @cached_property  # students who wrote the same share one FieldResult: worked out once
+    def item(self) -> tuple[str, Status, tuple[str, ...]]:
+        """(pointer, status, diagnosis ids): what the class summary counts."""
+        return (self.pointer, self.status, tuple(d.id for d in self.diagnosis))
+
 
 @dataclass(frozen=True)
 class Report:
