@@ -298,7 +298,8 @@ def gradebook_csv(rows: Iterable[GradebookRow]) -> str:
 
 def report_reason(report: Report) -> str:
     """A gradebook ``reason`` for a graded submission: the counts per status."""
-    parts = [f"{report.count(s)} {s.replace('_', ' ')}" for s in STATUSES if report.count(s)]
+    counts = Counter(f.status for f in report.fields)  # one pass (every report asks)
+    parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in STATUSES if counts[s]]
     review = sum(1 for f in report.fields if f.review)
     if review:
         parts.append(f"{review} to review by hand")
