@@ -217,7 +217,7 @@ class VariantPlan:
 
     def grade(self, answers: Answers) -> tuple[FieldResult, ...]:
         """The student's ``answers`` to this variant, field by field."""
-        leaves = tuple(answers.get(p) for p in self.leaf_pointers)  # Given/Invalid: hashable
+        leaves = tuple(map(answers.leaves.get, self.leaf_pointers))  # Given/Invalid: hashable
         graded = self._graded.get(leaves)
         if graded is None:
             graded = self._graded.keep(leaves, tuple(_ExerciseGrader(self, answers).grade()))
