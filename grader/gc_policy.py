@@ -18,20 +18,19 @@ from contextlib import contextmanager
 BATCH_THRESHOLDS = (10_000, 50, 50)
 
 
+def worker_gc() -> None:
+    """The batch policy, for good (a worker process lives exactly as long as the batch)."""
+    gc.freeze()
+    gc.set_threshold(*BATCH_THRESHOLDS)
+
+
 @contextmanager
 def batch_gc() -> Iterator[None]:
     """Collect for a batch inside the ``with`` block; the usual policy after it."""
     old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*BATCH_THRESHOLDS)
+    worker_gc()
     try:
         yield
     finally:
         gc.set_threshold(*old)
         gc.unfreeze()
-
-
-def worker_gc() -> None:
-    """The batch policy for a worker process (it lives exactly as long as the batch)."""
-    gc.freeze()
-    gc.set_threshold(*BATCH_THRESHOLDS)

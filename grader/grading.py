@@ -495,7 +495,6 @@ class _NumberContext:
 
     index: int  # of the computation in the solution
     comp: Computation
-    key_signature: Signature  # what decides the key's inputs (see VariantPlan.key_expected)
     own_signature: Signature
     own_expected: list[Expected] | None  # from the student's, when some of theirs differ
     differs: list[str]  # inputs the student got wrong (or carried forward)
@@ -609,12 +608,12 @@ class _ExerciseGrader:
             return (None,) * len(comp.inputs)
         return tuple(self.own[p].text if p in self.widened else None for p in comp.inputs)
 
-    def _right(self, ptr: str, number: StudentNumber) -> None:
-        """Note that the student's ``number`` at ``ptr`` is right."""
+    def _right(self, ptr: str, number: StudentNumber, widens: bool) -> None:
+        """Note that the student's ``number`` at ``ptr`` is right (see VariantPlan.widens)."""
         self.own[ptr] = number
         self.status[ptr] = "correct"
         self.explained.add(ptr)
-        if self.plan.widens(ptr, number):
+        if widens:
             self.widened.add(ptr)
 
     def _own_inputs(self, comp: Computation) -> _Inputs:
@@ -644,25 +643,20 @@ class _ExerciseGrader:
                 right = self.plan.right_answer(index, comp, i, key_signature, leaf.text, key_inputs)
                 if right:  # the usual case, and the same result for everyone who wrote this
                     number, result, widens = right
-                    self.own[ptr] = number
-                    self.status[ptr] = "correct"
-                    self.explained.add(ptr)
-                    if widens:
-                        self.widened.add(ptr)
+                    self._right(ptr, number, widens)
                     results.append(result)
                     continue
             if ctx is None:
-                ctx = self._context(index, comp, key_signature)
+                ctx = self._context(index, comp)
             results.append(self._number(ctx, i, ptr))
         return results
 
-    def _context(self, index: int, comp: Computation, key_signature: Signature) -> _NumberContext:
+    def _context(self, index: int, comp: Computation) -> _NumberContext:
         differs = [p for p in comp.inputs if self.status.get(p) in ("incorrect", "carried_forward")]
         own_signature = self._own_signature(comp)
         return _NumberContext(
             index=index,
             comp=comp,
-            key_signature=key_signature,
             own_signature=own_signature,
             # what the student actually worked with
             own_expected=self.plan.run(
@@ -675,7 +669,8 @@ class _ExerciseGrader:
         )
 
     def _number(self, ctx: _NumberContext, i: int, ptr: str) -> FieldResult:
-        """Grade output ``i`` (at ``ptr``) of a number computation."""
+        """Grade output ``i`` (at ``ptr``) of a number computation, when it is not right
+        against the key (:meth:`_numbers` has taken the right ones)."""
         leaf = self.answers.get(ptr)
         if not isinstance(leaf, Given):
             return self._unreadable(ptr, leaf)
@@ -686,11 +681,6 @@ class _ExerciseGrader:
         rule = self.plan.rule(ptr)
         key_value = self.sol.values[ptr]
         expected = self.plan.expected_words(ptr)
-        if self.plan.meets_key(
-            ctx.index, ctx.comp, i, ctx.key_signature, number, lambda: self._key_inputs(ctx.comp)
-        ):
-            self._right(ptr, number)
-            return self._result(ptr, "correct", leaf.text, f"Correct: {expected}.")
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
             why = self._degenerate(ctx.differs, own.point, key_value)

@@ -298,11 +298,13 @@ def typeset(
         # for the other parts before it lets the exception out)
         outcomes = [futures[i].result() for i in range(len(jobs))]
     results = {}
-    done = iter(zip(jobs, outcomes, strict=True))
-    for document, doc_parts in zip(documents, planned, strict=True):
+    start = 0  # the document's first job in ``jobs``
+    for document, doc_jobs in zip(documents, planned, strict=True):
         pdfs: list[bytes] = []
         per_student: dict[str, bytes] = {}
-        for job, (pdf, parts) in (next(done) for _ in doc_parts):
+        doc_outcomes = outcomes[start : start + len(doc_jobs)]
+        start += len(doc_jobs)
+        for job, (pdf, parts) in zip(doc_jobs, doc_outcomes, strict=True):
             if isinstance(parts, BaseException):
                 raise TexFailure(f"could not split the typeset {job.name}: {parts}") from None
             pdfs.append(pdf)
