@@ -25,12 +25,21 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# mypy reads the package as it is installed (exercises/ and templates/ are grader.exercises and
+# grader.templates): a tree of symlinks gives it that layout without copying a file.
+MYPY_TREE := .mypy-tree
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check grader exercises tests bench
-	$(BIN)/mypy
+	$(BIN)/ruff format --check grader exercises tests bench
+	rm -rf $(MYPY_TREE) && mkdir -p $(MYPY_TREE)
+	cp -as "$(CURDIR)/grader" $(MYPY_TREE)/grader
+	ln -s "$(CURDIR)/exercises" $(MYPY_TREE)/grader/exercises
+	ln -s "$(CURDIR)/templates" $(MYPY_TREE)/grader/templates
+	cd $(MYPY_TREE) && ../$(BIN)/mypy --config-file ../pyproject.toml -p grader
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo-output build *.egg-info
+	rm -rf $(VENV) $(MYPY_TREE) demo-output build *.egg-info

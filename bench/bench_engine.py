@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from grader import engine  # noqa: E402
-from grader.engine import FractionOps, Layer, Rounding  # noqa: E402
+from grader.core.engine import FractionOps, Layer, Rounding  # noqa: E402
 
 
 def network(rng: random.Random, activation: str) -> list[Layer]:

@@ -1,6 +1,6 @@
 """Generation throughput: variants, keys and LaTeX sources per student (no PDF).
 
-Runs the real ``grader generate --no-pdf`` path in-process (``grader.build.generate_command``)
+Runs the real ``grader generate --no-pdf`` path in-process (``grader.make.build.generate_command``)
 on the sample course (grader/samples/course.yaml: chain_rule, mlp_matrix and sgd_chain)
 with a generated roster and a fixed secret, once per ``--jobs`` value, then once more with
 every stage timed to show where a student's time goes: the variant search of each exercise,
@@ -79,7 +79,7 @@ def cpu_seconds() -> float:
 
 def generate(roster: Path, out: Path, jobs: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one ``generate --no-pdf``."""
-    from grader.build import generate_command
+    from grader.make.build import generate_command
 
     cpu = cpu_seconds()
     start = time.perf_counter()
@@ -124,7 +124,8 @@ class Stages:
 
 
 def breakdown(roster: Path, out: Path, students: int) -> tuple[float, Stages]:
-    from grader import build, documents, variants
+    from grader.course import variants
+    from grader.make import build, documents
 
     stages = Stages()
 

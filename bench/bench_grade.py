@@ -12,14 +12,14 @@ diagnosis both run:
 * ``path`` (chain_rule): one path of the chain rule forgotten, the rest recomputed.
 
 A mistaken run is the exercise's own field graph replayed under the mistake's
-:class:`~grader.engine.Rules` from the student's own values, exactly what a student doing
+:class:`~grader.core.engine.Rules` from the student's own values, exactly what a student doing
 it that way writes.  The worksheet's class is made twice: with every number written as
 the key writes it (exact fractions: the same texts recur, the kindest case for the
 grader's per-variant memos) and as students write them (each number as a fraction or
 as a decimal at the instructed places or one or two more, chosen per field: the
 realistic case).  Then it times, in this process:
 
-* the real ``grader grade`` (``grader.grade_cmd.grade_command``, ``--jobs 1``): reading,
+* the real ``grader grade`` (``grader.grade.batch.grade_command``, ``--jobs 1``): reading,
   validating, grading, diagnosing, writing every report, the gradebook and the summary;
 * the read floor: ``json.loads`` of every file and ``Fraction`` of every number in it;
 * the write floor: writing the same report files again (two per student, atomically),
@@ -95,8 +95,8 @@ def _set(layout: Any, ptr: str, exercise_id: str, value: Any) -> None:
 
 def _replay(variant: Any, rules: Any) -> dict[str, Any]:
     """Every leaf as a student computes it under ``rules``, from their own earlier values."""
-    from grader.engine import FractionOps
-    from grader.grading import exercise_rounding
+    from grader.core.engine import FractionOps
+    from grader.grade.grading import exercise_rounding
 
     ops = FractionOps(exercise_rounding(variant.params, variant.solution))
     values: dict[str, Any] = {}
@@ -113,8 +113,8 @@ def mistaken(answers: dict[str, Any], variants: list[Any], kind: str) -> dict[st
     """``answers`` (the key's) with the mistake ``kind`` made in every exercise it fits."""
     from dataclasses import replace
 
-    from grader.engine import CORRECT
-    from grader.keys import exact_text
+    from grader.core.engine import CORRECT
+    from grader.course.keys import exact_text
 
     for variant in variants:
         ex = variant.exercise.id
@@ -154,7 +154,7 @@ def written_as_students_write(answers: dict[str, Any], variants: list[Any], seed
     field (so the same value reaches the grader as different texts)."""
     import random
 
-    from grader.numbers import fmt_dec
+    from grader.core.numbers import fmt_dec
 
     rng = random.Random(seed)
 
@@ -181,9 +181,9 @@ def write_submissions(
     """A roster of ``count`` students and one submission each (in ``root/subs``), every
     number written as the key writes it (``style`` "keys") or as students do ("varied",
     see :func:`written_as_students_write`)."""
-    from grader.assignment import load_assignment, load_roster
-    from grader.keys import key_json
-    from grader.variants import make_variants
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.course.keys import key_json
+    from grader.course.variants import make_variants
 
     assignment = load_assignment(assignment_path)
     roster_path = root / "roster.csv"
@@ -233,7 +233,7 @@ def read_floor(paths: list[Path]) -> float:
 def grade(
     assignment_path: Path, paths: list[Path], roster: Path, out: Path, jobs: int = 1
 ) -> tuple[float, int]:
-    from grader.grade_cmd import grade_command
+    from grader.grade.batch import grade_command
 
     start = time.perf_counter()
     with quiet():
@@ -252,7 +252,7 @@ def write_floor(reports: Path, out: Path) -> tuple[float, int]:
     """(seconds, files) to write the same report files again, the way grading writes
     them (atomically, no fsync each), into an empty directory: what the filesystem
     alone costs."""
-    from grader.fileio import atomic_write_bytes, sync
+    from grader.core.fileio import atomic_write_bytes, sync
 
     contents = [(p.name, p.read_bytes()) for p in sorted(reports.iterdir())]
     out.mkdir()
@@ -286,9 +286,9 @@ MEMORY_CHILD = """
 import json, resource, sys, tracemalloc
 sys.path.insert(0, {root!r})
 from bench.bench_generate import quiet
-from grader.grade_cmd import grade_command
+from grader.grade.batch import grade_command
 args = json.loads(open(sys.argv[1], encoding="utf-8").read())
-import grader.grading, grader.submission, grader.reports  # imports are not the batch
+import grader.grade.grading, grader.course.submission, grader.grade.reports  # imports are not the batch
 tracemalloc.start()
 with quiet():
     grade_command(args["assignment"], args["paths"], args["roster"], args["out"], lms=None, jobs=1)
@@ -335,7 +335,8 @@ STAGES = (
 def breakdown(
     assignment: Path, paths: list[Path], roster: Path, out: Path
 ) -> tuple[float, Stages, set[str]]:
-    from grader import grade_cmd, grading
+    from grader.grade import batch as grade_cmd
+    from grader.grade import grading
 
     modules = {"grade_cmd": grade_cmd, "grading": grading}
     stages = Stages()
@@ -492,7 +493,7 @@ def main() -> None:
     args = parser.parse_args()
     print(describe())
     try:
-        import grader.grade_cmd  # noqa: F401
+        import grader.grade.batch  # noqa: F401
     except ImportError:
         print("grading benchmark skipped: this checkout has no `grader grade` yet")
         return

@@ -3,7 +3,7 @@
 Builds the sample course (grader/samples/course.yaml, three exercises) for ``--students``
 students with a fixed secret, then typesets it twice in the same run:
 
-* batched, our real path (``grader.pdf.typeset``, what ``grader generate`` runs): the
+* batched, our real path (``grader.make.pdf.typeset``, what ``grader generate`` runs): the
   class's sheets in one document and its keys in another, each cut into parts of
   consecutive students so that both cores get the same TeX work (the sheets' drawings
   make them three times as slow as the keys), every part typeset in two runs (the first
@@ -48,9 +48,9 @@ def children_cpu() -> float:
 
 def batched(root: Path, students: int) -> tuple[float, float, dict[str, float]]:
     """(wall seconds, TeX CPU seconds, stage times) of our real typesetting path."""
-    from grader import pdf
-    from grader.assignment import load_assignment, load_roster
-    from grader.build import KINDS, class_head, student_output
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.make import pdf
+    from grader.make.build import KINDS, class_head, student_output
 
     assignment = load_assignment(COURSE)
     roster = load_roster(root / "roster.csv")
@@ -106,7 +106,7 @@ def batched(root: Path, students: int) -> tuple[float, float, dict[str, float]]:
 
 def one_by_one(build: Path, ids: list[str], root: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of ``latexmk -pdf`` on each student's .tex in turn."""
-    from grader.pdf import tex_environment
+    from grader.make.pdf import tex_environment
 
     env = tex_environment()
     cpu = children_cpu()
@@ -157,7 +157,7 @@ def main() -> None:
     os.environ["GRADER_SECRET"] = SECRET
     with scratch_dir("bench-pdf-", args) as root:
         write_roster(root / "roster.csv", n)
-        from grader.build import generate_command
+        from grader.make.build import generate_command
 
         with quiet():  # the per-student .tex files that latexmk gets
             generate_command(

@@ -1,4 +1,4 @@
-"""Exercise families.  Each module defines ``EXERCISE``, an :class:`exercises.base.Exercise`.
+"""Exercise families.  Each module defines ``EXERCISE``, an :class:`grader.exercises.base.Exercise`.
 
 Modules are imported on first use: sympy (chain_rule) is slow to import and most
 commands need only one family.
@@ -10,12 +10,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from exercises.base import Exercise
+    from grader.exercises.base import Exercise
 
 EXERCISE_MODULES = {
-    "sgd_chain": "exercises.sgd_chain",
-    "mlp_matrix": "exercises.mlp_matrix",
-    "chain_rule": "exercises.chain_rule",
+    "sgd_chain": "grader.exercises.sgd_chain",
+    "mlp_matrix": "grader.exercises.mlp_matrix",
+    "chain_rule": "grader.exercises.chain_rule",
 }
 
 

@@ -5,7 +5,7 @@ produces one or more answer leaves (addressed by JSON Pointers into the submissi
 from earlier leaves, by calling the engine.  The key is the computation run on the
 key's own values; error carried forward is the same computation run on a student's
 earlier answers; a diagnosis is the same computation run with one
-:class:`~grader.engine.Rules` convention changed.  So a new exercise family gets
+:class:`~grader.core.engine.Rules` convention changed.  So a new exercise family gets
 grading, carried-forward credit and diagnosis by describing its computations.
 """
 
@@ -18,15 +18,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
-from grader.engine import Ops, Rules
-from grader.errors import pointer_from_loc
+from grader.core.engine import Ops, Rules
+from grader.core.errors import pointer_from_loc
 
 # compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
 # pointers listed in ``inputs`` to numbers of the ops' number type.
 ComputeFn = Callable[[Mapping[str, Any], Ops, Rules], Sequence[Any]]
 
 # Names of the mistakes of the catalogue a computation can be replayed under
-# (see grader.mistakes); the grader only tries those a computation declares.
+# (see grader.grade.mistakes); the grader only tries those a computation declares.
 MistakeId = Literal[
     "sign_flip",
     "learning_rate",
@@ -146,4 +146,3 @@ class ScreenedWork:
             return None
         kept, work = entry
         return work if kept is key or kept == key else None
-

@@ -34,11 +34,11 @@ from typing import Any, Literal
 import sympy
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from exercises.base import Computation, Exercise, MistakeId, Solution, pointer
-from grader.engine import CORRECT, FractionOps, Ops, Rules
-from grader.latex import Tex
-from grader.models import ExactNumber, StrictModel
-from grader.numbers import NumberError, fmt_frac, parse_number, tex_frac
+from grader.core.engine import CORRECT, FractionOps, Ops, Rules
+from grader.core.latex import Tex
+from grader.core.models import ExactNumber, StrictModel
+from grader.core.numbers import NumberError, fmt_frac, parse_number, tex_frac
+from grader.exercises.base import Computation, Exercise, MistakeId, Solution, pointer
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
 # same few hundred strings across a build).
@@ -404,7 +404,7 @@ def _rational(q: Fraction) -> sympy.Rational:
 class _Fields:
     """The answer fields and how each is computed from earlier ones.
 
-    Every compute method has the :data:`exercises.base.ComputeFn` signature and uses only
+    Every compute method has the :data:`grader.exercises.base.ComputeFn` signature and uses only
     ``+ - *`` and ``ops.const``, so it runs on Fractions (the key, a student's own values)
     and on intervals alike.
     """

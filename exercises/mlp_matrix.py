@@ -26,13 +26,19 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from exercises.base import Computation, Exercise, MistakeId, ScreenedWork, Solution, pointer
-from exercises.formula_text import Factor, Term, yhat_formula
-from grader import engine
-from grader.engine import TRANSCENDENTAL, ActivationName, FractionOps, Layer, Ops, Rounding, Rules
-from grader.latex import Tex
-from grader.models import ExactNumber, RoundingSpec, StrictModel
-from grader.numbers import (
+from grader.core import engine
+from grader.core.engine import (
+    TRANSCENDENTAL,
+    ActivationName,
+    FractionOps,
+    Layer,
+    Ops,
+    Rounding,
+    Rules,
+)
+from grader.core.latex import Tex
+from grader.core.models import ExactNumber, RoundingSpec, StrictModel
+from grader.core.numbers import (
     MAX_DIGITS,
     NumberError,
     fmt_dec,
@@ -43,6 +49,8 @@ from grader.numbers import (
     round_half_away,
     tex_frac,
 )
+from grader.exercises.base import Computation, Exercise, MistakeId, ScreenedWork, Solution, pointer
+from grader.exercises.formula_text import Factor, Term, yhat_formula
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
 # same few hundred strings across a build).
@@ -231,7 +239,7 @@ class _SymbolicOps:
 class _Graph:
     """The answer fields and how each is computed from earlier fields.
 
-    Every compute method has the :data:`exercises.base.ComputeFn` signature and calls
+    Every compute method has the :data:`grader.exercises.base.ComputeFn` signature and calls
     the same engine functions as the batch engine, on matrices of the ops' number type,
     so replaying a field on a student's values, under other ``Rules`` or on intervals
     is the engine's own behaviour.
@@ -424,7 +432,7 @@ class _Graph:
 
 
 def yhat(p: MlpMatrixParams) -> Factor:
-    """The ŷ formula as sheets and keys print it (no sympy: see exercises.formula_text)."""
+    """The ŷ formula as sheets and keys print it (no sympy: see grader.exercises.formula_text)."""
     return yhat_formula(formula_variables(p), p.layer_weights(), FORMULA_FUNCTION)
 
 
@@ -502,7 +510,7 @@ class MlpMatrix(Exercise):
 
     def draw(self, rng: random.Random, fixed: Mapping[str, Any]) -> dict[str, Any]:
         """The parameter values of one candidate, drawn but not validated (:meth:`sample`
-        validates them; the variant search screens them first, see ``grader.variants``)."""
+        validates them; the variant search screens them first, see ``grader.course.variants``)."""
         hidden = _fixed_hidden(fixed)
         activation = fixed.get("activation", "relu")
         weights_fixed = isinstance(fixed.get("weights"), list)

@@ -19,11 +19,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from exercises.base import Computation, Exercise, ScreenedWork, Solution, pointer
-from grader import engine
-from grader.engine import EXACT_MODE_DECIMALS, FractionOps, Layer, Ops, Rounding, Rules
-from grader.models import ExactNumber, RoundingSpec, StrictModel
-from grader.numbers import MAX_DIGITS, NumberError, fmt_dec, fmt_frac, parse_number, round_half_away
+from grader.core import engine
+from grader.core.engine import EXACT_MODE_DECIMALS, FractionOps, Layer, Ops, Rounding, Rules
+from grader.core.models import ExactNumber, RoundingSpec, StrictModel
+from grader.core.numbers import (
+    MAX_DIGITS,
+    NumberError,
+    fmt_dec,
+    fmt_frac,
+    parse_number,
+    round_half_away,
+)
+from grader.exercises.base import Computation, Exercise, ScreenedWork, Solution, pointer
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
 # same few hundred strings across a build).
@@ -247,8 +254,8 @@ class SgdChain(Exercise):
     # ------------------------------------------------------------ documents
 
     def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
-        """The math the sheet and key partials print (see exercises.sgd_chain_view)."""
-        from exercises.sgd_chain_view import latex_view
+        """The math the sheet and key partials print (see grader.exercises.sgd_chain_view)."""
+        from grader.exercises.sgd_chain_view import latex_view
 
         return latex_view(_params(params), solution, language)
 
@@ -359,7 +366,7 @@ def _matrix_text(m: list[list[Fraction]]) -> str:
 class _StepGraph:
     """The answer fields of one SGD step and how each is computed from earlier fields.
 
-    Every compute method has the :data:`exercises.base.ComputeFn` signature and calls
+    Every compute method has the :data:`grader.exercises.base.ComputeFn` signature and calls
     the engine on 1×1 matrices, so replaying it under other ``Rules`` or on intervals
     is the engine's own behaviour.
     """

@@ -1,7 +1,7 @@
 """The LaTeX view of an sgd_chain variant: the math its sheet and key print.
 
 Everything here is built from numbers by our own formatters (no user text), so it is
-returned as :class:`grader.latex.Tex`.  Layout and words stay in the templates
+returned as :class:`grader.core.latex.Tex`.  Layout and words stay in the templates
 (``templates/exercises/sgd_chain_{sheet,key}.tex.j2``); this module only knows the math.
 
 A derivation line shows the formula, the numbers substituted (the values the key itself
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from exercises.base import Solution
-from grader.engine import FractionOps, Rounding
-from grader.latex import Tex, num
-from grader.numbers import fmt_dec, is_finite_decimal, tex_frac
+from grader.core.engine import FractionOps, Rounding
+from grader.core.latex import Tex, num
+from grader.core.numbers import fmt_dec, is_finite_decimal, tex_frac
+from grader.exercises.base import Solution
 
 if TYPE_CHECKING:
-    from exercises.sgd_chain import SgdChainParams
+    from grader.exercises.sgd_chain import SgdChainParams
 
 # How each activation is written in formulas, and its definition with its derivative
 # (written as a student computes it by hand: from the output for σ and tanh).

@@ -23,7 +23,7 @@ def friendly_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from grader.errors import UserError
+        from grader.core.errors import UserError
 
         try:
             return fn(*args, **kwargs)
@@ -59,10 +59,10 @@ def main() -> None:
 @friendly_errors
 def solve(assignment: str, student_id: str | None, fmt: str) -> None:
     """Print one solution key (a fully fixed assignment needs no --student)."""
-    from grader.assignment import load_assignment, valid_student_id
-    from grader.errors import UserError
-    from grader.keys import key_json
-    from grader.variants import make_variants, needs_secret, read_secret
+    from grader.core.errors import UserError
+    from grader.course.assignment import load_assignment, valid_student_id
+    from grader.course.keys import key_json
+    from grader.course.variants import make_variants, needs_secret, read_secret
 
     spec = load_assignment(assignment)
     if student_id is not None and not valid_student_id(student_id):
@@ -79,7 +79,7 @@ def solve(assignment: str, student_id: str | None, fmt: str) -> None:
             json.dumps(key_json(spec, student_id or "", variants), indent=2, ensure_ascii=False)
         )
         return
-    from exercises import get_exercise
+    from grader.exercises import get_exercise
 
     click.echo(f"{spec.title} ({spec.id})" + (f", student {student_id}" if student_id else ""))
     for v in variants:
@@ -92,8 +92,8 @@ def solve(assignment: str, student_id: str | None, fmt: str) -> None:
 @friendly_errors
 def schema(assignment: str) -> None:
     """Print the JSON Schema of a submission for ASSIGNMENT."""
-    from grader.assignment import load_assignment
-    from grader.schema import submission_schema
+    from grader.course.assignment import load_assignment
+    from grader.make.schema import submission_schema
 
     click.echo(
         json.dumps(submission_schema(load_assignment(assignment)), indent=2, ensure_ascii=False)
@@ -115,7 +115,7 @@ def schema(assignment: str) -> None:
 @friendly_errors
 def generate(assignment: str, roster: str, out_dir: str, no_pdf: bool, jobs: int) -> None:
     """Write every student's sheet, key, answer template, the schema and a manifest."""
-    from grader.build import generate_command
+    from grader.make.build import generate_command
 
     sys.exit(generate_command(assignment, roster, out_dir, pdf=not no_pdf, jobs=jobs))
 
@@ -126,7 +126,7 @@ def generate(assignment: str, roster: str, out_dir: str, no_pdf: bool, jobs: int
 @friendly_errors
 def check(assignment: str, build_dir: str) -> None:
     """Re-derive every key in BUILD_DIR, recompute it independently, compare."""
-    from grader.check import check_command
+    from grader.make.check import check_command
 
     sys.exit(check_command(assignment, build_dir))
 
@@ -150,7 +150,7 @@ def grade(
     assignment: str, paths: tuple[str, ...], roster: str, out_dir: str, lms: str | None, jobs: int
 ) -> None:
     """Grade submissions (files or directories of .json) into reports and a gradebook."""
-    from grader.grade_cmd import grade_command
+    from grader.grade.batch import grade_command
 
     sys.exit(grade_command(assignment, list(paths), roster, out_dir, lms=lms, jobs=jobs))
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import click
 
-from grader.engine import CORRECT, FractionOps, Rules
-from grader.errors import UserError
-from grader.fileio import atomic_write_text, dump_json
-from grader.variants import DEMO_SECRET, Variant
+from grader.core.engine import CORRECT, FractionOps, Rules
+from grader.core.errors import UserError
+from grader.core.fileio import atomic_write_text, dump_json
+from grader.course.variants import DEMO_SECRET, Variant
 
 MARKER = ".grader-demo"
 
@@ -61,10 +61,10 @@ def synthetic_submission(
 ) -> dict[str, Any]:
     """A submission by a student who computes everything with ``behaviour``'s mistake,
     always from their own earlier answers (as a real student does)."""
-    from exercises import get_exercise
-    from grader.grading import exercise_rounding
-    from grader.mistakes import replay, submission_from
-    from grader.numbers import fmt_dec, fmt_frac, round_half_away
+    from grader.core.numbers import fmt_dec, fmt_frac, round_half_away
+    from grader.exercises import get_exercise
+    from grader.grade.grading import exercise_rounding
+    from grader.grade.mistakes import replay, submission_from
 
     _, style, rules_for = behaviour
     answers: dict[str, Any] = {}
@@ -76,7 +76,7 @@ def synthetic_submission(
 
         def text(x: Any, k: int = k) -> str:
             if not isinstance(x, Fraction):
-                from grader.formulas import formula_text
+                from grader.grade.formulas import formula_text
 
                 return formula_text(x)
             return fmt_frac(x) if style == "exact" else fmt_dec(x, k)
@@ -87,11 +87,11 @@ def synthetic_submission(
 
 
 def demo_command(out_dir: str, *, pdf: bool) -> int:
-    from grader.assignment import load_assignment, load_roster
-    from grader.build import generate_command
-    from grader.check import check_command
-    from grader.grade_cmd import grade_command
-    from grader.variants import make_variants
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.course.variants import make_variants
+    from grader.grade.batch import grade_command
+    from grader.make.build import generate_command
+    from grader.make.check import check_command
 
     started = time.monotonic()
     out = Path(out_dir)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from grader.errors import UserError
-from grader.fileio import atomic_write_text
+from grader.core.errors import UserError
+from grader.core.fileio import atomic_write_text
 
 STARTER_ASSIGNMENT = """\
 # A backpropagation assignment.  Every student gets a personal variant of each exercise:

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from exercises import get_exercise
-from grader.assignment import ExerciseSpec
-from grader.variants import Variant
+from grader.course.assignment import ExerciseSpec
+from grader.course.variants import Variant
+from grader.exercises import get_exercise
 
 # The worksheet's canonical sgd_chain instance (from the spec), as an assignment writes it.
 CANONICAL_SGD = {
@@ -85,4 +85,3 @@ def assert_partials_compile(
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "Overfull \\hbox" not in result.stdout
-

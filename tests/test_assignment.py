@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import fixed_params, load_assignment, load_roster, valid_student_id
-from grader.errors import UserError
+from grader.core.errors import UserError
+from grader.course.assignment import fixed_params, load_assignment, load_roster, valid_student_id
 
 ROOT = Path(__file__).resolve().parent.parent
 

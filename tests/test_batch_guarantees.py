@@ -35,12 +35,13 @@ from typing import Any
 
 import pytest
 
-from grader.assignment import load_assignment, load_roster
-from grader.keys import key_json
-from grader.variants import make_variants
+from grader.course.assignment import load_assignment, load_roster
+from grader.course.keys import key_json
+from grader.course.variants import make_variants
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(os, "killpg") or not hasattr(os, "mkfifo"), reason="needs POSIX process groups and FIFOs"
+    not hasattr(os, "killpg") or not hasattr(os, "mkfifo"),
+    reason="needs POSIX process groups and FIFOs",
 )
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "grader" / "samples" / "course.yaml"
@@ -81,14 +82,23 @@ def snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
             elif stat.S_ISDIR(info.st_mode):
                 found[rel] = ("dir",)
             elif stat.S_ISREG(info.st_mode):
-                found[rel] = ("file", info.st_size, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+                found[rel] = (
+                    "file",
+                    info.st_size,
+                    info.st_mtime_ns,
+                    hashlib.sha256(path.read_bytes()).hexdigest(),
+                )
             else:
                 found[rel] = ("special", stat.S_IFMT(info.st_mode))
     return found
 
 
 def files_of(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def gradebook(out: Path) -> list[dict[str, str]]:
@@ -113,7 +123,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     shutil.copy(COURSE, assignment)
     roster = tmp / "roster.csv"
     roster.write_text(
-        "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, LARGE + 1)), encoding="utf-8"
+        "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, LARGE + 1)),
+        encoding="utf-8",
     )
     spec = load_assignment(assignment)
     keys = {
@@ -189,8 +200,17 @@ def _make_broken(course: Course, root: Path) -> Broken:
     wrong["answers"]["sgd"]["steps"][0]["deltas"][2] = "12345"
     put("s002.json", wrong)
     for i, sid in enumerate(["s003", "s004", "s005", "s006", "s007"]):
-        put(f"{sid}.json", dict(key(sid), answers=leaves_of(key(sid)["answers"], lambda _, i=i: shells[i % len(shells)])))
-    put("s008.json", dict(key("s008"), answers=leaves_of(key("s008")["answers"], lambda _: shells[5])))
+        put(
+            f"{sid}.json",
+            dict(
+                key(sid),
+                answers=leaves_of(key(sid)["answers"], lambda _, i=i: shells[i % len(shells)]),
+            ),
+        )
+    put(
+        "s008.json",
+        dict(key("s008"), answers=leaves_of(key("s008")["answers"], lambda _: shells[5])),
+    )
     put("s009.json", ('{"student": "s009", "note": "caf\u00e9"}').encode("latin-1"))
     put("s010.json", json.dumps(key("s010")).encode("utf-16"))
     put("s011.json", b"")
@@ -209,8 +229,17 @@ def _make_broken(course: Course, root: Path) -> Broken:
     put("s022-a.json", key("s022"))
     put("s022-b.json", b'{"student": "s022", "answers": {')
     put("s023.json", dict(key("s001"), student="s023"))  # s001's variant and answers
-    put("s024.json", b'{"student": "s024", "answers": {"sgd": NaN, "graph": [Infinity], "mlp": {"h1": -Infinity}}}')
-    for name in (f"$(touch {markers[9].name}).json", "`reboot`.json", "; rm -rf ~.json", "-rf.json", "--out=x.json"):
+    put(
+        "s024.json",
+        b'{"student": "s024", "answers": {"sgd": NaN, "graph": [Infinity], "mlp": {"h1": -Infinity}}}',
+    )
+    for name in (
+        f"$(touch {markers[9].name}).json",
+        "`reboot`.json",
+        "; rm -rf ~.json",
+        "-rf.json",
+        "--out=x.json",
+    ):
         put(name, b"{")
     (subs / "notes.txt").write_text("not a submission")
     (subs / "folder.json").mkdir()
@@ -253,18 +282,35 @@ def _make_broken(course: Course, root: Path) -> Broken:
         "-rf.json": "not valid JSON",
         "--out=x.json": "not valid JSON",
     }
-    return Broken(root, subs, roster, markers, names, expected, orphans, {"s018.json": "zz-unknown"})
+    return Broken(
+        root, subs, roster, markers, names, expected, orphans, {"s018.json": "zz-unknown"}
+    )
 
 
 @pytest.fixture(scope="module")
-def broken(course: Course, tmp_path_factory: pytest.TempPathFactory) -> tuple[Broken, dict[str, Any]]:
+def broken(
+    course: Course, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Broken, dict[str, Any]]:
     """The broken batch graded once with 1 job and once with 2, tree snapshots around."""
     b = _make_broken(course, tmp_path_factory.mktemp("broken"))
     shutil.copy(course.assignment, b.root / "course.yaml")
     skip = ("out", "out2")
     before = snapshot(b.root, skip)
-    one = run_grader("grade", "course.yaml", "subs", "--roster", "roster.csv", "--out", "out", cwd=b.root)
-    two = run_grader("grade", "course.yaml", "subs", "--roster", "roster.csv", "--out", "out2", "--jobs", "2", cwd=b.root)
+    one = run_grader(
+        "grade", "course.yaml", "subs", "--roster", "roster.csv", "--out", "out", cwd=b.root
+    )
+    two = run_grader(
+        "grade",
+        "course.yaml",
+        "subs",
+        "--roster",
+        "roster.csv",
+        "--out",
+        "out2",
+        "--jobs",
+        "2",
+        cwd=b.root,
+    )
     after = snapshot(b.root, skip)
     return b, {"one": one, "two": two, "before": before, "after": after}
 
@@ -292,15 +338,21 @@ def test_every_file_gets_a_row(broken) -> None:
     b, _ = broken
     rows = gradebook(b.root / "out")
     extra = rows[len(b.names) :]
-    files = sorted(p.name for p in b.subs.iterdir() if p.name.endswith(".json") and p.name != "folder.json")
+    files = sorted(
+        p.name for p in b.subs.iterdir() if p.name.endswith(".json") and p.name != "folder.json"
+    )
     for name in files:
         assert any(f"subs/{name}" in r["reason"] for r in rows), name
-    orphans = {r["reason"].split(": ", 1)[0].removeprefix("subs/"): r for r in extra if r["student"] == ""}
+    orphans = {
+        r["reason"].split(": ", 1)[0].removeprefix("subs/"): r for r in extra if r["student"] == ""
+    }
     assert set(orphans) == set(b.orphans)
     for name, fragment in b.orphans.items():
         assert orphans[name]["status"] == "invalid" and fragment in orphans[name]["reason"]
     unmatched = [r for r in extra if r["status"] == "unmatched"]
-    assert [(r["student"], r["reason"].split(":", 1)[0]) for r in unmatched] == [("zz-unknown", "subs/s018.json")]
+    assert [(r["student"], r["reason"].split(":", 1)[0]) for r in unmatched] == [
+        ("zz-unknown", "subs/s018.json")
+    ]
     assert len(rows) == len(b.names) + len(b.orphans) + len(b.unmatched)
     assert not any("notes.txt" in r["reason"] or "folder.json" in r["reason"] for r in rows)
 
@@ -316,7 +368,8 @@ def test_nothing_is_written_outside_out_and_nothing_runs(broken) -> None:
     out = b.root / "out"
     graded = [sid for sid, (status, _) in b.expected.items() if status == "submitted"]
     assert sorted(files_of(out)) == sorted(
-        ["gradebook.csv", "summary.html"] + [f"reports/{sid}.{ext}" for sid in graded for ext in ("json", "md")]
+        ["gradebook.csv", "summary.html"]
+        + [f"reports/{sid}.{ext}" for sid in graded for ext in ("json", "md")]
     )
     for marker in b.markers:
         assert not marker.exists(), marker
@@ -344,19 +397,33 @@ def test_generate_runs_nothing_and_writes_only_out(course: Course, tmp_path: Pat
                 ("s001", f"$(touch {markers[0]})"),
                 ("s002", f"`touch {markers[1]}`"),
                 ("s003", f"\\immediate\\write18{{touch {markers[2]}}}"),
-                ("s004", "{{ cycler.__init__.__globals__.os.system('touch " + str(markers[3]) + "') }}"),
+                (
+                    "s004",
+                    "{{ cycler.__init__.__globals__.os.system('touch " + str(markers[3]) + "') }}",
+                ),
             ]
         )
     shutil.copy(course.assignment, tmp_path / "course.yaml")
     before = snapshot(tmp_path)
-    done = run_grader("generate", "course.yaml", "--roster", "roster.csv", "--out", "build", "--no-pdf", cwd=tmp_path)
+    done = run_grader(
+        "generate",
+        "course.yaml",
+        "--roster",
+        "roster.csv",
+        "--out",
+        "build",
+        "--no-pdf",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     after = snapshot(tmp_path, ("build",))
     assert before == after
     assert not any(m.exists() for m in markers)
     sheet = (tmp_path / "build" / "sheets" / "s001.tex").read_text(encoding="utf-8")
     assert "\\$(touch" in sheet and "$(touch" not in sheet.replace("\\$(touch", "")
-    assert "{{ cycler" not in (tmp_path / "build" / "sheets" / "s004.tex").read_text(encoding="utf-8")
+    assert "{{ cycler" not in (tmp_path / "build" / "sheets" / "s004.tex").read_text(
+        encoding="utf-8"
+    )
 
 
 # ------------------------------------------------------------------ killed runs
@@ -393,7 +460,11 @@ def kill_when(proc: subprocess.Popen[bytes], moment: Callable[[], bool]) -> bool
 def count(directory: Path, suffix: str) -> Callable[[], int]:
     def n() -> int:
         try:
-            return sum(1 for e in os.scandir(directory) if e.name.endswith(suffix) and not e.name.startswith("."))
+            return sum(
+                1
+                for e in os.scandir(directory)
+                if e.name.endswith(suffix) and not e.name.startswith(".")
+            )
         except FileNotFoundError:
             return 0
 
@@ -430,9 +501,19 @@ def submissions(course: Course, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return subs
 
 
-def test_killed_grade_leaves_only_whole_files_and_a_rerun_completes(course: Course, submissions: Path, tmp_path: Path) -> None:
+def test_killed_grade_leaves_only_whole_files_and_a_rerun_completes(
+    course: Course, submissions: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    args = ["grade", str(course.assignment), str(submissions), "--roster", str(course.roster), "--out", str(out)]
+    args = [
+        "grade",
+        str(course.assignment),
+        str(submissions),
+        "--roster",
+        str(course.roster),
+        "--out",
+        str(out),
+    ]
     reports = count(out / "reports", ".json")
     seen: list[dict[str, bytes]] = []
     moments: list[tuple[list[str], Callable[[], bool]]] = [
@@ -460,7 +541,15 @@ def test_killed_grade_leaves_only_whole_files_and_a_rerun_completes(course: Cour
 
 def test_killed_generate_leaves_the_old_or_the_new_build(course: Course, tmp_path: Path) -> None:
     out = tmp_path / "build"
-    args = ["generate", str(course.assignment), "--roster", str(course.roster), "--out", str(out), "--no-pdf"]
+    args = [
+        "generate",
+        str(course.assignment),
+        "--roster",
+        str(course.roster),
+        "--out",
+        str(out),
+        "--no-pdf",
+    ]
     assert run_grader(*args, cwd=tmp_path, secret="the-old-secret").returncode == 0
     old = files_of(out)
 
@@ -480,8 +569,12 @@ def test_killed_generate_leaves_the_old_or_the_new_build(course: Course, tmp_pat
     for moment in moments:
         killed = kill_when(start(args, tmp_path), moment)
         assert killed or moment is moments[-1], "the run ended before the moment"
-        leftovers = {p.name: files_of(p) for p in tmp_path.iterdir() if p.name.startswith(".build.")}
-        assert all(re.match(r"^\.build\.(staging|old)-[a-z0-9_]{8}$", name) for name in leftovers), leftovers
+        leftovers = {
+            p.name: files_of(p) for p in tmp_path.iterdir() if p.name.startswith(".build.")
+        }
+        assert all(
+            re.match(r"^\.build\.(staging|old)-[a-z0-9_]{8}$", name) for name in leftovers
+        ), leftovers
         states.append((files_of(out) if out.exists() else {}, leftovers))
     assert time.monotonic() - started < WATCHDOG
     done = run_grader(*args, cwd=tmp_path)
@@ -499,16 +592,30 @@ def test_killed_generate_leaves_the_old_or_the_new_build(course: Course, tmp_pat
                 json.loads(data)
     manifest = json.loads(new["manifest.json"])
     assert set(manifest["files"]) == set(new) - {"manifest.json"}
-    assert all(hashlib.sha256(new[rel]).hexdigest() == digest for rel, digest in manifest["files"].items())
+    assert all(
+        hashlib.sha256(new[rel]).hexdigest() == digest for rel, digest in manifest["files"].items()
+    )
 
 
-def test_a_rerun_puts_back_a_build_left_beside_and_cleans_up(course: Course, tmp_path: Path) -> None:
+def test_a_rerun_puts_back_a_build_left_beside_and_cleans_up(
+    course: Course, tmp_path: Path
+) -> None:
     """The state a kill between the two renames of the swap leaves: no ``build``, the old
     build and a complete new one beside it as dot-directories."""
     out = tmp_path / "build"
     roster = tmp_path / "five.csv"
-    roster.write_text("".join(course.roster.read_text(encoding="utf-8").splitlines(keepends=True)[:6]))
-    args = ["generate", str(course.assignment), "--roster", str(roster), "--out", str(out), "--no-pdf"]
+    roster.write_text(
+        "".join(course.roster.read_text(encoding="utf-8").splitlines(keepends=True)[:6])
+    )
+    args = [
+        "generate",
+        str(course.assignment),
+        "--roster",
+        str(roster),
+        "--out",
+        str(out),
+        "--no-pdf",
+    ]
     assert run_grader(*args, cwd=tmp_path).returncode == 0
     built = files_of(out)
     out.rename(tmp_path / ".build.old-abcd1234")

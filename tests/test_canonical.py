@@ -7,8 +7,8 @@ import subprocess
 import sys
 from fractions import Fraction as F
 
-from exercises.sgd_chain import EXERCISE, SgdChainParams
-from grader.numbers import fmt_dec
+from grader.core.numbers import fmt_dec
+from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
 
 CANONICAL = dict(
     data=[[5, 0], [1, 1]],

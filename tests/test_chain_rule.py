@@ -16,14 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from exercises.base import pointer
-from exercises.chain_rule import EXERCISE, RANDOMIZED, ChainRuleParams
-from grader.assignment import Assignment
-from grader.engine import CORRECT, FractionOps, Rules
-from grader.formulas import parse_formula
-from grader.keys import exact_text, map_leaves
-from grader.latex import render, words
-from grader.variants import make_variant, student_rng
+from grader.core.engine import CORRECT, FractionOps, Rules
+from grader.core.latex import render, words
+from grader.course.assignment import Assignment
+from grader.course.keys import exact_text, map_leaves
+from grader.course.variants import make_variant, student_rng
+from grader.exercises.base import pointer
+from grader.exercises.chain_rule import EXERCISE, RANDOMIZED, ChainRuleParams
+from grader.grade.formulas import parse_formula
 from tests.helpers import assert_partials_compile
 
 CANONICAL_YAML = """

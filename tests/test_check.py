@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from exercises import get_exercise
-from exercises.sgd_chain import EXERCISE as SGD
-from exercises.sgd_chain import SgdChainParams
-from grader.build import generate_command
 from grader.cli import main
-from grader.keys import exact_text, map_leaves
-from grader.manifest import sha256
+from grader.course.keys import exact_text, map_leaves
+from grader.exercises import get_exercise
+from grader.exercises.sgd_chain import EXERCISE as SGD
+from grader.exercises.sgd_chain import SgdChainParams
+from grader.make.build import generate_command
+from grader.make.manifest import sha256
 from tests.helpers import CANONICAL_SGD
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
@@ -153,14 +153,14 @@ def test_tampered_manifest_paths_are_refused(build):
 def test_oracle_catches_a_wrong_key_that_regenerates_identically(build, monkeypatch):
     """A bug in the exact engine would make the key and its regeneration agree; the
     independent recomputation must still object."""
-    import grader.check
+    import grader.make.check
 
     path = build / "keys" / "s02.json"
     key = json.loads(path.read_text())
     key["answers"]["sgd"]["steps"][1]["weights"][1][2] = "7/3"
     wrong = (json.dumps(key, indent=2, ensure_ascii=False) + "\n").encode()
     path.write_bytes(wrong)
-    real = grader.check.student_files
+    real = grader.make.check.student_files
 
     def buggy_regeneration(assignment, student, variants, doc):
         files = real(assignment, student, variants, doc)
@@ -168,7 +168,7 @@ def test_oracle_catches_a_wrong_key_that_regenerates_identically(build, monkeypa
             files["keys/s02.json"] = wrong
         return files
 
-    monkeypatch.setattr(grader.check, "student_files", buggy_regeneration)
+    monkeypatch.setattr(grader.make.check, "student_files", buggy_regeneration)
     manifest = json.loads((build / "manifest.json").read_text())
     manifest["files"]["keys/s02.json"] = sha256(wrong)
     (build / "manifest.json").write_text(json.dumps(manifest, indent=2))

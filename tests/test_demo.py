@@ -54,7 +54,7 @@ def test_demo_without_pdf_does_the_whole_job(
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
-    from grader.errors import UserError
+    from grader.core.errors import UserError
 
     with pytest.raises(UserError, match="not made by `grader demo`"):
         demo_command(str(foreign), pdf=False)

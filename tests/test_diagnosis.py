@@ -2,7 +2,7 @@
 
 Each synthetic student makes one catalogue mistake systematically: every computation of
 the exercise, in order, run with the mistake's Rules on the student's own earlier values
-(grader.mistakes.replay).  Such a student must be diagnosed with that mistake (and a
+(grader.grade.mistakes.replay).  Such a student must be diagnosed with that mistake (and a
 learning-rate student with the rate used), never with "arithmetic"; a correct student
 (the control) gets no diagnosis at all.  Students write either exact fractions or
 decimals rounded to the instructed places, which they then keep computing with.
@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from exercises import get_exercise
-from grader.assignment import Assignment, ExerciseSpec
-from grader.engine import CORRECT, FractionOps, Rules
-from grader.formulas import formula_text
-from grader.grading import Report, exercise_rounding, grade_submission
-from grader.mistakes import replay, submission_from, variations
-from grader.models import RoundingSpec
-from grader.numbers import fmt_dec, fmt_frac, round_half_away
-from grader.variants import Variant
+from grader.core.engine import CORRECT, FractionOps, Rules
+from grader.core.models import RoundingSpec
+from grader.core.numbers import fmt_dec, fmt_frac, round_half_away
+from grader.course.assignment import Assignment, ExerciseSpec
+from grader.course.variants import Variant
+from grader.exercises import get_exercise
+from grader.grade.formulas import formula_text
+from grader.grade.grading import Report, exercise_rounding, grade_submission
+from grader.grade.mistakes import replay, submission_from, variations
 from tests.helpers import nice_variants
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
@@ -165,7 +165,7 @@ def test_other_families_students_are_diagnosed(exercise_type: str, expected: set
 
 
 def test_canonical_learning_rate_detail_is_the_rate_used() -> None:
-    from grader.variants import make_variants
+    from grader.course.variants import make_variants
 
     params = {
         "data": [[5, 0], [1, 1]],
@@ -184,10 +184,10 @@ def test_canonical_learning_rate_detail_is_the_rate_used() -> None:
 
 
 def test_learning_rate_needs_a_plausible_rate() -> None:
-    from grader.intervals import Interval
+    from grader.core.intervals import Interval
 
     ctx_rate = Fraction(5)
-    from grader.mistakes import Context
+    from grader.grade.mistakes import Context
 
     ctx = Context(learning_rate=ctx_rate)
     assert [v.detail for v in variations("learning_rate", ctx, Interval(Fraction(1, 2)))] == ["1/2"]
@@ -225,8 +225,8 @@ def _plausible_rate(rates: Any, given: Fraction | None, other_rates: list[Any]) 
 
 
 def test_pick_rate_follows_its_rule_on_random_intervals() -> None:
-    from grader.intervals import Interval
-    from grader.mistakes import pick_rate
+    from grader.core.intervals import Interval
+    from grader.grade.mistakes import pick_rate
 
     rng = random.Random(7)
     found = 0

@@ -6,7 +6,7 @@
   and a Fraction re-implementation written here replays ``transcendental`` and ``all``.
 
 Nothing here calls the engine to compute an expected value: the oracles below share no
-code with ``grader.engine`` (not even the rounding helper of ``grader.numbers``).
+code with ``grader.core.engine`` (not even the rounding helper of ``grader.core.numbers``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from grader import engine, transcendental
-from grader.engine import CORRECT, FractionOps, Layer, Rounding
+from grader.core import engine, transcendental
+from grader.core.engine import CORRECT, FractionOps, Layer, Rounding
 
 RATIONAL_ACTS = ("identity", "relu", "hard_sigmoid", "softsign")
 ALL_ACTS = (*RATIONAL_ACTS, "sigmoid", "tanh")
@@ -472,7 +472,7 @@ def test_sigmoid_tanh_networks_match_float64(net: Net) -> None:
 
 
 def round_k(x: F, k: int) -> F:
-    """Half away from zero, written independently of grader.numbers."""
+    """Half away from zero, written independently of grader.core.numbers."""
     n = math.floor(abs(x) * 10**k + F(1, 2))
     return F(n if x >= 0 else -n, 10**k)
 

@@ -24,19 +24,8 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.assignment import Assignment, ExerciseSpec
-from grader.fileio import dump_json
-from grader.formulas import (
-    MAX_LENGTH,
-    FormulaError,
-    equivalent,
-    formula_latex,
-    formula_text,
-    parse_formula,
-)
-from grader.grading import STATUSES, grade_submission
-from grader.keys import key_json
-from grader.numbers import (
+from grader.core.fileio import dump_json
+from grader.core.numbers import (
     MAX_DIGITS,
     MAX_EXPONENT,
     NumberError,
@@ -45,9 +34,20 @@ from grader.numbers import (
     parse_number,
     tex_frac,
 )
-from grader.reports import report_json, report_markdown
-from grader.submission import SubmissionError, parse_submission
-from grader.variants import make_variants
+from grader.course.assignment import Assignment, ExerciseSpec
+from grader.course.keys import key_json
+from grader.course.submission import SubmissionError, parse_submission
+from grader.course.variants import make_variants
+from grader.grade.formulas import (
+    MAX_LENGTH,
+    FormulaError,
+    equivalent,
+    formula_latex,
+    formula_text,
+    parse_formula,
+)
+from grader.grade.grading import STATUSES, grade_submission
+from grader.grade.reports import report_json, report_markdown
 from tests.helpers import CANONICAL_SGD
 
 HANG_SECONDS = 60  # an alarm, not a benchmark: only a hang ever gets near it

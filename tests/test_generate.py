@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from grader.build import generate_command
 from grader.cli import main
-from grader.errors import UserError
-from grader.pdf import TexJob, explain_failure
+from grader.core.errors import UserError
+from grader.make.build import generate_command
+from grader.make.pdf import TexJob, explain_failure
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -195,7 +195,7 @@ def whole_build(setup):
     tmp, roster, _, _ = setup
     out = tmp / "whole"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("grader.pdf.MIN_PART", 10**6)
+        mp.setattr("grader.make.pdf.MIN_PART", 10**6)
         assert generate(roster, out, pdf=True) == 0
     return out
 
@@ -204,7 +204,7 @@ def test_documents_typeset_in_parts_read_as_one_typeset_whole(
     require_tex, tex_build, whole_build, setup
 ):
     """25 students: the sheets are typeset in parts on two cores, the keys whole."""
-    from grader import pdf
+    from grader.make import pdf
 
     _, _, ids, _ = setup
     assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [3, 1]
@@ -224,9 +224,9 @@ def _titles(outline: list[Any]) -> list[Any]:
 
 
 def _class_documents(setup: Any) -> list[Any]:
-    from grader.assignment import load_assignment, load_roster
-    from grader.build import KINDS, class_head, student_output
-    from grader.pdf import ClassDocument
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.make.build import KINDS, class_head, student_output
+    from grader.make.pdf import ClassDocument
 
     _, roster_path, ids, _ = setup
     assignment = load_assignment(COURSE)
@@ -388,7 +388,7 @@ def test_a_failed_run_leaves_the_previous_build(small_roster, tmp_path, monkeypa
     def boom(*args, **kwargs):
         raise KeyboardInterrupt  # as if the run were killed halfway
 
-    monkeypatch.setattr("grader.build.make_manifest", boom)
+    monkeypatch.setattr("grader.make.build.make_manifest", boom)
     with pytest.raises(KeyboardInterrupt):
         generate(roster, out, secret="another-secret", pdf=False)
     assert text_files(out) == before
@@ -419,7 +419,7 @@ def test_ids_that_would_share_a_file_are_refused(ids, tmp_path):
 
 
 def test_tex_runs_sandboxed():
-    from grader.pdf import tex_environment
+    from grader.make.pdf import tex_environment
 
     env = tex_environment()
     assert env["openin_any"] == "p" and env["openout_any"] == "p"
@@ -441,7 +441,7 @@ def test_a_runaway_tex_is_killed_with_its_children(tmp_path, monkeypatch):
     """A TeX that never ends is stopped at the time limit, and so is what it started."""
     import time
 
-    from grader import pdf
+    from grader.make import pdf
 
     engine = tmp_path / "fake-pdflatex"
     engine.write_text("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nsleep 300\n")
@@ -463,7 +463,7 @@ def test_a_tex_error_keeps_the_rest_and_names_the_student(
 ):
     """TeX failing (here a stand-in engine) is exit 1 with the student and the line;
     the .tex/.json files, the manifest and TeX's log are still written."""
-    from grader import pdf
+    from grader.make import pdf
 
     engine = tmp_path / "fake-pdflatex"
     engine.write_text(

@@ -21,21 +21,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import exercises.chain_rule as chain_rule
-from exercises import get_exercise
-from exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
-from exercises.sgd_chain_view import (
+import grader.exercises.chain_rule as chain_rule
+from grader.core.engine import CORRECT, NumberGrowthError
+from grader.core.latex import Tex, environment, num
+from grader.core.models import RoundingSpec
+from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
+from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
+from grader.exercises import get_exercise
+from grader.exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
+from grader.exercises.sgd_chain_view import (
     APPROX_PLACES,
     RESULT_PLACES,
     Numbers,
     _decimal,
     _places,
 )
-from grader.engine import CORRECT, NumberGrowthError
-from grader.keys import _leaf_texts, approx_text, exact_text, map_leaves
-from grader.latex import Tex, environment, num
-from grader.models import RoundingSpec
-from grader.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 
 # values as keys have them: integers, halves, rounded decimals, long fractions
 values = st.one_of(
@@ -275,7 +275,6 @@ def test_chain_rule_formulas_are_built_as_without_the_memo() -> None:
                 assert memo == fresh and memo.args == fresh.args and str(memo) == str(fresh)
 
 
-
 # ------------------------------------------------------------ solving without formulas
 
 
@@ -309,7 +308,11 @@ def test_solving_without_formulas_leaves_out_only_their_values(
         formula_leaves = {p for c in full.computations if c.kind == "formula" for p in c.outputs}
         assert lean.answers == full.answers
         assert lean.values == {p: v for p, v in full.values.items() if p not in formula_leaves}
-        assert (lean.rounded, lean.decimals, lean.trace) == (full.rounded, full.decimals, full.trace)
+        assert (lean.rounded, lean.decimals, lean.trace) == (
+            full.rounded,
+            full.decimals,
+            full.trace,
+        )
         assert exercise.latex_view(params, lean, "en") == exercise.latex_view(params, full, "en")  # type: ignore[attr-defined]
         solved += 1
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import UserError
-from grader.grade_cmd import grade_command
+from grader.core.errors import UserError
+from grader.grade.batch import grade_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "grader" / "samples"
@@ -222,7 +222,7 @@ def test_cli_never_shows_a_traceback(batch, tmp_path: Path) -> None:
 
 
 def test_a_bug_while_grading_one_file_does_not_stop_the_batch(tmp_path: Path, monkeypatch) -> None:
-    import grader.grade_cmd as grade_cmd
+    import grader.grade.batch as grade_cmd
 
     real = grade_cmd.grade_submission
 

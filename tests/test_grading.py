@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exercises import get_exercise
-from grader.assignment import Assignment, ExerciseSpec, ToleranceSpec
-from grader.engine import CORRECT, FractionOps, Rounding
-from grader.grading import grade_submission
-from grader.intervals import Interval, IntervalError, IntervalOps
-from grader.keys import key_json
-from grader.models import RoundingSpec
-from grader.reports import report_json
-from grader.tolerance import answer_interval, pattern_matches, rule_for
-from grader.variants import Variant, make_variants
+from grader.core.engine import CORRECT, FractionOps, Rounding
+from grader.core.intervals import Interval, IntervalError, IntervalOps
+from grader.core.models import RoundingSpec
+from grader.course.assignment import Assignment, ExerciseSpec, ToleranceSpec
+from grader.course.keys import key_json
+from grader.course.variants import Variant, make_variants
+from grader.exercises import get_exercise
+from grader.grade.grading import grade_submission
+from grader.grade.reports import report_json
+from grader.grade.tolerance import answer_interval, pattern_matches, rule_for
 from tests.helpers import CANONICAL_SGD, nice_variants
 
 CANONICAL = CANONICAL_SGD
@@ -475,8 +475,8 @@ def test_graph_under_intervals_contains_the_key() -> None:
 
 
 def test_formula_fields_parse_compare_and_diagnose() -> None:
-    from grader.engine import Rules
-    from grader.formulas import formula_text
+    from grader.core.engine import Rules
+    from grader.grade.formulas import formula_text
 
     variants = nice_variants("chain_rule", lambda rng, i: {}, 1, seed=3)
     a = Assignment(id="hw", exercises=[variants[0].exercise])
@@ -504,7 +504,9 @@ def test_formula_fields_parse_compare_and_diagnose() -> None:
     assert grade_formula("x + y + 12345").diagnosis[0].id == "arithmetic"
 
 
-@pytest.mark.parametrize("module", ["grader.intervals", "grader.tolerance", "grader.mistakes"])
+@pytest.mark.parametrize(
+    "module", ["grader.core.intervals", "grader.grade.tolerance", "grader.grade.mistakes"]
+)
 def test_docstring_examples(module: str) -> None:
     import doctest
     import importlib
@@ -516,12 +518,12 @@ def test_docstring_examples(module: str) -> None:
 def test_wrong_given_data_earns_no_carried_forward_credit() -> None:
     """A student who solves another problem (a classmate's x = 3 instead of 1 in step 1, then
     consistent work) gets no carried-forward credit for what builds on the wrong x."""
-    from exercises.sgd_chain import EXERCISE as SGD
-    from exercises.sgd_chain import SgdChainParams
-    from grader.assignment import Assignment, ExerciseSpec
-    from grader.grading import grade_submission
-    from grader.keys import exact_text, map_leaves
-    from grader.variants import Variant
+    from grader.course.assignment import Assignment, ExerciseSpec
+    from grader.course.keys import exact_text, map_leaves
+    from grader.course.variants import Variant
+    from grader.exercises.sgd_chain import EXERCISE as SGD
+    from grader.exercises.sgd_chain import SgdChainParams
+    from grader.grade.grading import grade_submission
 
     raw = {
         "data": [[5, 0], [1, 1]],

@@ -1,6 +1,6 @@
 """What makes grading a batch fast must not change a single report.
 
-A batch shares one :class:`grader.grading.GradingCache`: per-variant plans whose memos
+A batch shares one :class:`grader.grade.grading.GradingCache`: per-variant plans whose memos
 keep the computations run on given inputs.  Grading a class through one cache, in any
 order, and with memos so small they forget after every entry, must give exactly the
 reports each submission gets when graded alone.  The class is made to hit the memos in
@@ -8,7 +8,7 @@ every way: the key itself, each catalogue mistake made consistently, the same st
 writing rounded decimals, and students whose answers are perturbed at random (a wrong
 number, a missing field, text that is no number), so inputs repeat only sometimes.
 
-Also here: :func:`grader.fileio.dump_json` writes exactly what ``json.dumps`` does.
+Also here: :func:`grader.core.fileio.dump_json` writes exactly what ``json.dumps`` does.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exercises import get_exercise
-from grader.assignment import Assignment, ExerciseSpec
-from grader.engine import CORRECT
-from grader.fileio import dump_json
-from grader.grading import GradingCache, Report, grade_submission, total
-from grader.models import RoundingSpec
-from grader.reports import report_json, report_json_text, report_markdown
-from grader.variants import Variant
+from grader.core.engine import CORRECT
+from grader.core.fileio import dump_json
+from grader.core.models import RoundingSpec
+from grader.course.assignment import Assignment, ExerciseSpec
+from grader.course.variants import Variant
+from grader.exercises import get_exercise
+from grader.grade.grading import GradingCache, Report, grade_submission, total
+from grader.grade.reports import report_json, report_json_text, report_markdown
 from tests.helpers import CANONICAL_SGD, nice_variants
 from tests.test_diagnosis import mistaken_rules, student
 
@@ -172,8 +172,10 @@ def test_total_is_the_exact_sum(points: list[Fraction], repeats: int) -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 

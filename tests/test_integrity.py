@@ -28,16 +28,16 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-import grader.variants as variants_module
-from grader.assignment import load_assignment
-from grader.build import generate_command
-from grader.check import check_command
+import grader.course.variants as variants_module
 from grader.cli import main
-from grader.errors import UserError
-from grader.grade_cmd import grade_command
-from grader.keys import key_json
-from grader.manifest import secret_fingerprint
-from grader.variants import DEMO_SECRET, make_variants, seed_bytes
+from grader.core.errors import UserError
+from grader.course.assignment import load_assignment
+from grader.course.keys import key_json
+from grader.course.variants import DEMO_SECRET, make_variants, seed_bytes
+from grader.grade.batch import grade_command
+from grader.make.build import generate_command
+from grader.make.check import check_command
+from grader.make.manifest import secret_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "grader" / "samples" / "course.yaml"
@@ -55,7 +55,11 @@ def params_of(secret: bytes | None, student: str) -> list[Any]:
 
 def test_the_seed_is_hmac_sha256_of_the_ids() -> None:
     """Computed here independently: HMAC-SHA256(secret, "assignment\\0exercise\\0student")."""
-    for secret, a, e, s in [(b"k", "hw1", "sgd", "s01"), (b"\x00" * 64, "a", "b", "c"), (SECRET.encode(), "backprop-hw1", "mlp", "s.9_x-Y")]:
+    for secret, a, e, s in [
+        (b"k", "hw1", "sgd", "s01"),
+        (b"\x00" * 64, "a", "b", "c"),
+        (SECRET.encode(), "backprop-hw1", "mlp", "s.9_x-Y"),
+    ]:
         message = f"{a}\x00{e}\x00{s}".encode()
         assert seed_bytes(secret, a, e, s) == hmac.new(secret, message, hashlib.sha256).digest()
     # the separator keeps the fields apart: ("ab", "c") and ("a", "bc") never collide
@@ -98,8 +102,24 @@ def test_no_secret_means_no_variant() -> None:
         mp.delenv("GRADER_SECRET", raising=False)
         for args in (
             ["solve", str(COURSE), "--student", "s01"],
-            ["generate", str(COURSE), "--roster", str(ROOT / "grader/samples/roster.csv"), "--out", "/nonexistent/x", "--no-pdf"],
-            ["grade", str(COURSE), str(ROOT / "grader/samples/submissions"), "--roster", str(ROOT / "grader/samples/roster.csv"), "--out", "/nonexistent/y"],
+            [
+                "generate",
+                str(COURSE),
+                "--roster",
+                str(ROOT / "grader/samples/roster.csv"),
+                "--out",
+                "/nonexistent/x",
+                "--no-pdf",
+            ],
+            [
+                "grade",
+                str(COURSE),
+                str(ROOT / "grader/samples/submissions"),
+                "--roster",
+                str(ROOT / "grader/samples/roster.csv"),
+                "--out",
+                "/nonexistent/y",
+            ],
         ):
             result = CliRunner().invoke(main, args, env={"GRADER_SECRET": None})
             assert result.exit_code == 2, result.output
@@ -124,7 +144,9 @@ def test_the_demo_secret_is_used_only_by_the_demo() -> None:
     assert offenders == []
 
 
-def test_generate_grade_check_and_solve_never_use_the_demo_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_grade_check_and_solve_never_use_the_demo_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     used: list[bytes] = []
     real = variants_module.seed_bytes
 
@@ -140,8 +162,20 @@ def test_generate_grade_check_and_solve_never_use_the_demo_secret(tmp_path: Path
     assert generate_command(str(COURSE), str(roster), str(build), pdf=False, jobs=1) == 0
     with contextlib.redirect_stdout(io.StringIO()):
         assert check_command(str(COURSE), str(build)) == 0
-        assert grade_command(str(COURSE), [str(build / "keys")], str(roster), str(tmp_path / "out"), lms=None, jobs=1) == 0
-    result = CliRunner().invoke(main, ["solve", str(COURSE), "--student", "s01", "--format", "json"])
+        assert (
+            grade_command(
+                str(COURSE),
+                [str(build / "keys")],
+                str(roster),
+                str(tmp_path / "out"),
+                lms=None,
+                jobs=1,
+            )
+            == 0
+        )
+    result = CliRunner().invoke(
+        main, ["solve", str(COURSE), "--student", "s01", "--format", "json"]
+    )
     assert result.exit_code == 0
     assert used and set(used) == {SECRET.encode()}
     manifest = json.loads((build / "manifest.json").read_text())
@@ -156,7 +190,7 @@ def test_generate_grade_check_and_solve_never_use_the_demo_secret(tmp_path: Path
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build with PDFs (two TeX runs), for every tampering below."""
-    from grader.pdf import find_engine
+    from grader.make.pdf import find_engine
 
     if find_engine() is None:
         if os.environ.get("CI") == "true":
@@ -164,7 +198,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("TeX (pdflatex) is not installed")
     tmp = tmp_path_factory.mktemp("integrity")
     roster = tmp / "roster.csv"
-    roster.write_text("id,name\n" + "".join(f"{sid},Student {sid} Иванов\n" for sid in IDS), encoding="utf-8")
+    roster.write_text(
+        "id,name\n" + "".join(f"{sid},Student {sid} Иванов\n" for sid in IDS), encoding="utf-8"
+    )
     out = tmp / "build"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_SECRET", SECRET)
@@ -214,7 +250,9 @@ FILES = [
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 @pytest.mark.parametrize(("rel", "named"), FILES, ids=[f[0] for f in FILES])
-def test_one_changed_byte_anywhere_is_caught(require_tex, build: Path, rel: str, named: str, where: str) -> None:
+def test_one_changed_byte_anywhere_is_caught(
+    require_tex, build: Path, rel: str, named: str, where: str
+) -> None:
     path = build / rel
     data = bytearray(path.read_bytes())
     i = {"first": 0, "middle": len(data) // 2, "last": len(data) - 1}[where]
@@ -259,11 +297,15 @@ def _sampled_leaves(pristine: Path, rel: str) -> list[tuple[Any, ...]]:
 
 
 def _leaf_cases() -> list[Any]:
-    return [pytest.param(rel, k, id=f"{rel}-{k}") for rel in JSON_FILES for k in range(SAMPLES_PER_FILE)]
+    return [
+        pytest.param(rel, k, id=f"{rel}-{k}") for rel in JSON_FILES for k in range(SAMPLES_PER_FILE)
+    ]
 
 
 @pytest.mark.parametrize(("rel", "k"), _leaf_cases())
-def test_one_changed_json_leaf_anywhere_is_caught(require_tex, pristine: Path, build: Path, rel: str, k: int) -> None:
+def test_one_changed_json_leaf_anywhere_is_caught(
+    require_tex, pristine: Path, build: Path, rel: str, k: int
+) -> None:
     leaves = _sampled_leaves(pristine, rel)
     if k >= len(leaves):
         pytest.skip("a small file: fewer leaves than samples")
@@ -288,16 +330,47 @@ def test_one_changed_json_leaf_anywhere_is_caught(require_tex, pristine: Path, b
     ("change", "named"),
     [
         (lambda m: m.update(pdf=False), "manifest.json says the build has no PDFs but lists"),
-        (lambda m: m.update(secret_fingerprint=None), "manifest.json records no secret fingerprint"),
-        (lambda m: m["students"].pop(), "manifest.json lists keys/s02.json, which belongs to no student of the build"),
-        (lambda m: m["students"].append({"id": "s03", "name": "Eve"}), "student s03: keys/s03.json is missing"),
-        (lambda m: m["files"].pop("keys/s01.pdf"), "extra file keys/s01.pdf (not in manifest.json)"),
-        (lambda m: m["files"].update({"keys/s01.pdf": "0" * 64}), "student s01: keys/s01.pdf does not match its sha256"),
-        (lambda m: m["assignment"].update(sha256="0" * 64), "the assignment file changed since the build was generated"),
-        (lambda m: m["assignment"].update(id="other-hw"), "this build is for assignment 'other-hw'"),
+        (
+            lambda m: m.update(secret_fingerprint=None),
+            "manifest.json records no secret fingerprint",
+        ),
+        (
+            lambda m: m["students"].pop(),
+            "manifest.json lists keys/s02.json, which belongs to no student of the build",
+        ),
+        (
+            lambda m: m["students"].append({"id": "s03", "name": "Eve"}),
+            "student s03: keys/s03.json is missing",
+        ),
+        (
+            lambda m: m["files"].pop("keys/s01.pdf"),
+            "extra file keys/s01.pdf (not in manifest.json)",
+        ),
+        (
+            lambda m: m["files"].update({"keys/s01.pdf": "0" * 64}),
+            "student s01: keys/s01.pdf does not match its sha256",
+        ),
+        (
+            lambda m: m["assignment"].update(sha256="0" * 64),
+            "the assignment file changed since the build was generated",
+        ),
+        (
+            lambda m: m["assignment"].update(id="other-hw"),
+            "this build is for assignment 'other-hw'",
+        ),
         (lambda m: m.update(tool="other-tool"), "not a manifest written by 'grader generate'"),
     ],
-    ids=["pdf-flag", "no-fingerprint", "student-dropped", "student-added", "file-unlisted", "digest", "assignment-sha", "assignment-id", "tool"],
+    ids=[
+        "pdf-flag",
+        "no-fingerprint",
+        "student-dropped",
+        "student-added",
+        "file-unlisted",
+        "digest",
+        "assignment-sha",
+        "assignment-id",
+        "tool",
+    ],
 )
 def test_manifest_tampering_is_named(require_tex, build: Path, change: Any, named: str) -> None:
     path = build / "manifest.json"
@@ -327,7 +400,9 @@ def test_a_dropped_student_with_a_forged_key_is_caught(require_tex, build: Path)
 # ------------------------------------------------------------------ claimed variants
 
 
-def test_a_submission_claiming_another_variant_is_graded_against_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_submission_claiming_another_variant_is_graded_against_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GRADER_SECRET", SECRET)
     spec = load_assignment(COURSE)
     mine = key_json(spec, "s02", make_variants(spec, "s02", SECRET.encode()))
@@ -341,7 +416,14 @@ def test_a_submission_claiming_another_variant_is_graded_against_its_own(tmp_pat
     fixed = load_assignment(ROOT / "grader" / "samples" / "canonical.yaml")
     canonical = key_json(fixed, "s03", make_variants(fixed, "s03", None))
     (subs / "s03.json").write_text(
-        json.dumps({"assignment": spec.id, "student": "s03", "params": canonical["params"], "answers": canonical["answers"]})
+        json.dumps(
+            {
+                "assignment": spec.id,
+                "student": "s03",
+                "params": canonical["params"],
+                "answers": canonical["answers"],
+            }
+        )
     )
     (subs / "s01.json").write_text(json.dumps(theirs))  # the control: s01's own key
     roster = tmp_path / "roster.csv"
@@ -349,7 +431,10 @@ def test_a_submission_claiming_another_variant_is_graded_against_its_own(tmp_pat
     out = tmp_path / "out"
     with contextlib.redirect_stdout(io.StringIO()):
         assert grade_command(str(COURSE), [str(subs)], str(roster), str(out), lms=None, jobs=1) == 0
-    reports = {sid: json.loads((out / "reports" / f"{sid}.json").read_text()) for sid in ("s01", "s02", "s03")}
+    reports = {
+        sid: json.loads((out / "reports" / f"{sid}.json").read_text())
+        for sid in ("s01", "s02", "s03")
+    }
     assert reports["s01"]["score"] == reports["s01"]["max_score"] == 24
     # Not full marks.  (About half: with zero initial weights the first SGD step is the same
     # for any data, and error carried forward credits the copied key's consistency.)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.intervals import Interval, IntervalError
+from grader.core.intervals import Interval, IntervalError
 
 small = st.fractions(min_value=-50, max_value=50, max_denominator=60)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from exercises.sgd_chain import EXERCISE, SgdChainParams
-from exercises.sgd_chain_view import Numbers
-from grader.assignment import Assignment, Student, load_assignment
-from grader.documents import points_text, render_document, renumbered, student_doc
-from grader.latex import MAX_TEXT_CHARS, Tex, environment, escape_tex, num
-from grader.models import RoundingSpec
-from grader.variants import make_variants
+from grader.core.latex import MAX_TEXT_CHARS, Tex, environment, escape_tex, num
+from grader.core.models import RoundingSpec
+from grader.course.assignment import Assignment, Student, load_assignment
+from grader.course.variants import make_variants
+from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
+from grader.exercises.sgd_chain_view import Numbers
+from grader.make.documents import points_text, render_document, renumbered, student_doc
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 HOSTILE = [
@@ -215,7 +215,7 @@ def test_every_sgd_variant_renders(activation, mode):
 
 @pytest.mark.parametrize("text", HOSTILE + ["x" * 5000, "/very/long/path/" * 20])
 def test_names_may_break_and_stay_escaped(text):
-    from grader.documents import breakable
+    from grader.make.documents import breakable
 
     out = breakable(text)
     assert_safe(out.replace(r"\allowbreak{}", ""))

@@ -5,7 +5,7 @@
    ``\\catcode``, ``^^5c``, ``\\def\\x{\\x}\\x``, ``\\loop\\iftrue\\repeat``, ``\\csname``, a
    name at the length limit made of attacks) compiles to PDFs that show the text as written
    and read and write nothing outside the build; a 1 MB string is a clear error.
-2. The sandbox itself: malicious .tex handed straight to :mod:`grader.pdf` (no escaping)
+2. The sandbox itself: malicious .tex handed straight to :mod:`grader.make.pdf` (no escaping)
    cannot read /etc/passwd or /etc/hostname, cannot write outside its directory, cannot
    run a command, and a TeX that never stops is killed at the time limit with a clear
    error.  A control run without the sandbox's settings shows the same document *does*
@@ -29,8 +29,8 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from grader import pdf
 from grader.cli import main
+from grader.make import pdf
 
 ASSIGNMENT = """\
 id: sandbox-hw
@@ -84,7 +84,11 @@ def pdf_text(path: Path) -> str:
     """The text in the order TeX wrote it (``-raw``): a long title that runs beside the
     student box is not interleaved with it."""
     return subprocess.run(
-        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True, timeout=120
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+        timeout=120,
     ).stdout
 
 
@@ -149,7 +153,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     os.chdir(root)  # relative attacks would land here
     try:
         result = CliRunner().invoke(
-            main, ["generate", "hw.yaml", "--roster", "roster.csv", "--out", str(out)], catch_exceptions=False
+            main,
+            ["generate", "hw.yaml", "--roster", "roster.csv", "--out", str(out)],
+            catch_exceptions=False,
         )
     finally:
         os.chdir(old)
@@ -198,22 +204,37 @@ def test_the_text_is_shown_as_written(require_tex, hostile: Hostile) -> None:
 @pytest.mark.parametrize(
     ("where", "content", "message"),
     [
-        ("roster", "x" * 1_000_000, "line 2: cannot read this row: field larger than field limit (131072)"),
+        (
+            "roster",
+            "x" * 1_000_000,
+            "line 2: cannot read this row: field larger than field limit (131072)",
+        ),
         ("roster", "x" * 100_000, "line 2: student name is longer than 200 characters"),
         ("title", "t" * 900_000, "2: /title: String should have at most 200 characters"),
         ("title", "t" * 1_000_000, "assignment file is larger than 1000000 bytes"),
     ],
 )
-def test_a_megabyte_string_is_a_clear_error(tmp_path: Path, where: str, content: str, message: str) -> None:
+def test_a_megabyte_string_is_a_clear_error(
+    tmp_path: Path, where: str, content: str, message: str
+) -> None:
     texts = {"title": "Sandbox", "course": "c", "due": "d", "sgd_title": "s", "graph_title": "g"}
     if where == "title":
         texts["title"] = content
-    (tmp_path / "hw.yaml").write_text(ASSIGNMENT.format(**{k: yaml_string(v) for k, v in texts.items()}))
+    (tmp_path / "hw.yaml").write_text(
+        ASSIGNMENT.format(**{k: yaml_string(v) for k, v in texts.items()})
+    )
     name = content if where == "roster" else "Ann"
     (tmp_path / "roster.csv").write_text(f"id,name\ns01,{name}\n")
     result = CliRunner().invoke(
         main,
-        ["generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "roster.csv"), "--out", str(tmp_path / "b")],
+        [
+            "generate",
+            str(tmp_path / "hw.yaml"),
+            "--roster",
+            str(tmp_path / "roster.csv"),
+            "--out",
+            str(tmp_path / "b"),
+        ],
     )
     assert result.exit_code == 2
     file = tmp_path / ("roster.csv" if where == "roster" else "hw.yaml")
@@ -231,13 +252,17 @@ def _compile(name: str, body: str, root: Path) -> bytes | pdf.TexFailure:
     engine = pdf.find_engine()
     assert engine is not None
     try:
-        return pdf.compile_one(pdf.TexJob(name, DOC.format(body=body), ["s01"]), root / f"tex-{name}", engine)
+        return pdf.compile_one(
+            pdf.TexJob(name, DOC.format(body=body), ["s01"]), root / f"tex-{name}", engine
+        )
     except pdf.TexFailure as exc:
         return exc
 
 
 @pytest.fixture(scope="module")
-def direct(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], dict[str, bytes | pdf.TexFailure]]:
+def direct(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[Path], dict[str, bytes | pdf.TexFailure]]:
     """Malicious documents, all compiled at once (two at a time), the loops with a 3 s limit."""
     if not pdf.find_engine():
         if os.environ.get("CI") == "true":
@@ -291,8 +316,17 @@ def test_without_the_sandbox_the_probe_does_read(require_tex, tmp_path: Path) ->
     (tmp_path / "probe.tex").write_text(DOC.format(body=body))
     env = dict(pdf.tex_environment(), openin_any="a")
     subprocess.run(
-        [pdf.find_engine() or "pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "probe.tex"],
-        cwd=tmp_path, env=env, capture_output=True, timeout=120, check=False,
+        [
+            pdf.find_engine() or "pdflatex",
+            "-interaction=nonstopmode",
+            "-no-shell-escape",
+            "probe.tex",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     text = pdf_text(tmp_path / "probe.pdf")
     assert "PASSWD-FOUND" in text
@@ -329,6 +363,9 @@ def test_no_attack_wrote_or_ran_anything(require_tex, direct) -> None:
     for marker in markers:
         assert not marker.exists() and not marker.with_name(marker.name + ".tex").exists(), marker
     assert not (root / "escaped.tex").exists()
-    assert sorted(p.name for p in root.iterdir() if not p.name.startswith("tex-")) in ([], ["probe.pdf"])
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith("tex-")) in (
+        [],
+        ["probe.pdf"],
+    )
     for workdir in root.glob("tex-*"):
         assert not (workdir / ".bashrc").exists()

@@ -19,12 +19,12 @@ import pytest
 import sympy
 from pydantic import TypeAdapter, ValidationError
 
-from exercises.mlp_matrix import EXERCISE, RANDOMIZED, MlpMatrixParams
-from grader.engine import CORRECT, FractionOps, Rounding, Rules
-from grader.keys import exact_text, map_leaves
-from grader.latex import render, words
-from grader.models import RoundingSpec
-from grader.variants import student_rng
+from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
+from grader.core.latex import render, words
+from grader.core.models import RoundingSpec
+from grader.course.keys import exact_text, map_leaves
+from grader.course.variants import student_rng
+from grader.exercises.mlp_matrix import EXERCISE, RANDOMIZED, MlpMatrixParams
 from tests.helpers import assert_partials_compile
 
 EX = "mlp"
@@ -559,7 +559,7 @@ def test_randomized_parameters_are_the_numbers():
 
 
 def nice_variant(rng: random.Random, fixed: dict[str, Any]) -> tuple[MlpMatrixParams, Any]:
-    for _ in range(5000):  # what grader.variants.make_variant does
+    for _ in range(5000):  # what grader.course.variants.make_variant does
         p = EXERCISE.sample(rng, fixed)
         solution = EXERCISE.solve(p, EX)
         if EXERCISE.is_nice(p, solution, fixed):
@@ -632,8 +632,8 @@ def test_same_seed_same_variant():
 
 _DETERMINISM = """
 import json, random
-from exercises.mlp_matrix import EXERCISE
-from grader.keys import exact_text, map_leaves
+from grader.exercises.mlp_matrix import EXERCISE
+from grader.course.keys import exact_text, map_leaves
 p = EXERCISE.sample(random.Random(5), {"hidden": [3, 2]})
 s = EXERCISE.solve(p, "mlp")
 view = EXERCISE.latex_view(p, s, "en")

@@ -1,4 +1,4 @@
-"""Reading, rounding and writing numbers (grader.numbers)."""
+"""Reading, rounding and writing numbers (grader.core.numbers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.numbers import (
+from grader.core.numbers import (
     MAX_DIGITS,
     MAX_NUMBER_CHARS,
     NumberError,
@@ -160,7 +160,7 @@ def test_hostile_inputs_are_refused_without_big_arithmetic() -> None:
     refuse all of these and exit.  The timeout is only a watchdog against a hang."""
     script = textwrap.dedent(
         """
-        from grader.numbers import NumberError, parse_number
+        from grader.core.numbers import NumberError, parse_number
         hostile = ["1e999999999", "1e-999999999", "9" * 200000, "1/1e99999",
                    "\\\\frac{1}{1e999999}", "1e" + "9" * 999, "0." + "0" * 998 + "1e-99999"]
         for text in hostile:

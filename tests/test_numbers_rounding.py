@@ -1,4 +1,4 @@
-"""The integer-arithmetic rounding and formatting of grader.numbers against a plain
+"""The integer-arithmetic rounding and formatting of grader.core.numbers against a plain
 Fraction reference (the straightforward implementation they replaced)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from fractions import Fraction as F
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from grader.keys import APPROX_DECIMALS, approx_text
-from grader.numbers import fmt_dec, fmt_exact_or_dec, is_finite_decimal, round_half_away
+from grader.core.numbers import fmt_dec, fmt_exact_or_dec, is_finite_decimal, round_half_away
+from grader.course.keys import APPROX_DECIMALS, approx_text
 
 
 def reference_round(x: F, decimals: int) -> F:

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from exercises.sgd_chain import EXERCISE
-from grader.engine import CORRECT, FractionOps, Rounding
-from grader.models import RoundingSpec
+from grader.core.engine import CORRECT, FractionOps, Rounding
+from grader.core.models import RoundingSpec
+from grader.exercises.sgd_chain import EXERCISE
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from exercises.sgd_chain import EXERCISE, SgdChainParams
-from grader.engine import NumberGrowthError
-from grader.keys import exact_text, map_leaves
-from grader.numbers import MAX_DIGITS, NumberError, fmt_frac, parse_number
+from grader.core.engine import NumberGrowthError
+from grader.core.numbers import MAX_DIGITS, NumberError, fmt_frac, parse_number
+from grader.course.keys import exact_text, map_leaves
+from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 KINKS = {"relu": (0.0,), "hard_sigmoid": (-2.0, 2.0)}

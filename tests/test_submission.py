@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import Assignment, ExerciseSpec
-from grader.grading import grade_submission
-from grader.keys import key_json
-from grader.numbers import MAX_DIGITS
-from grader.submission import (
+from grader.core.numbers import MAX_DIGITS
+from grader.course.assignment import Assignment, ExerciseSpec
+from grader.course.keys import key_json
+from grader.course.submission import (
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
     MAX_SUBMISSION_BYTES,
@@ -33,7 +32,8 @@ from grader.submission import (
     submission_files,
     submission_model,
 )
-from grader.variants import make_variants
+from grader.course.variants import make_variants
+from grader.grade.grading import grade_submission
 from tests.helpers import CANONICAL_SGD
 
 CANONICAL = CANONICAL_SGD

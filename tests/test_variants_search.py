@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from exercises import get_exercise
-from grader import engine
-from grader.assignment import ExerciseSpec
-from grader.engine import NumberGrowthError
-from grader.keys import exact_text, map_leaves
-from grader.variants import _fixed, make_variant, student_rng
+from grader.core import engine
+from grader.core.engine import NumberGrowthError
+from grader.course.assignment import ExerciseSpec
+from grader.course.keys import exact_text, map_leaves
+from grader.course.variants import _fixed, make_variant, student_rng
+from grader.exercises import get_exercise
 
 PARAMS: list[dict[str, Any]] = [
     {},
@@ -45,7 +45,7 @@ def plain_search(spec: ExerciseSpec, fixed: dict[str, Any], rng: random.Random) 
 
 @pytest.mark.parametrize("params", PARAMS)
 def test_mlp_search_chooses_the_plain_searchs_variant(params: dict[str, Any]) -> None:
-    from grader.assignment import Assignment
+    from grader.course.assignment import Assignment
 
     spec = ExerciseSpec(id="mlp", type="mlp_matrix", points=8, params=params)
     assignment = Assignment(id="hw", title="t", exercises=[spec])

@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
-from grader.errors import UserError, pointer_from_loc
-from grader.models import ExactNumber, StrictModel
-from grader.numbers import MAX_NUMBER_CHARS
+from grader.core.errors import UserError, pointer_from_loc
+from grader.core.models import ExactNumber, StrictModel
+from grader.core.numbers import MAX_NUMBER_CHARS
 
 MAX_ASSIGNMENT_BYTES = 1_000_000
 MAX_YAML_NODES = 50_000
@@ -54,7 +54,7 @@ class ExerciseSpec(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        from exercises import EXERCISE_MODULES
+        from grader.exercises import EXERCISE_MODULES
 
         if value not in EXERCISE_MODULES:
             raise ValueError(
@@ -139,7 +139,7 @@ def fixed_params(
     The full parameter model (with its cross-field checks) is validated only once the
     randomized parameters are drawn; a fully fixed set is validated here too.
     """
-    from exercises import get_exercise
+    from grader.exercises import get_exercise
 
     model = get_exercise(spec.type).Params
     base = ("exercises", index, "params")

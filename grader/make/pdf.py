@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.documents import join_document, student_at_line
+from grader.make.documents import join_document, student_at_line
 
 ENGINE = "pdflatex"
 RUNS = 2  # the second run puts in the bookmarks and the "page X of Y" footers

@@ -1,6 +1,6 @@
 """Grading one submission: every answer field, in the order a student computes them.
 
-For each :class:`~exercises.base.Computation` of a variant's solution, each output is
+For each :class:`~grader.exercises.base.Computation` of a variant's solution, each output is
 
 1. ``correct`` when it meets the acceptable set computed from the key's inputs;
 2. else ``carried_forward`` when some input the student gave differs from the key and
@@ -14,7 +14,7 @@ For each :class:`~exercises.base.Computation` of a variant's solution, each outp
 
 and ``missing`` or ``invalid`` when there is nothing readable to grade.  Correctness,
 carried-forward credit and diagnosis are one computation run on different inputs, or
-with one :class:`~grader.engine.Rules` convention changed.
+with one :class:`~grader.core.engine.Rules` convention changed.
 """
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ from functools import cached_property
 from math import lcm
 from typing import Any, Literal
 
-from exercises.base import Computation, Solution
-from grader.assignment import Assignment, Student, ToleranceSpec
-from grader.engine import CORRECT, FractionOps, Rounding, Rules
-from grader.intervals import Interval, IntervalOps, as_interval
-from grader.mistakes import (
+from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
+from grader.core.intervals import Interval, IntervalOps, as_interval
+from grader.core.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_number
+from grader.course.assignment import Assignment, Student, ToleranceSpec
+from grader.course.submission import Answers, Given, Invalid, read_answers, shown
+from grader.course.variants import Variant
+from grader.exercises.base import Computation, Solution
+from grader.grade.mistakes import (
     ARITHMETIC,
     Context,
     RateLine,
@@ -41,9 +44,7 @@ from grader.mistakes import (
     rate_line,
     variations,
 )
-from grader.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_number
-from grader.submission import Answers, Given, Invalid, read_answers, shown
-from grader.tolerance import (
+from grader.grade.tolerance import (
     Expected,
     StudentNumber,
     accepts,
@@ -51,7 +52,6 @@ from grader.tolerance import (
     key_interval,
     rule_for,
 )
-from grader.variants import Variant
 
 Status = Literal["correct", "carried_forward", "incorrect", "missing", "invalid"]
 _SIMPLER = (
@@ -61,7 +61,7 @@ STATUSES: tuple[Status, ...] = ("correct", "carried_forward", "incorrect", "miss
 _ZERO = Fraction(0)
 GIVEN_CHARS = 200  # how much of an answer the report repeats
 EXPECTED_DECIMALS = 7
-FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.formulas enforces it)
+FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.grade.formulas enforces it)
 DIAGNOSIS_TIMEOUT = 0.5  # per mistake variant of a formula
 
 
@@ -137,7 +137,7 @@ def grade_submission(
     submission: Any,
     cache: GradingCache | None = None,
 ) -> Report:
-    """Grade ``submission`` (parsed JSON data, see :mod:`grader.submission`) against the
+    """Grade ``submission`` (parsed JSON data, see :mod:`grader.course.submission`) against the
     student's own ``variants`` (whatever parameters the submission claims).
 
     A batch passes one ``cache``: what grading a variant needs that does not depend on
@@ -473,7 +473,7 @@ def _key_text(sol: Solution, ptr: str) -> str | None:
             break
     if isinstance(node, str):
         return node
-    from grader.formulas import formula_text
+    from grader.grade.formulas import formula_text
 
     return str(formula_text(key))
 
@@ -831,7 +831,7 @@ class _ExerciseGrader:
     # ------------------------------------------------------------ formula fields
 
     def _formula(self, comp: Computation) -> list[FieldResult]:
-        from grader import formulas
+        from grader.grade import formulas
 
         results: list[FieldResult] = []
         key_points = {p: self.sol.values[p] for p in comp.inputs}
@@ -884,7 +884,7 @@ class _ExerciseGrader:
         variables: Sequence[str],
         generic: Sequence[str],
     ) -> list[Diagnosis]:
-        from grader import formulas
+        from grader.grade import formulas
 
         found: list[Diagnosis] = []
         tried: list[Any] = [key]
@@ -921,7 +921,7 @@ def formula_names(expr: Any, params: Any = None) -> tuple[tuple[str, ...], tuple
     """
     from sympy.core.function import AppliedUndef
 
-    from grader.formulas import DEFAULT_FUNCTIONS
+    from grader.grade.formulas import DEFAULT_FUNCTIONS
 
     names = {str(s) for s in expr.free_symbols}
     declared = getattr(params, "variables", None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from grader.errors import PositionedError
+from grader.core.errors import PositionedError
 
 MAX_NUMBER_CHARS = 2100  # a real answer is never longer; an exact key value may be
 MAX_DIGITS = 1000  # digits in one written number (exact-mode keys need hundreds)

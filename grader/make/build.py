@@ -28,9 +28,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from exercises import get_exercise
-from grader.assignment import Assignment, Student, load_assignment, load_roster
-from grader.documents import (
+from grader.core.errors import UserError
+from grader.core.fileio import dump_json
+from grader.core.gc_policy import batch_gc
+from grader.course.assignment import Assignment, Student, load_assignment, load_roster
+from grader.course.keys import key_json
+from grader.course.variants import Variant, make_variants, needs_secret, read_secret
+from grader.exercises import get_exercise
+from grader.make.documents import (
     Kind,
     StudentDoc,
     render_document,
@@ -38,19 +43,14 @@ from grader.documents import (
     split_document,
     student_doc,
 )
-from grader.errors import UserError
-from grader.fileio import dump_json
-from grader.gc_policy import batch_gc
-from grader.keys import key_json
-from grader.manifest import (
+from grader.make.manifest import (
     MANIFEST,
     is_our_manifest,
     make_manifest,
     secret_fingerprint,
     sha256,
 )
-from grader.schema import submission_schema
-from grader.variants import Variant, make_variants, needs_secret, read_secret
+from grader.make.schema import submission_schema
 
 KINDS: tuple[tuple[Kind, str], ...] = (("sheet", "sheets"), ("key", "keys"))
 
@@ -279,7 +279,7 @@ def generate_command(
     assignment_path: str, roster_path: str, out_dir: str, *, pdf: bool, jobs: int
 ) -> int:
     """``grader generate``; 0 on success, 1 when TeX failed (everything else is written)."""
-    from grader import pdf as typesetting
+    from grader.make import pdf as typesetting
 
     started = time.monotonic()
     assignment = load_assignment(assignment_path)
@@ -356,7 +356,7 @@ def _typeset(
 ) -> tuple[dict[str, bytes], str | None]:
     """Both class documents through TeX at once, the PDFs written into ``staging``:
     (every PDF by its build path, None) or ({}, the error) when TeX failed."""
-    from grader.pdf import ClassDocument, TexFailure, typeset
+    from grader.make.pdf import ClassDocument, TexFailure, typeset
 
     ids = [s.id for s in students]
     documents = [

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Student, valid_student_id
-from grader.errors import UserError
+from grader.core.errors import UserError
+from grader.course.assignment import Student, valid_student_id
 
 MANIFEST = "manifest.json"
 TOOL = "backprop-grader"

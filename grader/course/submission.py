@@ -27,12 +27,12 @@ from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from exercises import get_exercise
-from exercises.base import pointer
-from grader import numbers
-from grader.assignment import valid_student_id
-from grader.errors import pointer_from_loc
-from grader.variants import Variant
+from grader.core import numbers
+from grader.core.errors import pointer_from_loc
+from grader.course.assignment import valid_student_id
+from grader.course.variants import Variant
+from grader.exercises import get_exercise
+from grader.exercises.base import pointer
 
 MAX_SUBMISSION_BYTES = 2_000_000
 MAX_DEPTH = 64  # a real submission nests 6 levels deep
@@ -508,7 +508,9 @@ def _resolve_carefully(node: Any, steps: Sequence[_Step], *, formula: bool) -> L
             node = _child(node, step.key, step.where)
             continue
         if not isinstance(node, list):
-            return Invalid(f"{step.where}: expected an array of {step.size} items, got {_kind(node)}")
+            return Invalid(
+                f"{step.where}: expected an array of {step.size} items, got {_kind(node)}"
+            )
         if step.key >= len(node):
             return Invalid(f"{step.where}: expected an array of {step.size} items, got {len(node)}")
         node = node[step.key]

@@ -1,9 +1,9 @@
-"""Closed intervals of Fractions, and the engine's :class:`~grader.engine.Ops` over them.
+"""Closed intervals of Fractions, and the engine's :class:`~grader.core.engine.Ops` over them.
 
 An :class:`Interval` is every value a quantity may take: a key value that was rounded,
 a decimal a student wrote, or what a computation can produce from such inputs.  Running
 an answer field's computation with :class:`IntervalOps` gives the field's acceptable set
-(see :mod:`grader.tolerance`): a rigorous enclosure, computed exactly over Fractions.
+(see :mod:`grader.grade.tolerance`): a rigorous enclosure, computed exactly over Fractions.
 
 >>> a = Interval(Fraction(1, 4), Fraction(1, 2))
 >>> str(a + 1), str(a * -2), str(1 - a)
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from grader import transcendental
-from grader.engine import TRANSCENDENTAL, Rounding
-from grader.numbers import round_half_away, rounding_interval
+from grader.core import transcendental
+from grader.core.engine import TRANSCENDENTAL, Rounding
+from grader.core.numbers import round_half_away, rounding_interval
 
 _HALF = Fraction(1, 2)
 
@@ -294,7 +294,7 @@ _RATIONAL = {
 
 @dataclass(frozen=True)
 class IntervalOps:
-    """:class:`grader.engine.Ops` over intervals: every value a correct computation can
+    """:class:`grader.core.engine.Ops` over intervals: every value a correct computation can
     produce, given inputs that may be anything in their intervals and the rounding policy.
 
     >>> ops = IntervalOps(Rounding("transcendental", 4))

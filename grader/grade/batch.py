@@ -21,13 +21,21 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from grader.assignment import Assignment, Student, load_assignment, load_roster
-from grader.errors import UserError
-from grader.fileio import atomic_write_text, remove_staging_files, sync
-from grader.gc_policy import batch_gc, worker_gc
-from grader.grading import GradingCache, grade_submission
-from grader.lms import LMS_FORMATS, lms_gradebook
-from grader.reports import (
+from grader.core.errors import UserError
+from grader.core.fileio import atomic_write_text, remove_staging_files, sync
+from grader.core.gc_policy import batch_gc, worker_gc
+from grader.course.assignment import Assignment, Student, load_assignment, load_roster
+from grader.course.submission import (
+    SubmissionError,
+    check_assignment,
+    read_submission,
+    student_of,
+    submission_files,
+)
+from grader.course.variants import Variant, make_variants, read_secret
+from grader.grade.grading import GradingCache, grade_submission
+from grader.grade.lms import LMS_FORMATS, lms_gradebook
+from grader.grade.reports import (
     ClassSummary,
     GradebookRow,
     gradebook_csv,
@@ -36,16 +44,8 @@ from grader.reports import (
     report_reason,
     score_text,
 )
-from grader.submission import (
-    SubmissionError,
-    check_assignment,
-    read_submission,
-    student_of,
-    submission_files,
-)
-from grader.summary_html import ItemStats, render_summary
-from grader.tolerance import tolerance_problem
-from grader.variants import Variant, make_variants, read_secret
+from grader.grade.summary_html import ItemStats, render_summary
+from grader.grade.tolerance import tolerance_problem
 
 EXIT_OK = 0
 EXIT_NEEDS_ATTENTION = 1

@@ -9,7 +9,7 @@ position, in bounded time.
 
 Grammar (``parse_formula``)
     * numbers ``3``, ``0.5``, ``.5``, ``2e-3``: read exactly (via
-      :func:`grader.numbers.parse_number`), at most :data:`MAX_NUMBER_DIGITS` significant
+      :func:`grader.core.numbers.parse_number`), at most :data:`MAX_NUMBER_DIGITS` significant
       digits.  ``2e3`` is a number, not ``2·e·3``.
     * ``+ - * / ^ **``, unary ``-``/``+``, brackets ``()``, ``[]`` and ``{}`` (each closes
       with its own kind).  ``^``/``**`` are right-associative and bind tighter than a unary
@@ -62,8 +62,8 @@ import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.str import StrPrinter
 
-from grader.errors import PositionedError
-from grader.numbers import NumberError, parse_number
+from grader.core.errors import PositionedError
+from grader.core.numbers import NumberError, parse_number
 
 MAX_LENGTH = 2000  # characters in one formula
 MAX_TOKENS = 500

@@ -2,7 +2,7 @@
 
 A diagnosis is found by replaying a field's own computation, from the student's own
 earlier values, under each variation the computation declares
-(:attr:`exercises.base.Computation.mistakes`): the variation that reproduces the
+(:attr:`grader.exercises.base.Computation.mistakes`): the variation that reproduces the
 student's number names the mistake.  Nothing here is written for one question: a new
 exercise family gets diagnoses by declaring which mistakes can show up in a field.
 
@@ -20,10 +20,10 @@ from functools import lru_cache
 from math import gcd
 from typing import Any
 
-from exercises.base import Computation, Solution
-from grader.engine import FractionOps, Ops, Rounding, Rules
-from grader.intervals import Interval
-from grader.numbers import fmt_dec, fmt_frac
+from grader.core.engine import FractionOps, Ops, Rounding, Rules
+from grader.core.intervals import Interval
+from grader.core.numbers import fmt_dec, fmt_frac
+from grader.exercises.base import Computation, Solution
 
 ARITHMETIC = "arithmetic"
 MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
@@ -291,7 +291,7 @@ def replay(
     value into what the student writes down *and then keeps using* (e.g. rounding to 4
     decimals); formula leaves are kept as they are.
 
-    With :data:`~grader.engine.CORRECT` and the key's ops this reproduces the key.
+    With :data:`~grader.core.engine.CORRECT` and the key's ops this reproduces the key.
     """
     values: dict[str, Any] = {}
     for comp in solution.computations:

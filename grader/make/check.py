@@ -18,20 +18,20 @@ from typing import Any
 import click
 from rich.console import Console
 
-from exercises import get_exercise
-from exercises.base import pointer
-from grader.assignment import Assignment, Student, load_assignment
-from grader.build import progress_bar, shared_files, student_files
-from grader.documents import student_doc
-from grader.errors import UserError
-from grader.manifest import (
+from grader.core.errors import UserError
+from grader.course.assignment import Assignment, Student, load_assignment
+from grader.course.variants import Variant, make_variants, needs_secret, read_secret
+from grader.exercises import get_exercise
+from grader.exercises.base import pointer
+from grader.make.build import progress_bar, shared_files, student_files
+from grader.make.documents import student_doc
+from grader.make.manifest import (
     manifest_students,
     read_manifest,
     secret_fingerprint,
     sha256,
     tool_version,
 )
-from grader.variants import Variant, make_variants, needs_secret, read_secret
 
 MAX_DIFFS_PER_FILE = 10
 _BUILD_PATH_RE = re.compile(

@@ -19,10 +19,10 @@ from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any
 
-from grader.grading import STATUSES, FieldResult, Report, total
-from grader.mistakes import symbol
-from grader.numbers import fmt_frac, round_half_away
-from grader.submission import shown
+from grader.core.numbers import fmt_frac, round_half_away
+from grader.course.submission import shown
+from grader.grade.grading import STATUSES, FieldResult, Report, total
+from grader.grade.mistakes import symbol
 
 SCORE_DECIMALS = 2
 GRADEBOOK_HEADER = ("student", "name", "score", "max_score", "status", "reason")
@@ -267,7 +267,7 @@ class GradebookRow:
     reason: str
 
     def as_dict(self) -> dict[str, str]:
-        """The row as the gradebook writes it (what grader.lms reads)."""
+        """The row as the gradebook writes it (what grader.grade.lms reads)."""
         return dict(zip(GRADEBOOK_HEADER, self.cells(), strict=True))
 
     def cells(self) -> list[str]:
@@ -325,7 +325,7 @@ class ClassSummary:
         if row.status == "submitted" and row.score is not None and row.max_score:
             self.ratios.append(row.score / row.max_score)
             self.max_score = row.max_score
-            self.mistakes.update(set(mistakes))
+            self.mistakes.update(set(mistakes))  # order-free: ties are sorted by name below
 
     def render(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()))
@@ -347,6 +347,7 @@ class ClassSummary:
                 bar = "#" * max(1 if n else 0, round(30 * n / top)) if top else ""
                 lines.append(f"  {lo:3d}–{hi:3d}% {n:4d} {bar}")
         if self.mistakes:
-            common = ", ".join(f"{m} ({n})" for m, n in self.mistakes.most_common(5))
+            ranked = sorted(self.mistakes.items(), key=lambda item: (-item[1], item[0]))
+            common = ", ".join(f"{m} ({n})" for m, n in ranked[:5])
             lines.append(f"  most common mistakes (students): {common}")
         return "\n".join(lines)

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from grader.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, tex_frac
+from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, tex_frac
 
 MAX_TEXT_CHARS = 500  # names and titles are cut here in sheets (the full text stays in JSON)
 
@@ -195,7 +195,7 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))  # ``d.items`` is the method, as in jinj
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    root = resources.files("templates")
+    root = resources.files("grader.templates")
     env = _Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         undefined=jinja2.StrictUndefined,
@@ -222,7 +222,7 @@ def environment() -> jinja2.Environment:
 def words(language: str) -> dict[str, Any]:
     """The word table for ``language`` (``en``/``ru``): shared words plus, under each exercise
     type's name, that family's words."""
-    root = resources.files("templates")
+    root = resources.files("grader.templates")
     table: dict[str, Any] = dict(
         yaml.safe_load(root.joinpath("words.yaml").read_text("utf-8"))[language]
     )

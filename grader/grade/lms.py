@@ -27,7 +27,9 @@ def _safe_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def lms_gradebook(kind: str, rows: Sequence[Mapping[str, Any]], *, assignment_title: str, max_score: Any) -> str:
+def lms_gradebook(
+    kind: str, rows: Sequence[Mapping[str, Any]], *, assignment_title: str, max_score: Any
+) -> str:
     """CSV text for ``kind`` (``moodle`` or ``canvas``) from gradebook rows
     (``student, name, score, max_score, status``; rows with status ``unmatched`` are skipped)."""
     out = io.StringIO(newline="")
@@ -42,7 +44,9 @@ def lms_gradebook(kind: str, rows: Sequence[Mapping[str, Any]], *, assignment_ti
         writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
         writer.writerow(["Points Possible", "", "", "", "", str(max_score)])
         for r in roster_rows:
-            writer.writerow([_safe_cell(r.get("name", "")), "", _safe_cell(r["student"]), "", "", _grade(r)])
+            writer.writerow(
+                [_safe_cell(r.get("name", "")), "", _safe_cell(r["student"]), "", "", _grade(r)]
+            )
     else:
         raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")
     return out.getvalue()

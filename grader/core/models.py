@@ -1,7 +1,7 @@
 """Pydantic building blocks shared by assignment and exercise models.
 
 ``ExactNumber`` is how a Fraction enters a pydantic model: the text goes through
-:func:`grader.numbers.parse_number` (bounded, never ``Fraction(str)`` directly),
+:func:`grader.core.numbers.parse_number` (bounded, never ``Fraction(str)`` directly),
 and it serializes back to ``"p/q"``.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
-from grader.numbers import NumberError, fmt_frac, parse_number
+from grader.core.numbers import NumberError, fmt_frac, parse_number
 
 
 def _to_fraction(value: Any) -> Fraction:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal, Protocol, TypeVar
 
-from grader import transcendental
-from grader.numbers import round_half_away
+from grader.core import transcendental
+from grader.core.numbers import round_half_away
 
 ActivationName = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign")
@@ -36,7 +36,7 @@ RoundingMode = Literal["exact", "transcendental", "all"]
 # Fraction can be while staying finite.
 EXACT_MODE_DECIMALS = 30
 
-Num = Any  # Fraction, or any type with the same arithmetic (see grader.intervals)
+Num = Any  # Fraction, or any type with the same arithmetic (see grader.core.intervals)
 Matrix = list[list[Any]]
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ class Rounding:
 @dataclass(frozen=True)
 class Rules:
     """The conventions of one computation.  ``Rules()`` is the correct method;
-    each non-default value is one typical mistake (see ``grader.mistakes``)."""
+    each non-default value is one typical mistake (see ``grader.grade.mistakes``)."""
 
     delta_sign: int = 1  # -1: δ computed with (y − ŷ) instead of (ŷ − y)
     factor_2_error: bool = False  # the 2 of d/dŷ (y−ŷ)² dropped (mse) or added (half_mse)

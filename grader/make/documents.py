@@ -3,7 +3,7 @@
 One template per document kind renders either one student (``sheets/<id>.tex``) or a
 whole class in one document (one TeX run instead of one per student).  Each student
 starts on a fresh page numbered from 1, under a bookmark, between the named
-destinations ``student<N>`` and ``student<N>-end`` that :mod:`grader.pdf` splits on.
+destinations ``student<N>`` and ``student<N>-end`` that :mod:`grader.make.pdf` splits on.
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from exercises import get_exercise
-from exercises.base import Solution
-from grader.assignment import Assignment, ExerciseSpec, Student
-from grader.latex import (
+from grader.core.latex import (
     MAX_TEXT_CHARS,
     IndexMark,
     Tex,
@@ -29,8 +26,11 @@ from grader.latex import (
     render_block,
     words,
 )
-from grader.numbers import fmt_exact_or_dec
-from grader.variants import Variant
+from grader.core.numbers import fmt_exact_or_dec
+from grader.course.assignment import Assignment, ExerciseSpec, Student
+from grader.course.variants import Variant
+from grader.exercises import get_exercise
+from grader.exercises.base import Solution
 
 Kind = Literal["sheet", "key"]
 STUDENT_MARK = "% ---- student "  # starts each student's part: maps a TeX error line to a student

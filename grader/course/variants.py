@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from exercises import get_exercise
-from exercises.base import Solution
-from grader.assignment import Assignment, ExerciseSpec, fixed_params
-from grader.engine import NumberGrowthError
-from grader.errors import UserError
+from grader.core.engine import NumberGrowthError
+from grader.core.errors import UserError
+from grader.course.assignment import Assignment, ExerciseSpec, fixed_params
+from grader.exercises import get_exercise
+from grader.exercises.base import Solution
 
 # Only `grader demo` uses this, and says so: never use it for a real course.
 DEMO_SECRET = b"DEMO-SECRET-not-for-real-courses"
@@ -62,7 +62,7 @@ def is_fully_fixed(spec: ExerciseSpec) -> bool:
 def _module_of(type_name: str) -> Any:
     import importlib
 
-    from exercises import EXERCISE_MODULES
+    from grader.exercises import EXERCISE_MODULES
 
     return importlib.import_module(EXERCISE_MODULES[type_name])
 
@@ -119,7 +119,7 @@ def make_variant(
     formulas: bool = True,
 ) -> Variant:
     """The exercise's parameters and worked solution for one student (``formulas=False``:
-    a solution for sheets and keys, see :meth:`exercises.base.Exercise.solve`)."""
+    a solution for sheets and keys, see :meth:`grader.exercises.base.Exercise.solve`)."""
     spec = assignment.exercises[index]
     exercise = get_exercise(spec.type)
     fixed = _fixed(spec, index)

@@ -6,9 +6,9 @@ import functools
 from fractions import Fraction
 from typing import Any
 
-from grader.assignment import Assignment
-from grader.numbers import fmt_dec, fmt_frac
-from grader.variants import Variant
+from grader.core.numbers import fmt_dec, fmt_frac
+from grader.course.assignment import Assignment
+from grader.course.variants import Variant
 
 APPROX_DECIMALS = 7
 

@@ -2,7 +2,7 @@
 
 The default rule (``interval``) is the spec's principled one: the acceptable set of a
 field is the interval a correct computation can produce from its inputs, where each
-rounded input may be anything that rounds to it (:class:`grader.intervals.IntervalOps`
+rounded input may be anything that rounds to it (:class:`grader.core.intervals.IntervalOps`
 does the computing); an answer written as a decimal with d digits after the point
 stands for everything that rounds to it at max(d, k) digits (k: the instructed
 decimals), an integer or a fraction for itself; the answer is accepted when its
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from fractions import Fraction
 
-from grader.assignment import ExerciseSpec, ToleranceSpec
-from grader.intervals import Interval
-from grader.numbers import decimal_places, fmt_frac, rounding_interval
+from grader.core.intervals import Interval
+from grader.core.numbers import decimal_places, fmt_frac, rounding_interval
+from grader.course.assignment import ExerciseSpec, ToleranceSpec
 
 MAX_DIGITS_RULE = 30  # decimals / significant figures an instructor may ask for
 

@@ -12,7 +12,7 @@ import decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from grader.numbers import round_half_away
+from grader.core.numbers import round_half_away
 
 _MAX_PRECISION = 4000
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exercises import get_exercise
-from grader.assignment import Assignment
-from grader.numbers import MAX_NUMBER_CHARS
-from grader.submission import MAX_FORMULA_CHARS
-from grader.variants import is_fully_fixed
+from grader.core.numbers import MAX_NUMBER_CHARS
+from grader.course.assignment import Assignment
+from grader.course.submission import MAX_FORMULA_CHARS
+from grader.course.variants import is_fully_fixed
+from grader.exercises import get_exercise
 
 NUMBER_SCHEMA = {
     "description": 'a number: a JSON number, or a string such as "1/4", "-0.125", "−1/8", "1.25e-1", "\\\\frac{1}{4}"',
