@@ -11,14 +11,18 @@ grading, carried-forward credit and diagnosis by describing its computations.
 
 from __future__ import annotations
 
+import abc
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
-from grader.core.engine import Ops, Rules
+from grader.core.engine import Ops, Rounding, Rules
 from grader.core.errors import pointer_from_loc
 
 # compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
@@ -80,45 +84,108 @@ class Solution:
         return [p for c in self.computations for p in c.outputs]
 
 
-class Exercise:
-    """An exercise family.  Subclasses set the class attributes and implement the methods."""
+@dataclass(frozen=True)
+class MistakeContext:
+    """What the mistake catalogue needs to know about a variant (see grader.grade.mistakes):
+    the learning rate a ``learning_rate`` slip replaces, the observations a
+    ``wrong_observation`` slip swaps in, the loss and the activation."""
+
+    learning_rate: Fraction | None = None
+    observations: tuple[tuple[Any, ...], ...] = ()
+    loss: str | None = None
+    activation: str | None = None
+
+
+class Exercise(abc.ABC):
+    """An exercise family: every hook the core calls, and nothing it looks up by name.
+
+    Abstract methods are what a family must answer; the others have a default that fits a
+    family without that feature.  The core reaches a family through the registry
+    (:func:`grader.exercises.get_exercise`) or a variant's ``family``, and then only
+    through these methods and class attributes.
+    """
 
     type_name: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
     title: ClassVar[dict[str, str]]  # per language
+    # Parameters the variant search draws per student when the assignment does not fix them.
+    randomized: ClassVar[tuple[str, ...]] = ()
 
+    # ---------------------------------------------------------------- the variant search
+
+    @abc.abstractmethod
     def sample(self, rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
         """Draw one candidate variant; parameters in ``fixed`` are kept as given."""
-        raise NotImplementedError
 
+    def draw(self, rng: random.Random, fixed: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The values :meth:`sample` would validate, drawn without validating them, so that
+        :meth:`screen` can reject a candidate before validation costs anything.  None (the
+        default, and then nothing is drawn): the search calls :meth:`sample` instead."""
+        return None
+
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+        """A cheap first look that rejects only what :meth:`is_nice` would reject, before
+        :meth:`solve` does the costly part.  Default: accept."""
+        return True
+
+    def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
+        """Whether a sampled variant is good enough to hand to a student."""
+        return True
+
+    # ---------------------------------------------------------------- the solution
+
+    @abc.abstractmethod
     def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
         """The full worked solution; leaves live under ``/answers/<exercise_id>``.
 
         ``formulas=False``: without the formula leaves' sympy expressions in ``values``
         (grading needs them, sheets and keys only their texts; sympy's arithmetic is
         most of the cost of a variant)."""
-        raise NotImplementedError
 
-    def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
-        """Whether a sampled variant is good enough to hand to a student."""
-        return True
-
+    @abc.abstractmethod
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
         """Recompute the key by a method that shares no code with :meth:`solve`
         (float64, sympy …) and list every disagreement with ``answers``."""
-        raise NotImplementedError
 
+    # ---------------------------------------------------------------- what grading asks
+
+    def rounding(self, params: BaseModel) -> Rounding | None:
+        """The variant's rounding rule; None when the family has no rounding parameter
+        (then non-rational values round at the solution's decimals)."""
+        return None
+
+    def mistake_context(self, params: BaseModel) -> MistakeContext:
+        """The facts of a variant the mistake catalogue replays mistakes with."""
+        return MistakeContext()
+
+    def formula_variables(self, params: BaseModel) -> tuple[str, ...]:
+        """Variables a correct formula answer may use beyond those left in the key's
+        simplified formula (∂f/∂x = −y may have lost x).  Default: none."""
+        return ()
+
+    # ---------------------------------------------------------------- formats
+
+    @abc.abstractmethod
     def template_answers(self, params: BaseModel) -> Any:
         """The submission layout with nulls (the student's answer template)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def json_schema(self, params: BaseModel | None) -> dict[str, Any]:
         """JSON Schema of this exercise's part of a submission."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def describe_text(self, params: BaseModel, solution: Solution) -> str:
         """A readable step-by-step key for the terminal (``grader solve``)."""
-        raise NotImplementedError
+
+    def template_folder(self) -> Traversable:
+        """Where the family's ``sheet.tex.j2``, ``key.tex.j2`` and ``words.yaml`` live
+        (default: ``templates/<type_name>/`` of this package)."""
+        return resources.files("grader.templates").joinpath(self.type_name)
+
+    @abc.abstractmethod
+    def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
+        """What the family's sheet and key templates print (LaTeX pieces, see
+        ``templates/<type>/{sheet,key}.tex.j2``)."""
 
 
 def pointer(*parts: str | int) -> str:

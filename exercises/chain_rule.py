@@ -691,6 +691,10 @@ class ChainRule(Exercise):
         "en": "The chain rule on a computational graph",
         "ru": "Цепное правило на вычислительном графе",
     }
+    randomized = RANDOMIZED
+
+    def formula_variables(self, params: BaseModel) -> tuple[str, ...]:
+        return tuple(_params(params).variables)
 
     # ------------------------------------------------------------ solving
 

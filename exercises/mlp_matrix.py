@@ -49,7 +49,15 @@ from grader.core.numbers import (
     round_half_away,
     tex_frac,
 )
-from grader.exercises.base import Computation, Exercise, MistakeId, ScreenedWork, Solution, pointer
+from grader.exercises.base import (
+    Computation,
+    Exercise,
+    MistakeContext,
+    MistakeId,
+    ScreenedWork,
+    Solution,
+    pointer,
+)
 from grader.exercises.formula_text import Factor, Term, yhat_formula
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
@@ -459,6 +467,20 @@ class MlpMatrix(Exercise):
         "en": "Forward and backward pass in matrix form",
         "ru": "Прямой и обратный проход в матричной форме",
     }
+    randomized = RANDOMIZED
+
+    # ------------------------------------------------------------ what grading asks
+
+    def rounding(self, params: BaseModel) -> Rounding:
+        p = _params(params)
+        return Rounding(p.rounding.mode, p.rounding.decimals)
+
+    def mistake_context(self, params: BaseModel) -> MistakeContext:
+        p = _params(params)  # observations are rows of X, not a data list: no swap to try
+        return MistakeContext(learning_rate=p.learning_rate, loss=p.loss, activation=p.activation)
+
+    def formula_variables(self, params: BaseModel) -> tuple[str, ...]:
+        return formula_variables(_params(params))
 
     # ------------------------------------------------------------ solving
 

@@ -30,7 +30,14 @@ from grader.core.numbers import (
     parse_number,
     round_half_away,
 )
-from grader.exercises.base import Computation, Exercise, ScreenedWork, Solution, pointer
+from grader.exercises.base import (
+    Computation,
+    Exercise,
+    MistakeContext,
+    ScreenedWork,
+    Solution,
+    pointer,
+)
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
 # same few hundred strings across a build).
@@ -85,6 +92,22 @@ class SgdChain(Exercise):
     type_name = "sgd_chain"
     Params = SgdChainParams
     title = {"en": "SGD on a chain of neurons", "ru": "SGD для цепочки нейронов"}
+    randomized = RANDOMIZED
+
+    # ------------------------------------------------------------ what grading asks
+
+    def rounding(self, params: BaseModel) -> Rounding:
+        p = _params(params)
+        return Rounding(p.rounding.mode, p.rounding.decimals)
+
+    def mistake_context(self, params: BaseModel) -> MistakeContext:
+        p = _params(params)
+        return MistakeContext(
+            learning_rate=p.learning_rate,
+            observations=tuple(tuple(row) for row in p.data),
+            loss=p.loss,
+            activation=p.activation,
+        )
 
     # ------------------------------------------------------------ solving
 

@@ -2,7 +2,7 @@
 
 Everything here is built from numbers by our own formatters (no user text), so it is
 returned as :class:`grader.core.latex.Tex`.  Layout and words stay in the templates
-(``templates/exercises/sgd_chain_{sheet,key}.tex.j2``); this module only knows the math.
+(``templates/sgd_chain/{sheet,key}.tex.j2``); this module only knows the math.
 
 A derivation line shows the formula, the numbers substituted (the values the key itself
 recorded: rounded σ outputs, the weights from before the step) and the result, with ``≈``
@@ -338,7 +338,7 @@ def _neurons_tikz(depth: int, symbol: str) -> Tex:
 
 
 def latex_view(p: SgdChainParams, solution: Solution, language: str) -> dict[str, Any]:
-    """What ``sgd_chain_sheet.tex.j2`` and ``sgd_chain_key.tex.j2`` print.
+    """What ``sgd_chain/sheet.tex.j2`` and ``sgd_chain/key.tex.j2`` print.
 
     The math is the same in every language; ``language`` is part of the contract that
     every family's ``latex_view`` follows.

@@ -70,7 +70,7 @@ def synthetic_submission(
     answers: dict[str, Any] = {}
     for v in variants:
         k = v.solution.decimals
-        ops = FractionOps(exercise_rounding(v.params, v.solution))
+        ops = FractionOps(exercise_rounding(v))
         keep = None if style == "exact" else (lambda x, k=k: round_half_away(x, k))
         values = replay(v.solution, ops, rules_for(v), write=keep)
 

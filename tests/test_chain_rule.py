@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from grader.core.engine import CORRECT, FractionOps, Rules
-from grader.core.latex import render, words
 from grader.course.assignment import Assignment
 from grader.course.keys import exact_text, map_leaves
 from grader.course.variants import make_variant, student_rng
 from grader.exercises.base import pointer
 from grader.exercises.chain_rule import EXERCISE, RANDOMIZED, ChainRuleParams
 from grader.grade.formulas import parse_formula
+from grader.make.rendering import render, words
 from tests.helpers import assert_partials_compile
 
 CANONICAL_YAML = """
@@ -568,7 +568,7 @@ def test_output_is_deterministic():
 def _render(params: ChainRuleParams, kind: str, language: str) -> str:
     solution = EXERCISE.solve(params, EX)
     return render(
-        f"exercises/chain_rule_{kind}.tex.j2",
+        f"chain_rule/{kind}.tex.j2",
         ex=SimpleNamespace(id=EX, points=10, title=None, type="chain_rule"),
         number=1,
         p=params,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.demo import demo_command
+from tests.conftest import under_ci
 
 
 def test_demo_without_pdf_does_the_whole_job(
@@ -92,7 +93,7 @@ def chromium() -> str | None:
 def test_summary_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = chromium()
     if browser is None:
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("chromium is not installed, and under CI=true this test must run")
         pytest.skip("chromium is not installed")
     out = tmp_path / "demo"

@@ -67,7 +67,7 @@ def mistaken_rules(v: Variant) -> list[tuple[str, Rules]]:
 
 def student(v: Variant, rules: Rules, style: str) -> dict[str, Any]:
     k = v.solution.decimals
-    ops = FractionOps(exercise_rounding(v.params, v.solution))
+    ops = FractionOps(exercise_rounding(v))
     keep = None if style == "exact" else (lambda x: round_half_away(x, k))
     values = replay(v.solution, ops, rules, write=keep)
 
@@ -187,9 +187,9 @@ def test_learning_rate_needs_a_plausible_rate() -> None:
     from grader.core.intervals import Interval
 
     ctx_rate = Fraction(5)
-    from grader.grade.mistakes import Context
+    from grader.exercises.base import MistakeContext
 
-    ctx = Context(learning_rate=ctx_rate)
+    ctx = MistakeContext(learning_rate=ctx_rate)
     assert [v.detail for v in variations("learning_rate", ctx, Interval(Fraction(1, 2)))] == ["1/2"]
     assert list(variations("learning_rate", ctx, Interval(Fraction(37, 91)))) == []  # arbitrary
     assert list(variations("learning_rate", ctx, Interval(Fraction(56)))) == []  # not simple

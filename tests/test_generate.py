@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from grader.cli import main
 from grader.core.errors import UserError
 from grader.make.build import generate_command
 from grader.make.pdf import TexJob, explain_failure
+from tests.conftest import under_ci
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -67,7 +67,7 @@ def _require_tex() -> None:
     """As conftest's ``require_tex``, for the module-scoped build (fixtures of a wider
     scope are made before function-scoped ones)."""
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("TeX is not installed, and under CI=true TeX tests must run")
         pytest.skip("TeX (latexmk, pdflatex) is not installed")
 

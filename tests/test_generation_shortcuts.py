@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 import grader.exercises.chain_rule as chain_rule
 from grader.core.engine import CORRECT, NumberGrowthError
-from grader.core.latex import Tex, environment, num
+from grader.core.latex import Tex, num
 from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
@@ -36,6 +36,7 @@ from grader.exercises.sgd_chain_view import (
     _decimal,
     _places,
 )
+from grader.make.rendering import environment
 
 # values as keys have them: integers, halves, rounded decimals, long fractions
 values = st.one_of(

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from grader.grade.batch import grade_command
 from grader.make.build import generate_command
 from grader.make.check import check_command
 from grader.make.manifest import secret_fingerprint
+from tests.conftest import under_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "grader" / "samples" / "course.yaml"
@@ -193,7 +193,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from grader.make.pdf import find_engine
 
     if find_engine() is None:
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("TeX is not installed, and under CI=true TeX tests must run")
         pytest.skip("TeX (pdflatex) is not installed")
     tmp = tmp_path_factory.mktemp("integrity")

@@ -10,13 +10,14 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from grader.core.latex import MAX_TEXT_CHARS, Tex, environment, escape_tex, num
+from grader.core.latex import MAX_TEXT_CHARS, Tex, escape_tex, num
 from grader.core.models import RoundingSpec
 from grader.course.assignment import Assignment, Student, load_assignment
 from grader.course.variants import make_variants
 from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
 from grader.exercises.sgd_chain_view import Numbers
 from grader.make.documents import points_text, render_document, renumbered, student_doc
+from grader.make.rendering import environment
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 HOSTILE = [

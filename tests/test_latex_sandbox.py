@@ -31,6 +31,7 @@ from pypdf import PdfReader
 
 from grader.cli import main
 from grader.make import pdf
+from tests.conftest import under_ci
 
 ASSIGNMENT = """\
 id: sandbox-hw
@@ -114,7 +115,7 @@ class Hostile:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     if not pdf.find_engine():
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("TeX is not installed, and under CI=true TeX tests must run")
         pytest.skip("TeX (pdflatex) is not installed")
     root = tmp_path_factory.mktemp("sandbox")
@@ -265,7 +266,7 @@ def direct(
 ) -> tuple[Path, list[Path], dict[str, bytes | pdf.TexFailure]]:
     """Malicious documents, all compiled at once (two at a time), the loops with a 3 s limit."""
     if not pdf.find_engine():
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("TeX is not installed, and under CI=true TeX tests must run")
         pytest.skip("TeX (pdflatex) is not installed")
     root = tmp_path_factory.mktemp("direct")

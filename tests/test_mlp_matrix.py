@@ -20,11 +20,11 @@ import sympy
 from pydantic import TypeAdapter, ValidationError
 
 from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
-from grader.core.latex import render, words
 from grader.core.models import RoundingSpec
 from grader.course.keys import exact_text, map_leaves
 from grader.course.variants import student_rng
 from grader.exercises.mlp_matrix import EXERCISE, RANDOMIZED, MlpMatrixParams
+from grader.make.rendering import render, words
 from tests.helpers import assert_partials_compile
 
 EX = "mlp"
@@ -698,7 +698,7 @@ def test_describe_text():
 def _render(p: MlpMatrixParams, kind: str, language: str) -> str:
     solution = EXERCISE.solve(p, EX)
     return render(
-        f"exercises/mlp_matrix_{kind}.tex.j2",
+        f"mlp_matrix/{kind}.tex.j2",
         ex=SimpleNamespace(id=EX, points=10, title=None, type="mlp_matrix"),
         number=1,
         p=p,

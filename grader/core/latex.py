@@ -6,8 +6,8 @@ through :func:`_finalize`: text is escaped unless it is :class:`Tex` (which only
 formatters produce), Fractions print as ``\\frac{p}{q}``.  ``StrictUndefined`` turns a
 typo in a template into an error instead of silently empty output.
 
-Words come from ``templates/words.yaml`` (shared) and ``templates/exercises/<type>.words.yaml``
-(one per exercise family), one table per language.
+The environment itself, with the templates and words of the exercise families, is made by
+:mod:`grader.make.rendering` (the core knows no family).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import unicodedata
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import jinja2
-import yaml
 
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, tex_frac
 
@@ -175,10 +173,10 @@ def _rows(lines: Sequence[Tex]) -> Tex:
     return Tex("\\\\\n".join(lines))
 
 
-# ------------------------------------------------------------ environment and words
+# ------------------------------------------------------------ the environment's rules
 
 
-class _Environment(jinja2.Environment):
+class TexEnvironment(jinja2.Environment):
     """jinja's environment, with ``a.b`` on a dict (a view, the words) looked up as the
     key first: the same value as jinja's order (the attribute, then the key) whenever no
     dict attribute has that name, without raising AttributeError on every lookup (several
@@ -193,11 +191,10 @@ class _Environment(jinja2.Environment):
 _DICT_ATTRIBUTES = frozenset(dir(dict))  # ``d.items`` is the method, as in jinja
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    root = resources.files("grader.templates")
-    env = _Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+def tex_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A jinja2 environment with LaTeX delimiters in which nothing prints unescaped."""
+    env = TexEnvironment(
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
         autoescape=False,
@@ -216,33 +213,3 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(frac=frac, dec=dec, num=num, esc=escape_tex, tex=_mark_tex, rows=_rows)
     return env
-
-
-@lru_cache(maxsize=8)
-def words(language: str) -> dict[str, Any]:
-    """The word table for ``language`` (``en``/``ru``): shared words plus, under each exercise
-    type's name, that family's words."""
-    root = resources.files("grader.templates")
-    table: dict[str, Any] = dict(
-        yaml.safe_load(root.joinpath("words.yaml").read_text("utf-8"))[language]
-    )
-    ex_dir = root.joinpath("exercises")
-    for entry in sorted(ex_dir.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".words.yaml"):
-            type_name = entry.name.removesuffix(".words.yaml")
-            table[type_name] = yaml.safe_load(entry.read_text("utf-8"))[language]
-    return table
-
-
-def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context)
-
-
-def render_block(template: str, block: str, **context: Any) -> str | None:
-    """The text of one ``block`` of ``template`` (what :func:`render` prints in its place),
-    or None when the template has no such block."""
-    found = environment().get_template(template)
-    render_fn = found.blocks.get(block)
-    if render_fn is None:
-        return None
-    return "".join(render_fn(found.new_context(context)))

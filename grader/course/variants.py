@@ -21,7 +21,7 @@ from grader.core.engine import NumberGrowthError
 from grader.core.errors import UserError
 from grader.course.assignment import Assignment, ExerciseSpec, fixed_params
 from grader.exercises import get_exercise
-from grader.exercises.base import Solution
+from grader.exercises.base import Exercise, Solution
 
 # Only `grader demo` uses this, and says so: never use it for a real course.
 DEMO_SECRET = b"DEMO-SECRET-not-for-real-courses"
@@ -33,6 +33,12 @@ class Variant:
     exercise: ExerciseSpec
     params: BaseModel
     solution: Solution
+
+    @property
+    def family(self) -> Exercise:
+        """The exercise family of this variant: what the core asks about it goes through
+        the family's hooks (:class:`~grader.exercises.base.Exercise`)."""
+        return get_exercise(self.exercise.type)
 
 
 def seed_bytes(secret: bytes, assignment_id: str, exercise_id: str, student_id: str) -> bytes:
@@ -55,16 +61,8 @@ def is_fully_fixed(spec: ExerciseSpec) -> bool:
     model = get_exercise(spec.type).Params
     given = {k for k, v in spec.params.items() if v != "random"}
     required = {k for k, f in model.model_fields.items() if f.is_required()}
-    randomized = set(getattr(_module_of(spec.type), "RANDOMIZED", ()))
+    randomized = set(get_exercise(spec.type).randomized)
     return required <= given and randomized <= given
-
-
-def _module_of(type_name: str) -> Any:
-    import importlib
-
-    from grader.exercises import EXERCISE_MODULES
-
-    return importlib.import_module(EXERCISE_MODULES[type_name])
 
 
 def needs_secret(assignment: Assignment) -> bool:
@@ -156,7 +154,7 @@ def make_variant(
     )
 
 
-def _candidate(exercise: Any, rng: random.Random, fixed: dict[str, Any]) -> BaseModel | None:
+def _candidate(exercise: Exercise, rng: random.Random, fixed: dict[str, Any]) -> BaseModel | None:
     """The next candidate's validated parameters, or None when the exercise's ``screen``
     (a cheap first look that rejects only what ``is_nice`` would) rejects them.
 
@@ -167,12 +165,11 @@ def _candidate(exercise: Any, rng: random.Random, fixed: dict[str, Any]) -> Base
     it decides as it would on the validated model.  Values it cannot read go the plain
     way, validation first.  Either way the same draws are made in the same order.
     """
-    screen = getattr(exercise, "screen", None)
-    draw = getattr(exercise, "draw", None)
-    if screen is None or draw is None:
+    values = exercise.draw(rng, fixed)
+    if values is None:  # the family draws only by sampling
         params = exercise.sample(rng, fixed)
-        return params if screen is None or screen(params, fixed) else None
-    values = draw(rng, fixed)
+        return params if exercise.screen(params, fixed) else None
+    screen = exercise.screen
     drawn = _construct(exercise.Params, values)
     try:
         passed = screen(drawn, fixed)

@@ -19,7 +19,6 @@ with one :class:`~grader.core.engine.Rules` convention changed.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +33,9 @@ from grader.core.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_n
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
-from grader.exercises.base import Computation, Solution
+from grader.exercises.base import Computation, MistakeContext, Solution
 from grader.grade.mistakes import (
     ARITHMETIC,
-    Context,
     RateLine,
     explain,
     implied_rates,
@@ -188,10 +186,10 @@ class VariantPlan:
         self.spec = variant.exercise
         self.sol = variant.solution
         self.k = self.sol.decimals
-        rounding = exercise_rounding(variant.params, self.sol)
+        rounding = exercise_rounding(variant)
         self.fops = FractionOps(rounding)
         self.iops = IntervalOps(rounding)
-        self.ctx = Context.of(variant.params)
+        self.ctx = variant.family.mistake_context(variant.params)
         leaves = self.sol.leaves()
         self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
         self.credit = Fraction(self.spec.carried_forward_credit)
@@ -501,13 +499,10 @@ class _NumberContext:
     unknown: list[str]  # inputs the student did not give readably
 
 
-def exercise_rounding(params: Any, solution: Solution) -> Rounding:
-    """The variant's rounding policy (``params.rounding``), else the default at the
-    solution's decimals."""
-    spec = getattr(params, "rounding", None)
-    if spec is not None and hasattr(spec, "mode") and hasattr(spec, "decimals"):
-        return Rounding(spec.mode, spec.decimals)
-    return Rounding("transcendental", solution.decimals)
+def exercise_rounding(variant: Variant) -> Rounding:
+    """The variant's rounding policy, else the default at the solution's decimals."""
+    rule = variant.family.rounding(variant.params)
+    return rule if rule is not None else Rounding("transcendental", variant.solution.decimals)
 
 
 def expected_text(value: Any) -> str:
@@ -841,7 +836,7 @@ class _ExerciseGrader:
                 results.append(self._unreadable(ptr, leaf))
                 continue
             key = self.sol.values[ptr]
-            variables, generic = formula_names(key, self.plan.variant.params)
+            variables, generic = formula_names(key, self.plan.variant)
             key_words = self.plan.key_text(ptr)
             try:
                 expr = formulas.parse_formula(
@@ -906,13 +901,13 @@ class _ExerciseGrader:
         return found
 
 
-def _explanations(diagnosis: Sequence[Diagnosis], label: str, ctx: Context) -> list[str]:
+def _explanations(diagnosis: Sequence[Diagnosis], label: str, ctx: MistakeContext) -> list[str]:
     """The likely mistake first; other mistakes that reproduce the number as alternatives."""
     words = [explain(d.id, d.detail, label, ctx) for d in diagnosis]
     return [w if i == 0 else f"Another explanation that fits: {w}" for i, w in enumerate(words)]
 
 
-def formula_names(expr: Any, params: Any = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def formula_names(expr: Any, variant: Variant) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A key formula's variables and generic functions, as sorted names.
 
     Variables: the free symbols of the key, plus the exercise's declared variables (a
@@ -924,13 +919,7 @@ def formula_names(expr: Any, params: Any = None) -> tuple[tuple[str, ...], tuple
     from grader.grade.formulas import DEFAULT_FUNCTIONS
 
     names = {str(s) for s in expr.free_symbols}
-    declared = getattr(params, "variables", None)
-    if isinstance(declared, list) and all(isinstance(v, str) for v in declared):
-        names.update(declared)
-    module = sys.modules.get(type(params).__module__)
-    declare = getattr(module, "formula_variables", None)
-    if callable(declare):
-        names.update(str(v) for v in declare(params))
+    names.update(variant.family.formula_variables(variant.params))
     generic = {str(f.func) for f in expr.atoms(AppliedUndef)} - set(DEFAULT_FUNCTIONS)
     return tuple(sorted(names)), tuple(sorted(generic))
 

@@ -6,7 +6,7 @@ earlier values, under each variation the computation declares
 student's number names the mistake.  Nothing here is written for one question: a new
 exercise family gets diagnoses by declaring which mistakes can show up in a field.
 
->>> [(v.mistake, v.rules.delta_sign) for v in variations("sign_flip", Context())]
+>>> [(v.mistake, v.rules.delta_sign) for v in variations("sign_flip", MistakeContext())]
 [('sign_flip', -1)]
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from grader.core.engine import FractionOps, Ops, Rounding, Rules
 from grader.core.intervals import Interval
 from grader.core.numbers import fmt_dec, fmt_frac
-from grader.exercises.base import Computation, Solution
+from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
 MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
@@ -32,27 +32,6 @@ MAX_SIMPLE_RATE = 10  # a simple rate nobody gave is still a rate someone might 
 MAX_RATE = 1000
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the catalogue needs to know about a variant (read from its parameters)."""
-
-    learning_rate: Fraction | None = None
-    observations: tuple[tuple[Any, ...], ...] = ()
-    loss: str | None = None
-    activation: str | None = None
-
-    @classmethod
-    def of(cls, params: Any) -> Context:
-        data = getattr(params, "data", None)
-        rate = getattr(params, "learning_rate", None)
-        return cls(
-            learning_rate=rate if isinstance(rate, Fraction) else None,
-            observations=tuple(tuple(row) for row in data) if isinstance(data, list) else (),
-            loss=getattr(params, "loss", None),
-            activation=getattr(params, "activation", None),
-        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +45,7 @@ class Variation:
 
 def variations(
     mistake: str,
-    ctx: Context,
+    ctx: MistakeContext,
     rates: Interval | None = None,
     other_rates: OtherRates = (),
 ) -> Iterator[Variation]:
@@ -213,17 +192,17 @@ _TRUE_DERIVATIVE = {
 }
 
 
-def _fprime(ctx: Context) -> str:
+def _fprime(ctx: MistakeContext) -> str:
     return _FPRIME.get(ctx.activation or "", "f′")
 
 
-def _factor_2_detail(ctx: Context) -> str:
+def _factor_2_detail(ctx: MistakeContext) -> str:
     if ctx.loss == "half_mse":
         return "a factor 2 too many: d/dŷ ½(y − ŷ)² = −(y − ŷ)"
     return "the factor 2 of d/dŷ (y − ŷ)² = −2(y − ŷ) left out"
 
 
-def explain(mistake: str, detail: str, label: str, ctx: Context) -> str:
+def explain(mistake: str, detail: str, label: str, ctx: MistakeContext) -> str:
     """One or two sentences a student learns from: what the mistake is and the right way."""
     sym, n = symbol(label), _layer(label)
     fp = _fprime(ctx)

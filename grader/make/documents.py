@@ -17,20 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from grader.core.latex import (
-    MAX_TEXT_CHARS,
-    IndexMark,
-    Tex,
-    escape_tex,
-    render,
-    render_block,
-    words,
-)
+from grader.core.latex import MAX_TEXT_CHARS, IndexMark, Tex, escape_tex
 from grader.core.numbers import fmt_exact_or_dec
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.course.variants import Variant
 from grader.exercises import get_exercise
 from grader.exercises.base import Solution
+from grader.make.rendering import render, render_block, shared_words, words
 
 Kind = Literal["sheet", "key"]
 STUDENT_MARK = "% ---- student "  # starts each student's part: maps a TeX error line to a student
@@ -80,7 +73,7 @@ def breakable(text: str) -> Tex:
 
 def points_text(points: Fraction, language: str) -> str:
     """``10 points``, ``1 point``; Russian plural rules (1 балл, 2 балла, 5 баллов)."""
-    w = words(language)
+    w = shared_words(language)
     shown = fmt_exact_or_dec(points, 2).lstrip("≈")
     if points.denominator != 1:
         form = w["point_few"]  # "2.5 балла", "2.5 points"
@@ -100,10 +93,7 @@ def points_text(points: Fraction, language: str) -> str:
 def exercise_doc(variant: Variant, language: str) -> ExerciseDoc:
     spec = variant.exercise
     exercise = get_exercise(spec.type)
-    view_fn = getattr(exercise, "latex_view", None)
-    view: dict[str, Any] = (
-        view_fn(variant.params, variant.solution, language) if view_fn is not None else {}
-    )
+    view = exercise.latex_view(variant.params, variant.solution, language)
     return ExerciseDoc(
         ex=spec,
         p=variant.params,
@@ -144,7 +134,7 @@ def _context(
         "assignment": assignment,
         "students": list(students),
         "language": assignment.language,
-        "w": words(assignment.language),
+        "w": words(assignment.language, (spec.type for spec in assignment.exercises)),
         "kind": kind,
         "batch": len(students) > 1 if batch is None else batch,
     }

@@ -1,0 +1,163 @@
+"""The exercise contract: what the core asks of a family, and nothing else.
+
+Every registered family is held to :class:`grader.exercises.base.Exercise` (no abstract
+hook left, hooks returning what they declare, templates and words where the family says),
+and a test-only family (``tests/toy_family``), registered for this process only, runs
+``generate``, ``grade`` and ``check`` through the contract and the registry alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from pydantic import BaseModel
+
+from grader.cli import main
+from grader.core.engine import Rounding
+from grader.exercises import EXERCISE_MODULES, get_exercise
+from grader.exercises.base import Exercise, MistakeContext, Solution
+from grader.make import rendering
+
+FAMILIES = sorted(EXERCISE_MODULES)
+SECRET = "contract-test-secret-8f3a9c2e71d4"
+
+
+@pytest.mark.parametrize("type_name", FAMILIES)
+def test_a_family_answers_every_hook_of_the_contract(type_name: str) -> None:
+    family = get_exercise(type_name)
+    assert isinstance(family, Exercise) and not inspect.isabstract(type(family))
+    assert family.type_name == type_name
+    assert issubclass(family.Params, BaseModel)
+    assert set(family.title) == {"en", "ru"}
+    assert set(family.randomized) <= set(family.Params.model_fields), "randomizes unknown params"
+
+    rng = random.Random(3)
+    for _ in range(200):
+        try:
+            params = family.sample(rng, {})
+            solution = family.solve(params, "ex")
+        except (ValueError, ArithmeticError):
+            continue
+        if family.is_nice(params, solution, {}):
+            break
+    else:
+        pytest.fail(f"no nice {type_name} variant in 200 draws")
+    assert isinstance(solution, Solution)
+    # every answer leaf is a computation's output, in the template's layout
+    assert sorted(_leaf_pointers(family.template_answers(params), "/answers/ex")) == sorted(
+        solution.leaves()
+    )
+    assert family.rounding(params) is None or isinstance(family.rounding(params), Rounding)
+    assert isinstance(family.mistake_context(params), MistakeContext)
+    assert all(isinstance(v, str) for v in family.formula_variables(params))
+    assert family.check_independently(params, solution.answers) == []
+    assert family.describe_text(params, solution).strip()
+    assert isinstance(family.latex_view(params, solution, "en"), dict)
+    schema = family.json_schema(params)
+    assert schema["type"] == "object"
+
+
+@pytest.mark.parametrize("type_name", FAMILIES)
+def test_a_family_keeps_its_templates_and_words_in_its_folder(type_name: str) -> None:
+    folder = get_exercise(type_name).template_folder()
+    assert folder.joinpath("sheet.tex.j2").is_file() and folder.joinpath("key.tex.j2").is_file()
+    words = yaml.safe_load(folder.joinpath("words.yaml").read_text("utf-8"))
+    assert set(words) == {"en", "ru"} and set(words["en"]) == set(words["ru"])
+    assert rendering.words("ru", [type_name])[type_name] == words["ru"]
+
+
+def _leaf_pointers(layout: Any, at: str) -> list[str]:
+    if isinstance(layout, dict):
+        return [p for k, v in layout.items() for p in _leaf_pointers(v, f"{at}/{k}")]
+    if isinstance(layout, list):
+        return [p for i, v in enumerate(layout) for p in _leaf_pointers(v, f"{at}/{i}")]
+    return [at]
+
+
+# ---------------------------------------------------------------- a family from outside
+
+
+@pytest.fixture
+def toy_family(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setitem(EXERCISE_MODULES, "toy_neuron", "tests.toy_family.toy")
+    rendering._words.cache_clear()
+    yield get_exercise("toy_neuron")
+    rendering._words.cache_clear()
+
+
+def _course(tmp: Path) -> tuple[Path, Path]:
+    assignment = tmp / "toy.yaml"
+    assignment.write_text(
+        "id: toy-hw\ntitle: Toy\nlanguage: en\nsecret_env: GRADER_SECRET\n"
+        "exercises:\n  - id: neuron\n    type: toy_neuron\n    points: 6\n"
+        "  - id: sgd\n    type: sgd_chain\n    points: 4\n",
+        encoding="utf-8",
+    )
+    roster = tmp / "roster.csv"
+    roster.write_text("id,name\ns001,Ann\ns002,Bob\ns003,Cy\n", encoding="utf-8")
+    return assignment, roster
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), env={"GRADER_SECRET": SECRET})
+
+
+def test_a_family_added_through_the_contract_alone_runs_generate_grade_and_check(
+    toy_family: Exercise, tmp_path: Path
+) -> None:
+    assignment, roster = _course(tmp_path)
+    build = tmp_path / "build"
+    made = _run(
+        "generate", str(assignment), "--roster", str(roster), "--out", str(build), "--no-pdf"
+    )
+    assert made.exit_code == 0, made.output
+    sheet = (build / "sheets" / "s001.tex").read_text("utf-8")
+    assert "One linear neuron, one SGD step:" in sheet  # the family's own template and words
+
+    checked = _run("check", str(assignment), str(build))
+    assert checked.exit_code == 0, checked.output
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    keys = {
+        sid: json.loads((build / "keys" / f"{sid}.json").read_text("utf-8"))
+        for sid in ("s001", "s002")
+    }
+    perfect = {k: keys["s001"][k] for k in ("assignment", "student", "answers")}
+    (subs / "s001.json").write_text(json.dumps(perfect), encoding="utf-8")
+    # s002 flips the sign of δ: δ is wrong, and what follows is right given that δ
+    slipped = {k: keys["s002"][k] for k in ("assignment", "student", "answers")}
+    toy = slipped["answers"]["neuron"]
+    params = toy_family.Params.model_validate(keys["s002"]["params"]["neuron"])
+    from fractions import Fraction
+
+    delta = -Fraction(toy["delta"])
+    toy["delta"] = str(delta)
+    toy["grad_w"], toy["grad_b"] = str(delta * params.x), str(delta)
+    toy["w_new"] = str(params.w - params.learning_rate * delta * params.x)
+    toy["b_new"] = str(params.b - params.learning_rate * delta)
+    (subs / "s002.json").write_text(json.dumps(slipped), encoding="utf-8")
+
+    out = tmp_path / "graded"
+    graded = _run("grade", str(assignment), str(subs), "--roster", str(roster), "--out", str(out))
+    assert graded.exit_code == 0, graded.output
+    report = json.loads((out / "reports" / "s001.json").read_text("utf-8"))
+    toy_fields = [f for f in report["fields"] if f["pointer"].startswith("/answers/neuron/")]
+    assert len(toy_fields) == 6 and all(f["status"] == "correct" for f in toy_fields)
+
+    report = json.loads((out / "reports" / "s002.json").read_text("utf-8"))
+    status = {
+        f["pointer"].rsplit("/", 1)[1]: f for f in report["fields"] if "/neuron/" in f["pointer"]
+    }
+    assert status["yhat"]["status"] == "correct"
+    assert status["delta"]["status"] == "incorrect"
+    assert [d["id"] for d in status["delta"]["diagnosis"]] == ["sign_flip"]
+    for name in ("grad_w", "grad_b", "w_new", "b_new"):
+        assert status[name]["status"] == "carried_forward", (name, status[name])
