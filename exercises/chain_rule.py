@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from grader.core.engine import CORRECT, FractionOps, Ops, Rules
 from grader.core.latex import Tex
+from grader.core.memo import BoundedMemo
 from grader.core.models import ExactNumber, StrictModel
 from grader.core.numbers import NumberError, fmt_frac, parse_number, tex_frac
 from grader.exercises.base import Computation, Exercise, MistakeId, Solution, pointer
@@ -263,18 +264,14 @@ def path_terms(p: ChainRuleParams, var: str) -> list[PathTerm]:
     """Every path from the output down to ``var``, depth first over each node's arguments
     in order (so the canonical ∂f/∂x reads f→d→a→x, f→d→b→x, f→e→c→x)."""
     # solving, checking and printing a variant ask for the same paths many times
-    key = (_structure(p), var)
-    terms = _PATHS.get(key)
-    if terms is None:
-        if len(_PATHS) >= _PATHS_LIMIT:
-            _PATHS.clear()
-        terms = _PATHS[key] = tuple(_walk_paths(p, var))
+    terms = _PATHS.make((_structure(p), var), lambda: tuple(_walk_paths(p, var)))
     return list(terms)
 
 
-_PATHS: dict[tuple[Any, str], tuple[PathTerm, ...]] = {}
-_FORMULAS: dict[tuple[Any, str, int | None], Any] = {}  # sympy expressions are immutable
-_PATHS_LIMIT = 4096
+_PATHS_LIMIT = 4096  # graph structures kept by each memo below
+_PATHS: BoundedMemo[tuple[Any, str], tuple[PathTerm, ...]] = BoundedMemo(_PATHS_LIMIT)
+# sympy expressions are immutable: one formula serves every variant of a structure
+_FORMULAS: BoundedMemo[tuple[Any, str, int | None], Any] = BoundedMemo(_PATHS_LIMIT)
 
 
 def _structure(p: ChainRuleParams) -> tuple[Any, ...]:
@@ -348,9 +345,7 @@ def _node_expressions(p: ChainRuleParams) -> Mapping[str, Any]:
         for n in p.nodes:
             if n.name in needed:
                 exprs[n.name] = _node_expression(n, tuple(exprs[a] for a in n.args))
-        if len(_EXPRESSIONS) >= _PATHS_LIMIT:
-            _EXPRESSIONS.clear()
-        _EXPRESSIONS[key] = exprs
+        _EXPRESSIONS.keep(key, exprs)
     return exprs
 
 
@@ -363,34 +358,22 @@ def _factor_names(p: ChainRuleParams) -> set[str]:
     return needed
 
 
-_EXPRESSIONS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_EXPRESSIONS: BoundedMemo[tuple[Any, ...], dict[str, Any]] = BoundedMemo(_PATHS_LIMIT)
 # Sympy expressions of operations and of path terms by value: shared by many graphs of a
 # build, and sympy's arithmetic is the formulas' whole cost.
-_OPERATIONS: dict[tuple[Any, ...], Any] = {}
-_TERMS: dict[tuple[Any, ...], Any] = {}
-
-
-def _memoized(table: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
-    """``table[key]``, made by ``make`` the first time (a full table starts over)."""
-    value = table.get(key)
-    if value is None:
-        if len(table) >= _PATHS_LIMIT:
-            table.clear()
-        value = table[key] = make()
-    return value
+_OPERATIONS: BoundedMemo[tuple[Any, ...], Any] = BoundedMemo(_PATHS_LIMIT)
+_TERMS: BoundedMemo[tuple[Any, ...], Any] = BoundedMemo(_PATHS_LIMIT)
 
 
 def _node_expression(node: NodeSpec, args: tuple[Any, ...]) -> Any:
     """``node``'s operation on its arguments' sympy expressions (a graph is new, its
     nodes much less so: x + y, x·y, 2·x …)."""
-    return _memoized(
-        _OPERATIONS, (node.op, node.const, args), lambda: _apply(node, args, _rational)
-    )
+    return _OPERATIONS.make((node.op, node.const, args), lambda: _apply(node, args, _rational))
 
 
 def _term_expression(coeff: Fraction, factors: tuple[Any, ...]) -> Any:
     """A path term, ``coeff`` times the product of ``factors``, as a sympy expression."""
-    return _memoized(_TERMS, (coeff, factors), lambda: _rational(coeff) * sympy.Mul(*factors))
+    return _TERMS.make((coeff, factors), lambda: _rational(coeff) * sympy.Mul(*factors))
 
 
 def _rational(q: Fraction) -> sympy.Rational:
@@ -471,10 +454,7 @@ class _Fields:
                 _term_expression(t.coeff, tuple(exprs[f] for f in t.factors))
                 for t in path_terms(self.p, var)
             ]
-            formula = _sum_omitting(terms, rules.omit_term, sympy.Integer(0))
-            if len(_FORMULAS) >= _PATHS_LIMIT:
-                _FORMULAS.clear()
-            _FORMULAS[key] = formula
+            formula = _FORMULAS.keep(key, _sum_omitting(terms, rules.omit_term, sympy.Integer(0)))
         return [formula]
 
     def numbers(self) -> dict[str, Fraction]:

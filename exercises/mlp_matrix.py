@@ -37,6 +37,7 @@ from grader.core.engine import (
     Rules,
 )
 from grader.core.latex import Tex
+from grader.core.memo import BoundedMemo
 from grader.core.models import ExactNumber, RoundingSpec, StrictModel
 from grader.core.numbers import (
     MAX_DIGITS,
@@ -1051,15 +1052,13 @@ def _formula_pieces(factor: Factor, depth: int = 0) -> list[_Piece]:
     key = (factor.text, depth)
     pieces = _PIECES.get(key)
     if pieces is None:
-        if len(_PIECES) >= _MEMO_LIMIT:
-            _PIECES.clear()
         left, right = _PARENS[min(factor.height, len(_PARENS) - 1)]
         inner = _sum_pieces(factor.terms, depth + 1)
-        pieces = _PIECES[key] = (_Piece(FORMULA_FUNCTION + left, 2), *inner, _Piece(right, 1))
+        pieces = _PIECES.keep(key, (_Piece(FORMULA_FUNCTION + left, 2), *inner, _Piece(right, 1)))
     return list(pieces)
 
 
-_PIECES: dict[tuple[str, int], tuple[_Piece, ...]] = {}
+_PIECES: BoundedMemo[tuple[str, int], tuple[_Piece, ...]] = BoundedMemo(_MEMO_LIMIT)
 
 
 def _sum_pieces(terms: Sequence[Term], depth: int) -> list[_Piece]:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from grader.core import numbers
 from grader.core.errors import pointer_from_loc
+from grader.core.memo import IdentityMemo
 from grader.course.assignment import valid_student_id
 from grader.course.variants import Variant
 from grader.exercises import get_exercise
@@ -361,14 +362,13 @@ def _walk(
         yield where, steps
 
 
-_SHAPE_CACHE = 256
-_SHAPES: dict[int, tuple[Variant, _Shape]] = {}
+_SHAPES: IdentityMemo[Variant, _Shape] = IdentityMemo(256)
 
 
 def _shape(v: Variant) -> _Shape:
-    entry = _SHAPES.get(id(v))
-    if entry is not None and entry[0] is v:
-        return entry[1]
+    known = _SHAPES.get(v)
+    if known is not None:
+        return known
     layout = get_exercise(v.exercise.type).template_answers(v.params)
     base = pointer("answers", v.exercise.id)
     formulas = _formula_leaves(v)
@@ -381,10 +381,7 @@ def _shape(v: Variant) -> _Shape:
         leaves=_leaf_paths(layout_json, base),
         model=_exercise_model(layout_json, base),
     )
-    if len(_SHAPES) >= _SHAPE_CACHE:
-        _SHAPES.clear()
-    _SHAPES[id(v)] = (v, shape)  # the variant is kept, so its id cannot be reused meanwhile
-    return shape
+    return _SHAPES.keep(v, shape)
 
 
 def submission_model(variants: Sequence[Variant]) -> type[BaseModel]:

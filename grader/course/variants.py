@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from grader.core.engine import NumberGrowthError
 from grader.core.errors import UserError
+from grader.core.memo import IdentityMemo
 from grader.course.assignment import Assignment, ExerciseSpec, fixed_params
 from grader.exercises import get_exercise
 from grader.exercises.base import Exercise, Solution
@@ -91,22 +92,16 @@ def read_secret(assignment: Assignment, *, demo: bool = False) -> bytes | None:
 # The fixed parameters of the exercises of recent assignments, validated once per build
 # instead of once per student (pydantic builds a validator per parameter): spec -> fixed.
 # Keyed by identity and holding the spec, so an entry can never answer for another spec.
-_FIXED_CACHE: dict[int, tuple[ExerciseSpec, int, dict[str, Any]]] = {}
 _FIXED_CACHE_SIZE = 64
+_FIXED_CACHE: IdentityMemo[ExerciseSpec, dict[str, Any]] = IdentityMemo(_FIXED_CACHE_SIZE)
 # Variants that do not depend on the student (every parameter fixed, or no secret): spec ->
 # its one variant.  Variants are never modified once made, so students can share one.
-_SHARED_CACHE: dict[tuple[int, bool], tuple[ExerciseSpec, Variant]] = {}
+_SHARED_CACHE: IdentityMemo[ExerciseSpec, Variant] = IdentityMemo(_FIXED_CACHE_SIZE)
 
 
 def _fixed(spec: ExerciseSpec, index: int) -> dict[str, Any]:
     """``fixed_params(spec, index=index)``, computed once per spec (a fresh dict per call)."""
-    entry = _FIXED_CACHE.get(id(spec))
-    if entry is None or entry[0] is not spec or entry[1] != index:
-        if len(_FIXED_CACHE) >= _FIXED_CACHE_SIZE:
-            _FIXED_CACHE.clear()
-        entry = (spec, index, fixed_params(spec, index=index))
-        _FIXED_CACHE[id(spec)] = entry
-    return dict(entry[2])
+    return dict(_FIXED_CACHE.make(spec, lambda: fixed_params(spec, index=index), index))
 
 
 def make_variant(
@@ -123,18 +118,15 @@ def make_variant(
     fixed = _fixed(spec, index)
     if is_fully_fixed(spec) or secret is None:
         # the same for every student: solved once per spec (a class shares one variant)
-        entry = _SHARED_CACHE.get((id(spec), formulas))
-        if entry is not None and entry[0] is spec:
-            return entry[1]
+        shared = _SHARED_CACHE.get(spec, formulas)
+        if shared is not None:
+            return shared
         params = exercise.Params.model_validate(fixed)
         try:
             variant = Variant(spec, params, exercise.solve(params, spec.id, formulas=formulas))
         except NumberGrowthError as exc:
             raise UserError(str(exc), where=f"/exercises/{index}/params") from None
-        if len(_SHARED_CACHE) >= _FIXED_CACHE_SIZE:
-            _SHARED_CACHE.clear()
-        _SHARED_CACHE[(id(spec), formulas)] = (spec, variant)
-        return variant
+        return _SHARED_CACHE.keep(spec, variant, formulas)
     rng = student_rng(secret, assignment.id, spec.id, student_id)
     for _ in range(MAX_ATTEMPTS):
         try:

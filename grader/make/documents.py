@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from grader.core.latex import MAX_TEXT_CHARS, IndexMark, Tex, escape_tex
+from grader.core.memo import IdentityMemo
 from grader.core.numbers import fmt_exact_or_dec
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.course.variants import Variant
@@ -171,12 +172,11 @@ class _Reuse:
     part with the position printed as :class:`IndexMark` and without the class-document
     extras, then the position put in and ``batch_suffix`` (the duplex break) added."""
 
-    assignment: Assignment
     head: str  # the preamble, the same in a student's own file and in the class document
     batch_suffix: str | None  # None: the templates do not allow reuse; render twice
 
 
-_REUSE: dict[tuple[Kind, int], _Reuse] = {}
+_REUSE: IdentityMemo[Assignment, _Reuse] = IdentityMemo(16)
 
 
 def _marked_body(
@@ -199,9 +199,8 @@ def _reuse(kind: Kind, assignment: Assignment, doc: StudentDoc) -> _Reuse:
     own file's part plus a fixed suffix, and the template's block of the body alone
     (:func:`_marked_body`) gives the body of the whole rendering.  ``grader check``
     renders every file anew."""
-    key = (kind, id(assignment))
-    rule = _REUSE.get(key)
-    if rule is not None and rule.assignment is assignment:
+    rule = _REUSE.get(assignment, kind)
+    if rule is not None:
         return rule
     own_head, own_body = split_document(render_document(kind, assignment, [with_index(doc, 1)]))
     batch_body = split_document(
@@ -219,10 +218,7 @@ def _reuse(kind: Kind, assignment: Assignment, doc: StudentDoc) -> _Reuse:
         and marked_batch == marked + batch_body[len(own_body) :]
     ):
         suffix = batch_body[len(own_body) :]
-    if len(_REUSE) >= 16:
-        _REUSE.clear()
-    rule = _REUSE[key] = _Reuse(assignment, head, suffix)
-    return rule
+    return _REUSE.keep(assignment, _Reuse(head, suffix), kind)
 
 
 def render_student(
