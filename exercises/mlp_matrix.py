@@ -27,8 +27,8 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from grader.core import engine
+from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import (
-    TRANSCENDENTAL,
     ActivationName,
     FractionOps,
     Layer,

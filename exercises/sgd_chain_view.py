@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from grader.core.activations import REGISTRY
 from grader.core.engine import FractionOps, Rounding
 from grader.core.latex import Tex, num
 from grader.core.numbers import fmt_dec, is_finite_decimal, tex_frac
@@ -25,16 +26,9 @@ from grader.exercises.base import Solution
 if TYPE_CHECKING:
     from grader.exercises.sgd_chain import SgdChainParams
 
-# How each activation is written in formulas, and its definition with its derivative
-# (written as a student computes it by hand: from the output for σ and tanh).
-SYMBOL = {
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "relu": r"\operatorname{relu}",
-    "identity": r"\operatorname{id}",
-    "hard_sigmoid": r"\operatorname{hsig}",
-    "softsign": r"\operatorname{softsign}",
-}
+# How each activation is written in formulas (the registry's symbol), and its definition
+# with its derivative (written as a student computes it by hand: from the output for σ and tanh).
+SYMBOL = {name: a.symbol for name, a in REGISTRY.items()}
 DEFINITION = {
     "sigmoid": r"\sigma(t) = \frac{e^{t}}{1 + e^{t}}, \qquad \sigma'(t) = \sigma(t)\bigl(1 - \sigma(t)\bigr)",
     "tanh": r"\tanh t = \frac{e^{t} - e^{-t}}{e^{t} + e^{-t}}, \qquad \tanh'(t) = 1 - \tanh^2 t",

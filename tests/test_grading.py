@@ -505,7 +505,14 @@ def test_formula_fields_parse_compare_and_diagnose() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["grader.core.intervals", "grader.grade.tolerance", "grader.grade.mistakes"]
+    "module",
+    [
+        "grader.core.interval",
+        "grader.core.intervals",
+        "grader.core.memo",
+        "grader.grade.tolerance",
+        "grader.grade.mistakes",
+    ],
 )
 def test_docstring_examples(module: str) -> None:
     import doctest

@@ -24,11 +24,12 @@ from fractions import Fraction
 from typing import Any, Literal, Protocol, TypeVar
 
 from grader.core import transcendental
+from grader.core.activations import REGISTRY, activation
 from grader.core.numbers import round_half_away
 
+# The registry's names (grader.core.activations), as the assignment file's models type them.
 ActivationName = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
-ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign")
-TRANSCENDENTAL = frozenset({"sigmoid", "tanh"})
+ACTIVATIONS: tuple[str, ...] = tuple(REGISTRY)
 LossName = Literal["mse", "half_mse"]
 RoundingMode = Literal["exact", "transcendental", "all"]
 
@@ -119,12 +120,13 @@ class FractionOps:
     rounding: Rounding = field(default_factory=Rounding)
 
     def activate(self, name: str, h: Fraction) -> Fraction:
-        if name in TRANSCENDENTAL:
+        exact = activation(name).exact
+        if exact is None:  # σ, tanh: irrational, rounded as instructed
             return transcendental.rounded(name, h, self.rounding.transcendental_decimals)
-        return self.record(_rational_activation(name, h))
+        return self.record(exact(h))
 
     def derivative(self, name: str, h: Fraction, o: Fraction) -> Fraction:
-        return _derivative(name, h, o)
+        return activation(name).derivative(h, o)
 
     def record(self, x: Fraction) -> Fraction:
         if self.rounding.mode == "all":
@@ -133,40 +135,6 @@ class FractionOps:
 
     def const(self, q: Fraction | int) -> Fraction:
         return q if type(q) is Fraction else Fraction(q)  # immutable: no copy needed
-
-
-# Made once: activations run for every unit of every candidate (Fractions are immutable).
-_ZERO, _QUARTER, _HALF, _ONE = Fraction(0), Fraction(1, 4), Fraction(1, 2), Fraction(1)
-
-
-def _rational_activation(name: str, h: Fraction) -> Fraction:
-    if name == "identity":
-        return h
-    if name == "relu":
-        return h if h.numerator > 0 else _ZERO  # a Fraction's sign is its numerator's
-    if name == "hard_sigmoid":
-        return min(max(h / 4 + _HALF, _ZERO), _ONE)
-    if name == "softsign":
-        return h / (1 + abs(h))
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def _derivative(name: str, h: Any, o: Any) -> Any:
-    """f′(h), written as a student computes it by hand: from the output where the course
-    does (σ′ = o(1 − o), tanh′ = 1 − o²), from h otherwise (relu′(0) = 0)."""
-    if name == "sigmoid":
-        return o * (1 - o)
-    if name == "tanh":
-        return 1 - o * o
-    if name == "identity":
-        return _ONE
-    if name == "relu":
-        return _ONE if h > 0 else _ZERO
-    if name == "hard_sigmoid":
-        return _QUARTER if -2 < h < 2 else _ZERO
-    if name == "softsign":
-        return 1 / ((1 + abs(h)) * (1 + abs(h)))
-    raise ValueError(f"unknown activation {name!r}")
 
 
 def activation_derivative(ops: Ops, rules: Rules, name: str, h: Num, o: Num) -> Num:
