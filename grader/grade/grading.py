@@ -5,9 +5,11 @@ For each :class:`~grader.exercises.base.Computation` of a variant's solution, ea
 1. ``correct`` when it meets the acceptable set computed from the key's inputs;
 2. else ``carried_forward`` when some input the student gave differs from the key and
    the answer meets the acceptable set computed from the student's *own* inputs —
-   unless those inputs make the computation degenerate (an unexplained zero where the
-   key has none, or a value that was itself denied this way), which earns nothing:
-   carried-forward credit cannot be gamed;
+   unless those inputs make the computation degenerate (a zero the student wrote where
+   the key has none and their own inputs do not give one, or a value that was itself
+   denied this way), which earns nothing: carried-forward credit cannot be gamed, while
+   a zero that follows from the student's own work (relu of their negative h) is
+   explained and keeps it;
 3. else ``incorrect``, with a diagnosis: the catalogue mistake whose replay (from the
    student's own values) reproduces the number, or ``arithmetic`` when none does and
    nothing upstream can explain it;
@@ -674,11 +676,10 @@ class _ExerciseGrader:
             return self._unreadable(ptr, Invalid(number.message, leaf.text, number.position))
         self.own[ptr] = number
         rule = self.plan.rule(ptr)
-        key_value = self.sol.values[ptr]
         expected = self.plan.expected_words(ptr)
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
-            why = self._degenerate(ctx.differs, own.point, key_value)
+            why = self._degenerate(ctx.differs)
             if why is None:
                 return self._carried_forward(ptr, leaf.text, expected)
             self.tainted.add(ptr)
@@ -716,7 +717,7 @@ class _ExerciseGrader:
             f"{share}; with the key's values it is {expected}.",
         )
 
-    def _degenerate(self, differs: Sequence[str], own_point: Any, key_value: Any) -> str | None:
+    def _degenerate(self, differs: Sequence[str]) -> str | None:
         """Why the student's own inputs make this computation trivial, or None.
 
         Only inputs nothing explains count (not right, not carried forward, not a catalogue
@@ -735,13 +736,15 @@ class _ExerciseGrader:
                     f"it builds on your {self.labels.get(p, p)}, which earned no carried-forward "
                     "credit, so neither does this"
                 )
-        unexplained = [p for p in differs if p not in self.explained]
-        for p in unexplained:
+        # A value the student's own earlier answers give (relu of their negative h, a
+        # product with their own zero) is explained: only a zero written where its own
+        # inputs do not give it is a shortcut.
+        for p in differs:
+            if p in self.explained:
+                continue
             mine = self.own.get(p)
             if mine is not None and mine.value == 0 and self.sol.values[p] != 0:
                 return f"your {self.labels.get(p, p)} is 0 where the correct value is not{_SIMPLER}"
-        if unexplained and own_point == 0 and key_value != 0:
-            return f"your earlier answers make this value 0 where the correct one is not{_SIMPLER}"
         return None
 
     def _diagnose(
