@@ -31,13 +31,20 @@ from typing import Any, Literal
 
 from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
 from grader.core.intervals import Interval, IntervalOps, as_interval
-from grader.core.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_number
+from grader.core.numbers import (
+    NumberError,
+    decimal_places,
+    fmt_exact_or_dec,
+    fmt_frac,
+    parse_number,
+)
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
 from grader.exercises.base import Computation, MistakeContext, Solution
 from grader.grade.mistakes import (
     ARITHMETIC,
+    ROUNDING,
     RateLine,
     explain,
     implied_rates,
@@ -195,6 +202,7 @@ class VariantPlan:
         leaves = self.sol.leaves()
         self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
         self.credit = Fraction(self.spec.carried_forward_credit)
+        self.rounding_credit = Fraction(self.spec.rounding_credit)
         self.points = {"correct": self.per_leaf, "carried_forward": self.per_leaf * self.credit}
         self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
         self._rules: dict[str, ToleranceSpec] = {}
@@ -231,7 +239,9 @@ class VariantPlan:
         feedback: str,
         diagnosis: Sequence[Diagnosis] = (),
         review: bool = False,
+        points: Fraction | None = None,
     ) -> FieldResult:
+        """``points``: what the field earns when not the status's own share (rounding)."""
         return FieldResult(
             pointer=ptr,
             exercise=self.spec.id,
@@ -239,7 +249,7 @@ class VariantPlan:
             status=status,
             given=None if given is None else shown(given, GIVEN_CHARS),
             expected=self.key_text(ptr),
-            points=self.points.get(status, _ZERO),
+            points=self.points.get(status, _ZERO) if points is None else points,
             max_points=self.per_leaf,
             feedback=feedback,
             diagnosis=tuple(diagnosis),
@@ -540,6 +550,8 @@ class _ExerciseGrader:
         self.wrong_givens: set[str] = set()  # problem data copied wrong (see Computation.given)
         self.rates: list[Interval] | None = None  # see _all_rates
         self.seen: Counter[str] = Counter()  # mistakes diagnosed so far in this exercise
+        # each mistake's first step (index, label): see _repeated
+        self.first_made: dict[str, tuple[int, str]] = {}
 
     def grade(self) -> list[FieldResult]:
         out: list[FieldResult] = []
@@ -560,11 +572,12 @@ class _ExerciseGrader:
         diagnosis: Sequence[Diagnosis] = (),
         *,
         review: bool = False,
+        points: Fraction | None = None,
     ) -> FieldResult:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        return self.plan.field_result(ptr, status, given, feedback, diagnosis, review)
+        return self.plan.field_result(ptr, status, given, feedback, diagnosis, review, points)
 
     def _unreadable(self, ptr: str, leaf: Invalid | None) -> FieldResult:
         """The result for a missing (None) or invalid leaf."""
@@ -685,9 +698,18 @@ class _ExerciseGrader:
             self.tainted.add(ptr)
             words = f"This follows from your earlier answers, but {why}. Expected {expected}."
             return self._result(ptr, "incorrect", leaf.text, words)
-        diagnosis = self._diagnose(ctx, i, number, rule)
+        diagnosis = self._rounding(ptr, number, own) or self._diagnose(ctx, i, number, rule)
         if diagnosis:
             self.explained.add(ptr)
+            repeated = self._repeated(ctx.index, ctx.comp.label, diagnosis[0].id)
+            if repeated is not None:
+                return self._result(
+                    ptr,
+                    "carried_forward",
+                    leaf.text,
+                    f"Same mistake as in {repeated}, not deducted again. Expected {expected}.",
+                    diagnosis,
+                )
         elif ctx.comp.given:
             self.tainted.add(ptr)  # a wrong given: another problem was solved from here on
             self.wrong_givens.add(ptr)
@@ -704,7 +726,51 @@ class _ExerciseGrader:
         sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
         if not diagnosis:
             sentences.append("It depends on an earlier answer that is missing or unreadable.")
-        return self._result(ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis)
+        points = None
+        if diagnosis and diagnosis[0].id == ROUNDING and self.plan.rounding_credit:
+            points = self.plan.per_leaf * self.plan.rounding_credit
+            sentences.append(f"Rounding earns {fmt_frac(self.plan.rounding_credit)} of the points.")
+        return self._result(
+            ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis, points=points
+        )
+
+    def _rounding(self, ptr: str, number: StudentNumber, own: Expected | None) -> list[Diagnosis]:
+        """``rounding`` when the student's decimal is the right value (or the one their own
+        earlier answers give) rounded to its places: right arithmetic, rounded where the
+        sheet asks for more.  (Rounded as instructed or finer, the number would have been
+        accepted: so this only ever names coarser rounding.)"""
+        places = decimal_places(number.text)
+        if places is None:
+            return []
+        half = Fraction(1, 2 * 10**places)  # what rounding to ``places`` may move a value
+        value = number.value
+        key = self.plan.key_interval(ptr).hull(self.sol.values[ptr])
+        targets = [(key, self.sol.values[ptr], "")]
+        if own is not None:
+            targets.append((own.acceptable(), own.point, " (what your earlier answers give)"))
+        for interval, point, whose in targets:
+            if interval.lo - half <= value <= interval.hi + half:
+                asks = self._asks(ptr)
+                return [Diagnosis(ROUNDING, f"{number.text} for {fmt_frac(point)}{whose}; {asks}")]
+        return []
+
+    def _asks(self, ptr: str) -> str:
+        """What the sheet asks of the value at ``ptr``, in words."""
+        rule = self.plan.rule(ptr)
+        if rule.rule != "interval":
+            return f"this field is graded {describe(rule)}"
+        if ptr in self.sol.rounded:
+            return f"this exercise asks for {self.k} decimal places"
+        return "this exercise asks for exact values"
+
+    def _repeated(self, index: int, label: str, mistake: str) -> str | None:
+        """With ``repeated_mistakes: once``, where ``mistake`` was first made, when that was
+        in an earlier step of the exercise (a step's own entries share one deduction's
+        cause, but each is a field of its own); None when it must be deducted."""
+        first = self.first_made.setdefault(mistake, (index, label))
+        if self.spec.repeated_mistakes != "once" or mistake == ARITHMETIC or first[0] == index:
+            return None
+        return first[1]
 
     def _carried_forward(self, ptr: str, given: str, expected: str) -> FieldResult:
         credit = self.plan.credit

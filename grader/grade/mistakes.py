@@ -26,6 +26,7 @@ from grader.core.numbers import fmt_dec, fmt_frac
 from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
+ROUNDING = "rounding"  # the right value, rounded where the sheet asks for more (no Rules)
 MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
 MAX_SIMPLE_DENOMINATOR = 4  # "simple" learning rates: 1/2, 3/4, 2, 5 …
 MAX_SIMPLE_RATE = 10  # a simple rate nobody gave is still a rate someone might use
@@ -238,6 +239,8 @@ def explain(mistake: str, detail: str, label: str, ctx: MistakeContext) -> str:
         )
     if mistake == "transposed":
         return f"{sym} uses a matrix where its transpose belongs (check the shapes: δ·Wᵀ, Oᵀ·δ)."
+    if mistake == ROUNDING:
+        return f"{sym} is rounded: you wrote {detail}."
     if mistake == ARITHMETIC:
         return (
             "No typical mistake reproduces this number from your earlier answers: "
