@@ -662,13 +662,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "a formula has no commas (write decimals with a point: 0.5) at 4 (at character 5)",
     ),
     # ---- look-alike characters
-    (
-        "fullwidth-x",
-        PARTIAL,
-        "４ｘ+3y",
-        "invalid",
-        "unexpected character '４' at 0 (at character 1)",
-    ),
+    # fullwidth forms (CJK input methods) are read as their ASCII (issue 13)
+    ("fullwidth-x", PARTIAL, "４ｘ+3y", "correct", None),
     ("cyrillic-x", PARTIAL, "4х+3y", "invalid", "unexpected character 'х' at 1 (at character 2)"),
     ("nul", PARTIAL, "4x\x00+3y", "invalid", "unexpected character '\\x00' at 2 (at character 3)"),
     (
@@ -842,7 +837,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
     ("e-tower", PARTIAL, "e^(e^(e^(e^(e^x))))", "incorrect", ["arithmetic"]),
     ("tanh-6-deep", PARTIAL, "tanh(tanh(tanh(tanh(tanh(tanh(x))))))", "incorrect", ["arithmetic"]),
     ("exp-1000", PARTIAL, "exp(1000)", "incorrect", "review"),
-    ("log-of-nothing", PARTIAL, "log(x-x)", "incorrect", "review"),
+    # defined nowhere: incorrect, not queued for a person (issue 13)
+    ("log-of-nothing", PARTIAL, "log(x-x)", "incorrect", ["arithmetic"]),
     ("jinja-braces", PARTIAL, "{{7*7}}", "incorrect", ["arithmetic"]),
     ("dollar-braces", PARTIAL, "${7*7}", "incorrect", ["arithmetic"]),
     ("degree-100", PARTIAL, "((x+y)^10)^10", "incorrect", ["arithmetic"]),
@@ -2094,13 +2090,13 @@ ASSIGNMENTS: list[tuple[str, Any, str, str]] = [
         "unknown-top-key",
         _sub("language: en", "language: en\nsecret: hunter2"),
         "schema",
-        "4: /secret: unknown key; expected one of: id, title, course, language, secret_env, due, exercises",
+        "4: /secret: unknown key; expected one of: id, title, course, language, secret_env, due, exercises, carried_forward_credit, rounding_credit, repeated_mistakes",
     ),
     (
         "unknown-exercise-key",
         _sub("    points: 6\n", "    points: 6\n    solution: 42\n"),
         "schema",
-        "20: /exercises/1/solution: unknown key; expected one of: id, type, points, title, params, tolerance, field_tolerance, carried_forward_credit",
+        "20: /exercises/1/solution: unknown key; expected one of: id, type, points, title, params, tolerance, field_tolerance, carried_forward_credit, rounding_credit, repeated_mistakes",
     ),
     (
         "unknown-param",
