@@ -369,7 +369,12 @@ class _Graph:
         big_l = self.layers
         out = [
             Computation(
-                "formula of ŷ", (self.at("yhat_formula"),), (), self.formula, kind="formula"
+                "formula of ŷ",
+                (self.at("yhat_formula"),),
+                (),
+                self.formula,
+                kind="formula",
+                quantity=("output",),
             )
         ]
         for l in range(1, big_l + 1):

@@ -495,7 +495,10 @@ NUMBERS: list[tuple[str, str, str, Any]] = [
 # diagnosis ids (incorrect; "review" when equivalence could not be decided), or None.
 
 _EXPECT_XY = "expected one of x, y or a function exp, log, sigma, sqrt, tanh"
-_EXPECT_X12 = "expected one of x1, x2 or a function exp, f, log, sigma, sqrt, tanh"
+_EXPECT_X12 = (
+    "expected one of x1, x2 or a function exp, f, hard_sigmoid, identity, log, sigma, softsign, "
+    "sqrt, tanh"
+)
 _RANGE = "(at most 10 in absolute value, denominator at most 10)"
 
 FORMULAS: list[tuple[str, str, str, str, Any]] = [
@@ -603,7 +606,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         PARTIAL,
         "\\catcode`\\^=7",
         "invalid",
-        "unknown LaTeX command \\catcode at 0 (at character 1)",
+        "cannot read '\\\\catcode`\\\\^' before '=' as the name of a quantity "
+        "(write only the formula, or for example df/dx = …) (at character 1)",
     ),
     (
         "tex-hat-hat",
@@ -612,13 +616,9 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "invalid",
         f"unknown name 'cinput' at 3; {_EXPECT_XY} (at character 4)",
     ),
-    (
-        "equation",
-        PARTIAL,
-        "df/dx = 4x+3y",
-        "invalid",
-        f"unknown name 'df' at 0; {_EXPECT_XY} (at character 1)",
-    ),
+    # a left-hand side naming the asked quantity is read as a TA reads it (issue 13)
+    ("equation", PARTIAL, "df/dx = 4x+3y", "correct", None),
+    ("equation-other-quantity", PARTIAL, "df/dy = 4x+3y", "incorrect", []),
     (
         "unknown-function",
         PARTIAL,
@@ -647,13 +647,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "invalid",
         f"unknown name 'x3' at 2; {_EXPECT_X12} (at character 3)",
     ),
-    (
-        "activation-by-name",
-        YHAT,
-        "relu(x1)",
-        "invalid",
-        f"unknown name 'relu' at 0; {_EXPECT_X12} (at character 1)",
-    ),
+    # the sheet's f is relu: its name is f (issue 13), so this is graded, and wrong
+    ("activation-by-name", YHAT, "relu(x1)", "incorrect", ["arithmetic"]),
     (
         "two-arguments",
         YHAT,

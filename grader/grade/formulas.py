@@ -166,6 +166,21 @@ ACTIVATION_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+def vocabulary(
+    activation: str | None, generic: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The functions and aliases of a formula whose generic function (the sheet's f) is
+    ``activation``: the activation's own names read as f, every other activation by its
+    name (so ``tanh(…)`` where f is relu is graded, not refused).  Without an activation
+    or with several generic functions: the default functions."""
+    if activation is None or len(generic) != 1:
+        return DEFAULT_FUNCTIONS, ()
+    own = {"sigmoid": "sigma"}.get(activation, activation)
+    functions = tuple(n for n in (*DEFAULT_FUNCTIONS, *ACTIVATION_FUNCTIONS) if n != own)
+    aliases = tuple((spelled, generic[0]) for spelled in ACTIVATION_SPELLINGS.get(activation, ()))
+    return functions, aliases
+
+
 # ---------------------------------------------------------------- names
 
 

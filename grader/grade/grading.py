@@ -44,6 +44,7 @@ from grader.course.variants import Variant
 from grader.exercises.base import Computation, MistakeContext, Solution
 from grader.grade.mistakes import (
     ARITHMETIC,
+    FORMULA_DETAIL,
     ROUNDING,
     RateLine,
     explain,
@@ -70,6 +71,7 @@ GIVEN_CHARS = 200  # how much of an answer the report repeats
 EXPECTED_DECIMALS = 7
 FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.grade.formulas enforces it)
 DIAGNOSIS_TIMEOUT = 0.5  # per mistake variant of a formula
+AMBIGUOUS_DIVISION = "ambiguous_division"  # 1/2x: the other reading is judged otherwise
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class FieldResult:
     feedback: str
     diagnosis: tuple[Diagnosis, ...] = ()
     review: bool = False  # a person should look (formula equivalence undecided)
+    # for the instructor (the gradebook's flags column): e.g. AMBIGUOUS_DIVISION
+    flags: tuple[str, ...] = ()
 
     @cached_property  # students who wrote the same share one FieldResult: worked out once
     def item(self) -> tuple[str, Status, tuple[str, ...]]:
@@ -240,6 +244,7 @@ class VariantPlan:
         diagnosis: Sequence[Diagnosis] = (),
         review: bool = False,
         points: Fraction | None = None,
+        flags: tuple[str, ...] = (),
     ) -> FieldResult:
         """``points``: what the field earns when not the status's own share (rounding)."""
         return FieldResult(
@@ -254,6 +259,7 @@ class VariantPlan:
             feedback=feedback,
             diagnosis=tuple(diagnosis),
             review=review,
+            flags=flags,
         )
 
     def correct_result(self, ptr: str, text: str) -> FieldResult:
@@ -573,11 +579,14 @@ class _ExerciseGrader:
         *,
         review: bool = False,
         points: Fraction | None = None,
+        flags: tuple[str, ...] = (),
     ) -> FieldResult:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        return self.plan.field_result(ptr, status, given, feedback, diagnosis, review, points)
+        return self.plan.field_result(
+            ptr, status, given, feedback, diagnosis, review, points, flags
+        )
 
     def _unreadable(self, ptr: str, leaf: Invalid | None) -> FieldResult:
         """The result for a missing (None) or invalid leaf."""
@@ -895,7 +904,7 @@ class _ExerciseGrader:
     # ------------------------------------------------------------ formula fields
 
     def _formula(self, comp: Computation) -> list[FieldResult]:
-        from grader.grade import formulas
+        from grader.grade import formulas, lhs
 
         results: list[FieldResult] = []
         key_points = {p: self.sol.values[p] for p in comp.inputs}
@@ -906,37 +915,79 @@ class _ExerciseGrader:
                 continue
             key = self.sol.values[ptr]
             variables, generic = formula_names(key, self.plan.variant)
+            functions, aliases = formulas.vocabulary(self.ctx.activation, generic)
             key_words = self.plan.key_text(ptr)
+            named, text, offset = None, leaf.text, 0
             try:
-                expr = formulas.parse_formula(
-                    leaf.text, variables, formulas.DEFAULT_FUNCTIONS, generic
+                if comp.quantity is not None:  # an optional left-hand side: df/dx = …
+                    named, text, offset = lhs.split_lhs(leaf.text)
+                readings = formulas.read_formula(text, variables, functions, generic, aliases)
+            except (formulas.FormulaError, lhs.LhsError) as exc:
+                at = exc.position + offset if isinstance(exc, formulas.FormulaError) else 0
+                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, at)))
+                continue
+            if named is not None and named != comp.quantity:
+                asked = lhs.describe(comp.quantity or ())
+                words = (
+                    f"Expected {key_words}. Your answer is written as {lhs.describe(named)}, "
+                    f"but this field asks for {asked}."
                 )
-            except formulas.FormulaError as exc:
-                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, exc.position)))
+                results.append(self._result(ptr, "incorrect", leaf.text, words))
                 continue
-            same = formulas.equivalent(expr, key, variables, generic, timeout=FORMULA_TIMEOUT)
-            if same:
-                results.append(self._result(ptr, "correct", leaf.text, f"Correct: {key_words}."))
-                continue
-            if same is None:
-                results.append(
-                    self._result(
-                        ptr,
-                        "incorrect",
-                        leaf.text,
-                        "Could not decide automatically whether this equals the expected "
-                        f"{key_words}; your instructor will look at it.",
-                        review=True,
-                    )
-                )
-                continue
-            diagnosis = self._diagnose_formula(comp, i, expr, key, key_points, variables, generic)
-            if not diagnosis:
-                diagnosis = [Diagnosis(ARITHMETIC, "no catalogue mistake reproduces this formula")]
-            words = [f"Expected {key_words}."]
-            words += _explanations(diagnosis, self.labels[ptr], self.ctx)
-            results.append(self._result(ptr, "incorrect", leaf.text, " ".join(words), diagnosis))
+            results.append(self._formula_result(comp, i, ptr, leaf.text, readings, key, key_points))
         return results
+
+    def _formula_result(
+        self,
+        comp: Computation,
+        index: int,
+        ptr: str,
+        given: str,
+        readings: Any,
+        key: Any,
+        key_points: Mapping[str, Any],
+    ) -> FieldResult:
+        """Grade a readable formula (``readings``, see formulas.read_formula)."""
+        from grader.grade import formulas
+
+        variables, generic = formula_names(key, self.plan.variant)
+        key_words = self.plan.key_text(ptr)
+        expr = readings.expr
+        same = formulas.equivalent(expr, key, variables, generic, timeout=FORMULA_TIMEOUT)
+        # "1/2x": read by the stated convention; the other reading matters only when it
+        # would be judged otherwise (then the report says so and the field is flagged)
+        note: list[str] = []
+        flags: tuple[str, ...] = ()
+        if readings.other is not None and same is not None:
+            other = formulas.equivalent(
+                readings.other, key, variables, generic, timeout=FORMULA_TIMEOUT
+            )
+            if other is not None and other != same:
+                note.append(
+                    f"Read as {formulas.formula_text(expr)}: a '/' followed by a product "
+                    "divides by the first factor only; read as "
+                    f"{formulas.formula_text(readings.other)} it would be "
+                    f"{'right' if other else 'wrong'}."
+                )
+                flags = (AMBIGUOUS_DIVISION,)
+        if same:
+            words = " ".join([f"Correct: {key_words}.", *note])
+            return self._result(ptr, "correct", given, words, flags=flags)
+        if same is None:
+            return self._result(
+                ptr,
+                "incorrect",
+                given,
+                "Could not decide automatically whether this equals the expected "
+                f"{key_words}; your instructor will look at it.",
+                review=True,
+            )
+        diagnosis = self._diagnose_formula(comp, index, expr, key, key_points, variables, generic)
+        if not diagnosis:
+            diagnosis = [Diagnosis(ARITHMETIC, FORMULA_DETAIL)]
+        sentences = [f"Expected {key_words}.", *note]
+        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
+        return self._result(ptr, "incorrect", given, " ".join(sentences), diagnosis, flags=flags)
 
     def _diagnose_formula(
         self,

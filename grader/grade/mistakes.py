@@ -26,6 +26,7 @@ from grader.core.numbers import fmt_dec, fmt_frac
 from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
+FORMULA_DETAIL = "no catalogue mistake reproduces this formula"  # arithmetic, for a formula
 ROUNDING = "rounding"  # the right value, rounded where the sheet asks for more (no Rules)
 MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
 MAX_SIMPLE_DENOMINATOR = 4  # "simple" learning rates: 1/2, 3/4, 2, 5 …
@@ -253,6 +254,11 @@ def explain(mistake: str, detail: str, label: str, ctx: MistakeContext) -> str:
         )
     if mistake == ROUNDING:
         return f"{sym} is rounded: you wrote {detail}."
+    if mistake == ARITHMETIC and detail == FORMULA_DETAIL:
+        return (
+            "No typical mistake reproduces this formula: recheck how you derived it "
+            "(each rule of differentiation, each path of the chain rule, each layer)."
+        )
     if mistake == ARITHMETIC:
         return (
             "No typical mistake reproduces this number from your earlier answers: "
