@@ -52,6 +52,7 @@ from grader.grade.mistakes import (
     rate_line,
     variations,
 )
+from grader.grade.peers import COPIED_FROM, PeerIndex, entry_pointers
 from grader.grade.tolerance import (
     Expected,
     StudentNumber,
@@ -64,6 +65,10 @@ from grader.grade.tolerance import (
 Status = Literal["correct", "carried_forward", "incorrect", "missing", "invalid"]
 _SIMPLER = (
     ": that makes the computation simpler than the real one, so it earns no carried-forward credit"
+)
+_FOREIGN = (
+    "these values follow from data that is not on your sheet, so they earn no "
+    "carried-forward credit"
 )
 STATUSES: tuple[Status, ...] = ("correct", "carried_forward", "incorrect", "missing", "invalid")
 _ZERO = Fraction(0)
@@ -194,8 +199,12 @@ class VariantPlan:
     inputs.  A class repeats itself (the key's own values, the usual roundings, the
     common mistakes), so a batch computes each distinct case once."""
 
-    def __init__(self, variant: Variant, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self, variant: Variant, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+    ) -> None:
         self.variant = variant
+        self.peers = peers
+        self.entries = entry_pointers(variant.solution)
         self.spec = variant.exercise
         self.sol = variant.solution
         self.k = self.sol.decimals
@@ -442,9 +451,12 @@ class VariantPlan:
 class GradingCache:
     """The :class:`VariantPlan` of each variant a batch meets (the most recent ones)."""
 
-    def __init__(self, limit: int = 256, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self, limit: int = 256, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+    ) -> None:
         self.limit = limit
         self.memo_limit = memo_limit
+        self.peers = peers  # the roster's given data (see grader.grade.peers), if known
         self._plans: dict[int, VariantPlan] = {}
 
     def memo_sizes(self) -> list[int]:
@@ -471,7 +483,7 @@ class GradingCache:
         ):  # an id may be reused after a variant is gone
             if len(self._plans) >= self.limit:
                 self._plans.clear()
-            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit)
+            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit, self.peers)
         return plan
 
 
@@ -558,6 +570,26 @@ class _ExerciseGrader:
         self.seen: Counter[str] = Counter()  # mistakes diagnosed so far in this exercise
         # each mistake's first step (index, label): see _repeated
         self.first_made: dict[str, tuple[int, str]] = {}
+        # entry fields holding a classmate's values -> the classmate (see grader.grade.peers)
+        self.foreign = self._classmate()
+        self.foreign_taint: set[str] = set()  # denied because they build on those
+
+    def _classmate(self) -> dict[str, str]:
+        """The wrong entry fields that hold a classmate's key values, if the student's
+        wrong entry values follow one classmate's data (see PeerIndex.classmate)."""
+        peers, entries = self.plan.peers, self.plan.entries
+        if peers is None or not entries:
+            return {}
+        wrong: dict[str, Fraction] = {}
+        for ptr in entries:
+            leaf = self.answers.get(ptr)
+            number = self.plan.number(leaf.text) if isinstance(leaf, Given) else None
+            if isinstance(number, StudentNumber) and number.value != self.sol.values[ptr]:
+                wrong[ptr] = number.value
+        who = peers.classmate(self.spec.id, wrong, len(entries)) if wrong else None
+        if who is None:
+            return {}
+        return {p: who for p, v in wrong.items() if who in peers.lookup(self.spec.id, p, v)}
 
     def grade(self) -> list[FieldResult]:
         out: list[FieldResult] = []
@@ -699,12 +731,24 @@ class _ExerciseGrader:
         self.own[ptr] = number
         rule = self.plan.rule(ptr)
         expected = self.plan.expected_words(ptr)
+        if ptr in self.foreign:  # a classmate's value: nothing built on it earns credit
+            self.tainted.add(ptr)
+            self.foreign_taint.add(ptr)
+            return self._result(
+                ptr,
+                "incorrect",
+                leaf.text,
+                f"Expected {expected}. These values follow from data that is not on your sheet.",
+                flags=(f"{COPIED_FROM}:{self.foreign[ptr]}",),
+            )
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
             why = self._degenerate(ctx.differs)
             if why is None:
                 return self._carried_forward(ptr, leaf.text, expected)
             self.tainted.add(ptr)
+            if why == _FOREIGN:
+                self.foreign_taint.add(ptr)
             words = f"This follows from your earlier answers, but {why}. Expected {expected}."
             return self._result(ptr, "incorrect", leaf.text, words)
         diagnosis = self._rounding(ptr, number, own) or self._diagnose(ctx, i, number, rule)
@@ -801,6 +845,8 @@ class _ExerciseGrader:
         must everything built on a value that was denied this way.
         """
         for p in differs:
+            if p in self.foreign_taint:
+                return _FOREIGN
             if p in self.wrong_givens:
                 return (
                     f"it builds on your {self.labels.get(p, p)}, which is not the value your "
@@ -969,7 +1015,7 @@ class _ExerciseGrader:
                     f"{formulas.formula_text(readings.other)} it would be "
                     f"{'right' if other else 'wrong'}."
                 )
-                flags = (AMBIGUOUS_DIVISION,)
+                flags = (f"{AMBIGUOUS_DIVISION}:{ptr}",)
         if same:
             words = " ".join([f"Correct: {key_words}.", *note])
             return self._result(ptr, "correct", given, words, flags=flags)
