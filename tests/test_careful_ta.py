@@ -808,3 +808,19 @@ def test_sgd_copied_work() -> None:
     honest = grade(own, sgd_answers(raw, 2), peers)
     check(honest, expected)
     assert not any(f.flags for f in honest.fields)
+
+
+def test_chain_ambiguous_division_is_reported_and_flagged() -> None:
+    """∂f/∂x = 4x + 3y written "8/2x + 3y": read as 4x + 3y (right); read as 8/(2x) + 3y
+    it would be wrong, so the report says which reading was used and the field is flagged."""
+    key, mine, raw = _chain(GRAPH)
+    report = grade(variant("chain_rule", GRAPH), chain_answers(raw, ("8/2x + 3y", "3x + 2y")))
+    f = next(f for f in report.fields if f.pointer == H + "partials/x/formula")
+    assert f.status == "correct"
+    assert (
+        "Read as 4*x + 3*y: a '/' followed by a product divides by the first factor" in f.feedback
+    )
+    assert "read as 3*y + 4/x it would be wrong" in f.feedback
+    assert f.flags == (f"ambiguous_division:{H}partials/x/formula",)
+    plain = next(f for f in report.fields if f.pointer == H + "partials/y/formula")
+    assert plain.flags == () and plain.feedback == "Correct: x + 2*(x + y)."
