@@ -824,3 +824,57 @@ def test_chain_ambiguous_division_is_reported_and_flagged() -> None:
     assert f.flags == (f"ambiguous_division:{H}partials/x/formula",)
     plain = next(f for f in report.fields if f.pointer == H + "partials/y/formula")
     assert plain.flags == () and plain.feedback == "Correct: x + 2*(x + y)."
+
+
+# ---------------------------------------------------------------- a batch
+
+
+def test_batch_flags_copied_work_in_gradebook_and_summary(tmp_path: Any, monkeypatch: Any) -> None:
+    """``grader grade`` derives the roster's variants once: s001's copy of s002's key is
+    flagged for the instructor (gradebook ``flags``, summary section), s001's report does
+    not name the classmate, and s003's own perfect work has no flag."""
+    import csv
+    import json
+
+    from grader.course.assignment import load_assignment
+    from grader.course.keys import key_json
+    from grader.course.variants import make_variants
+    from grader.grade.batch import grade_command
+
+    monkeypatch.setenv("GRADER_SECRET", "fidelity-test-secret-7Qx")
+    path = tmp_path / "hw.yaml"
+    nodes = "".join(
+        f"\n          - {{name: {n['name']}, op: {n['op']}, args: [{', '.join(n['args'])}]}}"
+        for n in GRAPH["nodes"]
+    )
+    path.write_text(
+        f"id: hw\nexercises:\n  - id: ex\n    type: chain_rule\n    params:\n      nodes:{nodes}\n",
+        encoding="utf-8",
+    )
+    assignment = load_assignment(path)
+    secret = b"fidelity-test-secret-7Qx"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns001,Ada\ns002,Bo\ns003,Cy\n", encoding="utf-8")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+
+    def perfect(of: str, by: str) -> None:
+        data = key_json(assignment, of, make_variants(assignment, of, secret))
+        submission = {"assignment": "hw", "student": by, "answers": data["answers"]}
+        (subs / f"{by}.json").write_text(json.dumps(submission), encoding="utf-8")
+
+    perfect("s002", by="s001")  # the copy
+    perfect("s002", by="s002")
+    perfect("s003", by="s003")
+    out = tmp_path / "out"
+    grade_command(str(path), [str(subs)], str(roster), str(out), lms=None, jobs=1)
+    rows = {
+        r["student"]: r
+        for r in csv.DictReader((out / "gradebook.csv").read_text(encoding="utf-8").splitlines())
+    }
+    assert rows["s001"]["flags"] == "copied_from:s002"
+    assert rows["s002"]["flags"] == "" and rows["s003"]["flags"] == ""
+    summary = (out / "summary.html").read_text(encoding="utf-8")
+    assert "copied_from:s002" in summary
+    report = (out / "reports" / "s001.json").read_text(encoding="utf-8")
+    assert "s002" not in report and "data that is not on your sheet" in report
