@@ -25,7 +25,8 @@ MISTAKE_NAMES = {
     "gradient_ascent": "update with + instead of −",
     "wrong_observation": "wrong observation used",
     "missing_path": "a path of the chain rule missing",
-    "transposed": "matrix not transposed",
+    "transposed": "matrix product with a transpose wrong",
+    "rounding": "rounded too early or too coarsely",
     "arithmetic": "arithmetic slip",
 }
 
