@@ -32,7 +32,7 @@ from grader.course.submission import (
     student_of,
     submission_files,
 )
-from grader.course.variants import Variant, make_variants, read_secret
+from grader.course.variants import Variant, is_fully_fixed, make_variants, read_secret
 from grader.grade.grading import GradingCache, grade_submission
 from grader.grade.lms import LMS_FORMATS, lms_gradebook
 from grader.grade.peers import PeerIndex, build_index
@@ -205,7 +205,12 @@ def _grade_batch(
         )
         tasks, missing = _tasks(roster, claims)
         # the roster's given data, derived once: work that follows a classmate's variant
-        peers = build_index(roster, lambda sid: make_variants(assignment, sid, secret))
+        # (nothing to find when every exercise gives everybody the same data)
+        peers = (
+            None
+            if all(is_fully_fixed(spec) for spec in assignment.exercises)
+            else build_index(roster, lambda sid: make_variants(assignment, sid, secret))
+        )
         outcomes = _run(tasks, assignment, secret, out, jobs, peers)
         by_student: dict[str, _Outcome] = {}
         items = ItemStats()
