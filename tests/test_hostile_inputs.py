@@ -1762,6 +1762,7 @@ def test_json_file(batch: Batch, case: FileCase) -> None:
             "max_score": "",
             "status": "missing",
             "reason": "no submission",
+            "flags": "",
         }
     graded = (batch.out / "reports" / f"{sid}.json").is_file()
     assert graded == (case.status == "submitted")
