@@ -58,6 +58,9 @@ class Computation:
     # catalogue mistake explains means another problem was solved (a classmate's data,
     # say), so nothing built on it earns carried-forward credit.
     given: bool = False
+    # A formula field: the quantity it asks for, as an optional left-hand side names it
+    # (see grader.grade.lhs): ("partial", "f", "x") for ∂f/∂x, ("output",) for ŷ.
+    quantity: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -498,6 +498,7 @@ class _Fields:
             partial(self.formula, var=var),
             mistakes,
             kind="formula",
+            quantity=("partial", self.p.output, var),
         )
 
     def _adjoint_field(self, name: str, label: str) -> Computation:

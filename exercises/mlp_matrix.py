@@ -314,7 +314,7 @@ class _Graph:
         self, v: Mapping[str, Any], ops: Ops, rules: Rules, *, layer: int
     ) -> list[Any]:
         return _flat(
-            engine.pre_activation(ops, self.o_prev(v, ops, layer), self.w(ops, layer), None)
+            engine.pre_activation(ops, self.o_prev(v, ops, layer), self.w(ops, layer), None, rules)
         )
 
     def output(self, v: Mapping[str, Any], ops: Ops, rules: Rules, *, layer: int) -> list[Any]:
@@ -365,15 +365,16 @@ class _Graph:
             return ("wrong_activation_derivative",)
         return ("missing_activation_derivative", "wrong_activation_derivative")
 
-    def square(self, layer: int) -> bool:
-        w = self.weights[layer - 1]
-        return len(w) == len(w[0])
-
     def computations(self) -> list[Computation]:
         big_l = self.layers
         out = [
             Computation(
-                "formula of ŷ", (self.at("yhat_formula"),), (), self.formula, kind="formula"
+                "formula of ŷ",
+                (self.at("yhat_formula"),),
+                (),
+                self.formula,
+                kind="formula",
+                quantity=("output",),
             )
         ]
         for l in range(1, big_l + 1):
@@ -384,6 +385,7 @@ class _Graph:
                     self.ptrs("h", l),
                     self.o_prev_ptrs(l),
                     partial(self.pre_activation, layer=l),
+                    ("transposed",),
                 )
             )
             out.append(
@@ -407,14 +409,13 @@ class _Graph:
                     )
                 )
             else:
-                transposed: tuple[MistakeId, ...] = ("transposed",) if self.square(l + 1) else ()
                 out.append(
                     Computation(
                         f"δ{l} = (δ{l + 1}·W{l + 1}ᵀ) ⊙ f′(h{l})",
                         self.ptrs("delta", l),
                         (*self.ptrs("delta", l + 1), *self.ptrs("h", l), *self.ptrs("O", l)),
                         partial(self.hidden_delta, layer=l),
-                        (*self.derivative_mistakes(), *transposed),
+                        (*self.derivative_mistakes(), "transposed"),
                     )
                 )
             prev = "X" if l == 1 else f"O{l - 1}"
@@ -424,7 +425,7 @@ class _Graph:
                     self.ptrs("grad_W", l),
                     (*self.o_prev_ptrs(l), *self.ptrs("delta", l)),
                     partial(self.gradient, layer=l),
-                    ("transposed",) if self.square(l) else (),
+                    ("transposed",),
                 )
             )
         for l in range(1, big_l + 1):

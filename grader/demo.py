@@ -45,7 +45,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "s008": (
         "forgets a path; forgets to transpose",
         "exact",
-        lambda v: Rules(omit_term=0, transpose=True),
+        lambda v: Rules(omit_term=0, transpose="right"),
     ),
 }
 MISSING, BROKEN = "s009", "s010"

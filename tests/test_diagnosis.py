@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from grader.core.engine import CORRECT, FractionOps, Rules
+from grader.core.engine import CORRECT, TRANSPOSE_KINDS, FractionOps, Rules
 from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_dec, fmt_frac, round_half_away
 from grader.course.assignment import Assignment, ExerciseSpec
@@ -52,7 +52,7 @@ def mistaken_rules(v: Variant) -> list[tuple[str, Rules]]:
         "missing_activation_derivative": [Rules(derivative="one")],
         "wrong_activation_derivative": [Rules(derivative="value")],
         "gradient_ascent": [Rules(update_sign=+1)],
-        "transposed": [Rules(transpose=True)],
+        "transposed": [Rules(transpose=kind) for kind in TRANSPOSE_KINDS],
         "missing_path": [Rules(omit_term=0), Rules(omit_term=1)],
         "wrong_observation": [Rules(observation=j) for j in range(len(data))],
         "learning_rate": [

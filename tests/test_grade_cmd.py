@@ -24,7 +24,7 @@ SUBMISSIONS = SAMPLES / "submissions"
 
 def rows(out: Path) -> list[dict[str, str]]:
     text = (out / "gradebook.csv").read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "student,name,score,max_score,status,reason"
+    assert text.splitlines()[0] == "student,name,score,max_score,status,reason,flags"
     return list(csv.DictReader(io.StringIO(text)))
 
 

@@ -495,7 +495,10 @@ NUMBERS: list[tuple[str, str, str, Any]] = [
 # diagnosis ids (incorrect; "review" when equivalence could not be decided), or None.
 
 _EXPECT_XY = "expected one of x, y or a function exp, log, sigma, sqrt, tanh"
-_EXPECT_X12 = "expected one of x1, x2 or a function exp, f, log, sigma, sqrt, tanh"
+_EXPECT_X12 = (
+    "expected one of x1, x2 or a function exp, f, hard_sigmoid, identity, log, sigma, softsign, "
+    "sqrt, tanh"
+)
 _RANGE = "(at most 10 in absolute value, denominator at most 10)"
 
 FORMULAS: list[tuple[str, str, str, str, Any]] = [
@@ -603,7 +606,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         PARTIAL,
         "\\catcode`\\^=7",
         "invalid",
-        "unknown LaTeX command \\catcode at 0 (at character 1)",
+        "cannot read '\\\\catcode`\\\\^' before '=' as the name of a quantity "
+        "(write only the formula, or for example df/dx = …) (at character 1)",
     ),
     (
         "tex-hat-hat",
@@ -612,13 +616,9 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "invalid",
         f"unknown name 'cinput' at 3; {_EXPECT_XY} (at character 4)",
     ),
-    (
-        "equation",
-        PARTIAL,
-        "df/dx = 4x+3y",
-        "invalid",
-        f"unknown name 'df' at 0; {_EXPECT_XY} (at character 1)",
-    ),
+    # a left-hand side naming the asked quantity is read as a TA reads it (issue 13)
+    ("equation", PARTIAL, "df/dx = 4x+3y", "correct", None),
+    ("equation-other-quantity", PARTIAL, "df/dy = 4x+3y", "incorrect", []),
     (
         "unknown-function",
         PARTIAL,
@@ -647,13 +647,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "invalid",
         f"unknown name 'x3' at 2; {_EXPECT_X12} (at character 3)",
     ),
-    (
-        "activation-by-name",
-        YHAT,
-        "relu(x1)",
-        "invalid",
-        f"unknown name 'relu' at 0; {_EXPECT_X12} (at character 1)",
-    ),
+    # the sheet's f is relu: its name is f (issue 13), so this is graded, and wrong
+    ("activation-by-name", YHAT, "relu(x1)", "incorrect", ["arithmetic"]),
     (
         "two-arguments",
         YHAT,
@@ -662,13 +657,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
         "a formula has no commas (write decimals with a point: 0.5) at 4 (at character 5)",
     ),
     # ---- look-alike characters
-    (
-        "fullwidth-x",
-        PARTIAL,
-        "４ｘ+3y",
-        "invalid",
-        "unexpected character '４' at 0 (at character 1)",
-    ),
+    # fullwidth forms (CJK input methods) are read as their ASCII (issue 13)
+    ("fullwidth-x", PARTIAL, "４ｘ+3y", "correct", None),
     ("cyrillic-x", PARTIAL, "4х+3y", "invalid", "unexpected character 'х' at 1 (at character 2)"),
     ("nul", PARTIAL, "4x\x00+3y", "invalid", "unexpected character '\\x00' at 2 (at character 3)"),
     (
@@ -842,7 +832,8 @@ FORMULAS: list[tuple[str, str, str, str, Any]] = [
     ("e-tower", PARTIAL, "e^(e^(e^(e^(e^x))))", "incorrect", ["arithmetic"]),
     ("tanh-6-deep", PARTIAL, "tanh(tanh(tanh(tanh(tanh(tanh(x))))))", "incorrect", ["arithmetic"]),
     ("exp-1000", PARTIAL, "exp(1000)", "incorrect", "review"),
-    ("log-of-nothing", PARTIAL, "log(x-x)", "incorrect", "review"),
+    # defined nowhere: incorrect, not queued for a person (issue 13)
+    ("log-of-nothing", PARTIAL, "log(x-x)", "incorrect", ["arithmetic"]),
     ("jinja-braces", PARTIAL, "{{7*7}}", "incorrect", ["arithmetic"]),
     ("dollar-braces", PARTIAL, "${7*7}", "incorrect", ["arithmetic"]),
     ("degree-100", PARTIAL, "((x+y)^10)^10", "incorrect", ["arithmetic"]),
@@ -1771,6 +1762,7 @@ def test_json_file(batch: Batch, case: FileCase) -> None:
             "max_score": "",
             "status": "missing",
             "reason": "no submission",
+            "flags": "",
         }
     graded = (batch.out / "reports" / f"{sid}.json").is_file()
     assert graded == (case.status == "submitted")
@@ -2094,13 +2086,13 @@ ASSIGNMENTS: list[tuple[str, Any, str, str]] = [
         "unknown-top-key",
         _sub("language: en", "language: en\nsecret: hunter2"),
         "schema",
-        "4: /secret: unknown key; expected one of: id, title, course, language, secret_env, due, exercises",
+        "4: /secret: unknown key; expected one of: id, title, course, language, secret_env, due, exercises, carried_forward_credit, rounding_credit, repeated_mistakes",
     ),
     (
         "unknown-exercise-key",
         _sub("    points: 6\n", "    points: 6\n    solution: 42\n"),
         "schema",
-        "20: /exercises/1/solution: unknown key; expected one of: id, type, points, title, params, tolerance, field_tolerance, carried_forward_credit",
+        "20: /exercises/1/solution: unknown key; expected one of: id, type, points, title, params, tolerance, field_tolerance, carried_forward_credit, rounding_credit, repeated_mistakes",
     ),
     (
         "unknown-param",

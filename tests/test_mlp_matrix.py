@@ -412,16 +412,34 @@ def test_transposed_rule_changes_a_non_symmetric_square_matrix():
     assert "transposed" in delta1.mistakes
     # by hand: δ2·W2 (no ᵀ) = [[0·1 + 1·(−1), 0·0 + 1·1], [2·1 + 0, 0 + 0]] = [[−1, 1], [2, 0]],
     # ⊙ relu′(h1) = [[1, 1], [1, 0]]
-    assert _run(solution, delta1, Rules(transpose=True)) == [-1, 1, 2, 0]
+    assert _run(solution, delta1, Rules(transpose="right")) == [-1, 1, 2, 0]
     assert _run(solution, delta1, CORRECT) == [0, 1, 2, 0]
     # the gradient transposed: δ2ᵀ·O1 = (O1ᵀ·δ2)ᵀ = [[2, 0], [3, 3]]
     grad2 = _computation(solution, "∂L/∂W2")
     assert "transposed" in grad2.mistakes
-    assert _run(solution, grad2, Rules(transpose=True)) == [2, 0, 3, 3]
-    # W3 is 2×1: no transposed mistake can show there
+    assert _run(solution, grad2, Rules(transpose="result")) == [2, 0, 3, 3]
+    # W3 is 2×1: (O2ᵀ·δ3)ᵀ is 1×2 and δ3·O2ᵀ does not fit (2×1 · 2×2): nothing changes ...
     grad3 = _computation(solution, "∂L/∂W3")
-    assert "transposed" not in grad3.mistakes
-    assert _run(solution, grad3, Rules(transpose=True)) == _run(solution, grad3, CORRECT)
+    assert _run(solution, grad3, Rules(transpose="result")) == _run(solution, grad3, CORRECT)
+    assert _run(solution, grad3, Rules(transpose="swapped")) == _run(solution, grad3, CORRECT)
+    # ... but O2·δ3 (O2 without its ᵀ) does: [[0·1 + 3·1], [1·1 + 0·1]] = [[3], [1]]
+    assert "transposed" in grad3.mistakes
+    assert _run(solution, grad3, Rules(transpose="left")) == [3, 1]
+    assert _run(solution, grad3, CORRECT) == [1, 3]
+
+
+def test_transposed_is_tried_in_the_forward_products():
+    """Issue 13: every matrix product, the forward ones too (by hand, from HAND)."""
+    solution = EXERCISE.solve(params(**HAND), EX)
+    h2 = _computation(solution, "h2")
+    assert "transposed" in h2.mistakes
+    # O1·W2ᵀ = [[3, 3], [1, 0]]·[[1, −1], [0, 1]] = [[3, 0], [1, −1]]
+    assert _run(solution, h2, Rules(transpose="right")) == [3, 0, 1, -1]
+    # O1ᵀ·W2 = [[3, 1], [3, 0]]·[[1, 0], [−1, 1]] = [[2, 1], [3, 0]]
+    assert _run(solution, h2, Rules(transpose="left")) == [2, 1, 3, 0]
+    # W2·O1 = [[1, 0], [−1, 1]]·[[3, 3], [1, 0]] = [[3, 3], [−2, −3]]
+    assert _run(solution, h2, Rules(transpose="swapped")) == [3, 3, -2, -3]
+    assert _run(solution, h2, CORRECT) == [0, 3, 1, 0]
 
 
 def test_other_mistakes_replay_the_engine():

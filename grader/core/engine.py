@@ -54,6 +54,10 @@ class Rounding:
         return EXACT_MODE_DECIMALS if self.mode == "exact" else self.decimals
 
 
+TransposeKind = Literal["left", "right", "both", "swapped", "result"]
+TRANSPOSE_KINDS: tuple[TransposeKind, ...] = ("left", "right", "both", "swapped", "result")
+
+
 @dataclass(frozen=True)
 class Rules:
     """The conventions of one computation.  ``Rules()`` is the correct method;
@@ -65,7 +69,10 @@ class Rules:
     update_sign: int = -1  # +1: gradient ascent
     learning_rate: Fraction | None = None  # a different rate than the given one
     observation: int | None = None  # 0-based observation used instead of the scheduled one
-    transpose: bool = False  # δ_{l+1}·W_{l+1} instead of δ_{l+1}·W_{l+1}ᵀ
+    # every matrix product A·B (as the correct method writes it, see :func:`product`) done
+    # with one transpose wrong: Aᵀ·B ("left"), A·Bᵀ ("right"), Aᵀ·Bᵀ ("both"), B·A
+    # ("swapped") or (A·B)ᵀ ("result"), wherever that has the right shape
+    transpose: TransposeKind | None = None
     omit_term: int | None = None  # chain rule: the i-th path (term of a sum) left out
 
 
@@ -203,6 +210,47 @@ def transpose(a: Matrix) -> Matrix:
     return [list(col) for col in zip(*a, strict=True)]
 
 
+def product(a: Matrix, b: Matrix, rules: Rules = CORRECT) -> Matrix:
+    """a·b, or the same product with the transpose ``rules.transpose`` gets wrong.
+
+    ``a`` and ``b`` are the factors as the correct method writes them (Oᵀ, not O), so
+    "left" turns Oᵀ·δ into O·δ and "right" turns δ·Wᵀ into δ·W.  A mistake whose result
+    would not have the product's shape cannot have been made: the product is then the
+    correct one (for a diagnosis, a variation that changes nothing).
+    """
+    kind = rules.transpose
+    if kind is not None:
+        rows, cols = len(a), len(b[0])
+        if kind == "left":
+            a = transpose(a)
+        elif kind == "right":
+            b = transpose(b)
+        elif kind == "both":
+            a, b = transpose(a), transpose(b)
+        elif kind == "swapped":
+            a, b = b, a
+        if len(a[0]) == len(b) and (
+            (kind == "result" and rows == cols) or (len(a), len(b[0])) == (rows, cols)
+        ):
+            out = matmul(a, b)
+            return transpose(out) if kind == "result" else out
+        a, b = _original(a, b, kind)
+    return matmul(a, b)
+
+
+def _original(a: Matrix, b: Matrix, kind: TransposeKind) -> tuple[Matrix, Matrix]:
+    """Undo what :func:`product` did to the factors for ``kind``."""
+    if kind == "left":
+        return transpose(a), b
+    if kind == "right":
+        return a, transpose(b)
+    if kind == "both":
+        return transpose(a), transpose(b)
+    if kind == "swapped":
+        return b, a
+    return a, b
+
+
 def _map(a: Matrix, f: Any) -> Matrix:
     return [[f(x) for x in row] for row in a]
 
@@ -212,9 +260,11 @@ def _map(a: Matrix, f: Any) -> Matrix:
 # every exercise's field graph call the same functions.
 
 
-def pre_activation(ops: Ops, o_prev: Matrix, w: Matrix, b: Sequence[Num] | None) -> Matrix:
+def pre_activation(
+    ops: Ops, o_prev: Matrix, w: Matrix, b: Sequence[Num] | None, rules: Rules = CORRECT
+) -> Matrix:
     """H = O_prev·W (+ b broadcast over rows)."""
-    h = matmul(o_prev, w)
+    h = product(o_prev, w, rules)
     if b is not None:
         h = [[x + bj for x, bj in zip(row, b, strict=True)] for row in h]
     return _map(h, ops.record)
@@ -257,8 +307,7 @@ def hidden_delta(
     activation: str,
 ) -> Matrix:
     """δ_l = (δ_{l+1}·W_{l+1}ᵀ) ⊙ f′(H_l)."""
-    back_w = w_next if rules.transpose and _is_square(w_next) else transpose(w_next)
-    back = matmul(delta_next, back_w)
+    back = product(delta_next, transpose(w_next), rules)
     return [
         [
             ops.record(g * activation_derivative(ops, rules, activation, hh, oo))
@@ -268,15 +317,9 @@ def hidden_delta(
     ]
 
 
-def _is_square(a: Matrix) -> bool:
-    return len(a) == len(a[0])
-
-
 def weight_gradient(ops: Ops, o_prev: Matrix, delta: Matrix, rules: Rules = CORRECT) -> Matrix:
-    """∂L/∂W = O_prevᵀ·δ (δᵀ·O_prev under ``rules.transpose``, when that has W's shape)."""
-    if rules.transpose and len(o_prev[0]) == len(delta[0]):
-        return _map(matmul(transpose(delta), o_prev), ops.record)
-    return _map(matmul(transpose(o_prev), delta), ops.record)
+    """∂L/∂W = O_prevᵀ·δ."""
+    return _map(product(transpose(o_prev), delta, rules), ops.record)
 
 
 def bias_gradient(ops: Ops, delta: Matrix) -> list[Num]:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from grader.core.errors import UserError, pointer_from_loc
 from grader.core.models import ExactNumber, StrictModel
@@ -40,6 +48,9 @@ class ToleranceSpec(BaseModel):
     value: ExactNumber | None = None  # the absolute/relative bound, or the digits
 
 
+RepeatedMistakes = Literal["each", "once"]
+
+
 class ExerciseSpec(BaseModel):
     model_config = StrictModel
     id: str = Field(pattern=ID_PATTERN)
@@ -50,6 +61,10 @@ class ExerciseSpec(BaseModel):
     tolerance: ToleranceSpec = ToleranceSpec()
     field_tolerance: dict[str, ToleranceSpec] = Field(default_factory=dict)
     carried_forward_credit: ExactNumber = Field(default=Fraction(1))
+    # share of a field's points for a right value rounded too early or too coarsely
+    rounding_credit: ExactNumber = Field(default=Fraction(0))
+    # "once": a mistake already diagnosed earlier in the exercise is not deducted again
+    repeated_mistakes: RepeatedMistakes = "each"
 
     @field_validator("type")
     @classmethod
@@ -69,12 +84,17 @@ class ExerciseSpec(BaseModel):
             raise ValueError("points must be positive and at most 1000")
         return value
 
-    @field_validator("carried_forward_credit")
+    @field_validator("carried_forward_credit", "rounding_credit")
     @classmethod
-    def _share(cls, value: Any) -> Any:
+    def _share(cls, value: Any, info: ValidationInfo) -> Any:
         if not 0 <= value <= 1:  # a share of the field's points
-            raise ValueError("carried_forward_credit must be between 0 and 1")
+            raise ValueError(f"{info.field_name} must be between 0 and 1")
         return value
+
+
+# The options an assignment may set once at the top level for every exercise that does
+# not set its own.
+EXERCISE_DEFAULTS = ("carried_forward_credit", "rounding_credit", "repeated_mistakes")
 
 
 class Assignment(BaseModel):
@@ -86,6 +106,32 @@ class Assignment(BaseModel):
     secret_env: str = Field(default="GRADER_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
     due: str | None = Field(default=None, max_length=100)
     exercises: list[ExerciseSpec] = Field(min_length=1, max_length=20)
+    # top-level defaults of the exercises' options of the same names (see EXERCISE_DEFAULTS)
+    carried_forward_credit: ExactNumber | None = None
+    rounding_credit: ExactNumber | None = None
+    repeated_mistakes: RepeatedMistakes | None = None
+
+    @field_validator("carried_forward_credit", "rounding_credit")
+    @classmethod
+    def _default_share(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError(f"{info.field_name} must be between 0 and 1")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        """Each top-level default goes to the exercises that do not set the option (the
+        raw values: each exercise validates it as its own)."""
+        if not isinstance(data, dict) or not isinstance(data.get("exercises"), list):
+            return data
+        defaults = {n: data[n] for n in EXERCISE_DEFAULTS if data.get(n) is not None}
+        if not defaults:
+            return data
+        exercises = [
+            {**defaults, **spec} if isinstance(spec, dict) else spec for spec in data["exercises"]
+        ]
+        return {**data, "exercises": exercises}
 
     @field_validator("exercises")
     @classmethod

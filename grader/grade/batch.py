@@ -32,13 +32,15 @@ from grader.course.submission import (
     student_of,
     submission_files,
 )
-from grader.course.variants import Variant, make_variants, read_secret
+from grader.course.variants import Variant, is_fully_fixed, make_variants, read_secret
 from grader.grade.grading import GradingCache, grade_submission
 from grader.grade.lms import LMS_FORMATS, lms_gradebook
+from grader.grade.peers import PeerIndex, build_index
 from grader.grade.reports import (
     ClassSummary,
     GradebookRow,
     gradebook_csv,
+    report_flags,
     report_json_text,
     report_markdown,
     report_reason,
@@ -72,12 +74,18 @@ class _Grader:
     """What every worker needs: the assignment, the secret, where to write, and a cache
     of variants (computing a student's variant is the costly part of grading)."""
 
-    def __init__(self, assignment: Assignment, secret: bytes | None, out_dir: Path) -> None:
+    def __init__(
+        self,
+        assignment: Assignment,
+        secret: bytes | None,
+        out_dir: Path,
+        peers: PeerIndex | None = None,
+    ) -> None:
         self.assignment = assignment
         self.secret = secret
         self.reports = out_dir / "reports"
         self._variants: OrderedDict[str, list[Variant]] = OrderedDict()
-        self._plans = GradingCache(VARIANT_CACHE)
+        self._plans = GradingCache(VARIANT_CACHE, peers=peers)
 
     def variants(self, student_id: str) -> list[Variant]:
         if student_id in self._variants:
@@ -126,6 +134,7 @@ class _Grader:
             report.max_score,
             "submitted",
             f"{note}{_shown_path(task.path)}: {report_reason(report)}",
+            report_flags(report),
         )
         return _Outcome(row, mistakes, tuple(f.item for f in report.fields))
 
@@ -134,9 +143,11 @@ class _Grader:
 _WORKER: _Grader | None = None
 
 
-def _init_worker(assignment: Assignment, secret: bytes | None, out_dir: Path) -> None:
+def _init_worker(
+    assignment: Assignment, secret: bytes | None, out_dir: Path, peers: PeerIndex | None
+) -> None:
     global _WORKER
-    _WORKER = _Grader(assignment, secret, out_dir)
+    _WORKER = _Grader(assignment, secret, out_dir, peers)
     worker_gc()
 
 
@@ -193,7 +204,14 @@ def _grade_batch(
             files, {s.id for s in roster}, progress.track(files, description="reading")
         )
         tasks, missing = _tasks(roster, claims)
-        outcomes = _run(tasks, assignment, secret, out, jobs)
+        # the roster's given data, derived once: work that follows a classmate's variant
+        # (nothing to find when every exercise gives everybody the same data)
+        peers = (
+            None
+            if all(is_fully_fixed(spec) for spec in assignment.exercises)
+            else build_index(roster, lambda sid: make_variants(assignment, sid, secret))
+        )
+        outcomes = _run(tasks, assignment, secret, out, jobs, peers)
         by_student: dict[str, _Outcome] = {}
         items = ItemStats()
         for outcome in progress.track(outcomes, total=len(tasks), description="grading"):
@@ -329,22 +347,32 @@ def _tasks(
 
 
 def _run(
-    tasks: Sequence[_Task], assignment: Assignment, secret: bytes | None, out: Path, jobs: int
+    tasks: Sequence[_Task],
+    assignment: Assignment,
+    secret: bytes | None,
+    out: Path,
+    jobs: int,
+    peers: PeerIndex | None = None,
 ) -> Iterator[_Outcome]:
     """Pass 2, in roster order: in this process, or spread over ``jobs`` processes."""
     if jobs <= 1 or len(tasks) <= 1:
-        grader = _Grader(assignment, secret, out)
+        grader = _Grader(assignment, secret, out, peers)
         return (grader.grade(t) for t in tasks)
-    return _run_pool(tasks, assignment, secret, out, jobs)
+    return _run_pool(tasks, assignment, secret, out, jobs, peers)
 
 
 def _run_pool(
-    tasks: Sequence[_Task], assignment: Assignment, secret: bytes | None, out: Path, jobs: int
+    tasks: Sequence[_Task],
+    assignment: Assignment,
+    secret: bytes | None,
+    out: Path,
+    jobs: int,
+    peers: PeerIndex | None,
 ) -> Iterator[_Outcome]:
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(tasks), os.cpu_count() or 1),
         initializer=_init_worker,
-        initargs=(assignment, secret, out),
+        initargs=(assignment, secret, out, peers),
     ) as pool:
         yield from pool.map(_grade_in_worker, tasks, chunksize=4)
 

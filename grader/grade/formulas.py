@@ -77,7 +77,12 @@ MAX_CONSTANT_BITS = 4096  # bits of an exact number the parser folds (2^-1, (10^
 MAX_ROOT_BITS = 64  # bits of numerator + denominator of a number under a non-integer power
 
 DEFAULT_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")
-SUPPORTED_FUNCTIONS = frozenset(DEFAULT_FUNCTIONS)
+SUPPORTED_FUNCTIONS = frozenset(DEFAULT_FUNCTIONS) | {
+    "relu",
+    "softsign",
+    "hard_sigmoid",
+    "identity",
+}
 
 
 class FormulaError(PositionedError):
@@ -112,6 +117,70 @@ class sigma(sympy.Function):  # noqa: N801 - lowercase so it prints as the stude
         return f"{text}^{{{exp}}}" if exp is not None else text
 
 
+class _Piecewise(sympy.Function):
+    """An activation that is rational on each piece (relu, softsign, hard_sigmoid), kept by
+    name; the evaluators compute it with :meth:`at` on Fractions or mpmath numbers."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, t: sympy.Expr) -> sympy.Expr | None:
+        if isinstance(t, sympy.Rational):  # a plain number: fold it (exact and cheap)
+            value = cls.at(Fraction(int(t.p), int(t.q)))
+            return sympy.Rational(value.numerator, value.denominator)
+        return None
+
+    @staticmethod
+    def at(t: Any) -> Any:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+
+class relu(_Piecewise):  # noqa: N801 - printed as students write it
+    @staticmethod
+    def at(t: Any) -> Any:
+        return t if t > 0 else t * 0
+
+
+class softsign(_Piecewise):  # noqa: N801
+    @staticmethod
+    def at(t: Any) -> Any:
+        return t / (1 + abs(t))
+
+
+class hard_sigmoid(_Piecewise):  # noqa: N801
+    @staticmethod
+    def at(t: Any) -> Any:
+        value = t / 4 + Fraction(1, 2) if isinstance(t, Fraction) else t / 4 + 0.5
+        return min(max(value, t * 0), t * 0 + 1)
+
+
+# The activations by their names in formulas (the engine's names, and "sigma"/"σ" for σ).
+ACTIVATION_FUNCTIONS = ("relu", "softsign", "hard_sigmoid", "identity")
+ACTIVATION_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "sigmoid": ("sigma", "sigmoid", "σ"),
+    "tanh": ("tanh",),
+    "relu": ("relu", "ReLU"),
+    "softsign": ("softsign",),
+    "hard_sigmoid": ("hard_sigmoid",),
+    "identity": ("identity",),
+}
+
+
+def vocabulary(
+    activation: str | None, generic: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The functions and aliases of a formula whose generic function (the sheet's f) is
+    ``activation``: the activation's own names read as f, every other activation by its
+    name (so ``tanh(…)`` where f is relu is graded, not refused).  Without an activation
+    or with several generic functions: the default functions."""
+    if activation is None or len(generic) != 1:
+        return DEFAULT_FUNCTIONS, ()
+    own = {"sigmoid": "sigma"}.get(activation, activation)
+    functions = tuple(n for n in (*DEFAULT_FUNCTIONS, *ACTIVATION_FUNCTIONS) if n != own)
+    aliases = tuple((spelled, generic[0]) for spelled in ACTIVATION_SPELLINGS.get(activation, ()))
+    return functions, aliases
+
+
 # ---------------------------------------------------------------- names
 
 
@@ -132,7 +201,10 @@ _CALLER_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 
 @lru_cache(maxsize=64)
 def _names(
-    variables: tuple[str, ...], functions: tuple[str, ...], generic: tuple[str, ...]
+    variables: tuple[str, ...],
+    functions: tuple[str, ...],
+    generic: tuple[str, ...],
+    aliases: tuple[tuple[str, str], ...] = (),
 ) -> _Names:
     """Validate the caller's names (a programming error raises plain ValueError)."""
     for name in (*variables, *generic):
@@ -152,8 +224,14 @@ def _names(
         table["ln"] = ("func", "log")
     if "exp" in functions and "e" not in variables and "e" not in generic:
         table["e"] = ("const", "e")
+    if "sigma" in functions:
+        table["sigmoid"] = table["σ"] = ("func", "sigma")
     for g in generic:
         table[g] = ("func", g)
+    for spelled_as, canonical in aliases:  # another spelling of a function (relu for f)
+        if canonical not in functions and canonical not in generic:
+            raise ValueError(f"alias {spelled_as!r} of an unknown function {canonical!r}")
+        table[spelled_as] = ("func", canonical)
     for v in variables:
         table[v] = ("var", v)
     return _Names(
@@ -161,7 +239,7 @@ def _names(
         variables=variables,
         functions=frozenset(functions) | frozenset(generic),
         generic=frozenset(generic),
-        longest=max((len(k) for k in table), default=0),
+        longest=max((len(k) for k in table if k.isascii()), default=0),
     )
 
 
@@ -260,8 +338,8 @@ class _Tokenizer:
                 self._emit("close", ch, self.i, width=1)
             elif ch in _SUPERSCRIPTS:
                 self._superscript()
-            elif ch == "σ":
-                self._function_name("sigma", self.i, width=1)
+            elif ch == "σ":  # sigma, or the sheet's f when f is σ (an alias)
+                self._function_name(self.names.table.get("σ", ("", "sigma"))[1], self.i, 1)
             else:
                 reason = _FORBIDDEN.get(ch, f"unexpected character {ch!r}")
                 raise FormulaError(f"{reason} at {self.i}", self.i)
@@ -413,7 +491,7 @@ def _bits(r: sympy.Rational) -> int:
     return int(r.p).bit_length() + int(r.q).bit_length()
 
 
-_TRANSCENDENTAL = (sympy.exp, sympy.log, sympy.tanh, sigma)
+_TRANSCENDENTAL = (sympy.exp, sympy.log, sympy.tanh, sigma, _Piecewise)
 
 
 def _keep_as_written(e: sympy.Basic) -> bool:
@@ -448,6 +526,9 @@ def _settle(expr: sympy.Expr) -> sympy.Expr:
     return visit(expr)[0]
 
 
+_IMPLICIT_FACTOR = frozenset({"var", "const", "func", "open", "frac"})  # what 2x multiplies by
+
+
 class _Parser:
     """Precedence climbing over the tokens, building *unevaluated* sympy trees.
 
@@ -457,9 +538,12 @@ class _Parser:
     as written (``2*x + y + 2*(x + y)``), flattened and with numbers combined.
     """
 
-    def __init__(self, tokens: list[_Token], names: _Names) -> None:
+    def __init__(self, tokens: list[_Token], names: _Names, tight_division: bool = False) -> None:
         self.tokens = tokens
         self.names = names
+        # the other reading of "/" followed by an implicit product: 1/2x as 1/(2x)
+        self.tight_division = tight_division
+        self.ambiguous = False  # a "/" was followed by an implicit product
         self.k = 0
         self.depth = 0
         self.function_depth = 0
@@ -514,12 +598,16 @@ class _Parser:
                 self.advance()
                 at = self.tok.pos
                 right = self.unary()
+                if t.text == "/" and self.tok.kind in _IMPLICIT_FACTOR:
+                    self.ambiguous = True
+                    while self.tight_division and self.tok.kind in _IMPLICIT_FACTOR:
+                        right = self.multiply(right, self.power(), self.tok.pos)
                 left = (
                     self.multiply(left, right, t.pos)
                     if t.text == "*"
                     else self.divide(left, right, at)
                 )
-            elif t.kind in ("var", "const", "func", "open", "frac"):
+            elif t.kind in _IMPLICIT_FACTOR:
                 left = self.multiply(left, self.power(), t.pos)
             elif t.kind == "num":
                 raise FormulaError(
@@ -645,7 +733,17 @@ class _Parser:
             return sympy.Function(name)(arg, evaluate=False)
         if name == "log" and isinstance(arg, sympy.Rational) and arg <= 0:
             raise FormulaError(f"log of a number that is not positive at {t.pos}", t.pos)
-        builder = {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh, "sigma": sigma}[name]
+        if name == "identity":
+            return arg
+        builder = {
+            "exp": sympy.exp,
+            "log": sympy.log,
+            "tanh": sympy.tanh,
+            "sigma": sigma,
+            "relu": relu,
+            "softsign": softsign,
+            "hard_sigmoid": hard_sigmoid,
+        }[name]
         # Evaluating a plain number is cheap and catches log(0); anything else stays as written.
         value = builder(arg, evaluate=isinstance(arg, sympy.Rational))
         return self.finite(value, t.pos, f"{name} is undefined here")
@@ -734,11 +832,46 @@ class _Parser:
         return expr
 
 
+# What word processors and input methods put in place of ASCII, mapped one character to
+# one (positions stay right): dashes, the bullet, the ideographic space and the
+# fullwidth forms of ASCII (U+FF01–FF5E).  Not NFKC, which also turns x² into x2.
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2012": "-",  # ‒ figure dash
+        "\u2013": "-",  # – en dash (autocorrect of " - ")
+        "\u2014": "-",  # — em dash
+        "\u2022": "*",  # • bullet
+        "\u3000": " ",  # ideographic space
+    }
+    | {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
+)
+
+
+def normalize_typography(text: str) -> str:
+    """``text`` with typographic look-alikes of ASCII replaced (see :data:`_TYPOGRAPHY`).
+
+    >>> normalize_typography("2x – y（1）")
+    '2x - y(1)'
+    """
+    return text.translate(_TYPOGRAPHY)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """A formula as read by the stated convention (``/`` then an implicit product is read
+    left to right: ``1/2x`` is x/2, as in Python, sympy and Wolfram) and, when it has such
+    a ``/``, as the other reading (``1/(2x)``) would have it."""
+
+    expr: sympy.Expr
+    other: sympy.Expr | None = None
+
+
 def parse_formula(
     text: str,
     variables: Sequence[str],
     functions: Sequence[str] = DEFAULT_FUNCTIONS,
     generic_functions: Sequence[str] = (),
+    aliases: Sequence[tuple[str, str]] = (),
 ) -> sympy.Expr:
     """Read a student's formula into a sympy expression; raise :class:`FormulaError` otherwise.
 
@@ -757,16 +890,32 @@ def parse_formula(
     >>> formula_text(parse_formula("sigma(x)(1 - sigma(x))", ["x"]))
     'sigma(x)*(1 - sigma(x))'
     """
-    names = _names(_tuple(variables), _tuple(functions), _tuple(generic_functions))
+    return read_formula(text, variables, functions, generic_functions, aliases).expr
+
+
+def read_formula(
+    text: str,
+    variables: Sequence[str],
+    functions: Sequence[str] = DEFAULT_FUNCTIONS,
+    generic_functions: Sequence[str] = (),
+    aliases: Sequence[tuple[str, str]] = (),
+) -> Readings:
+    """:func:`parse_formula`, with the other reading of an ambiguous ``/`` (see
+    :class:`Readings`).  ``aliases`` are other spellings of allowed functions, e.g.
+    ``("relu", "f")`` where the sheet's f is relu."""
+    names = _names(_tuple(variables), _tuple(functions), _tuple(generic_functions), tuple(aliases))
     if not isinstance(text, str):
         raise FormulaError(f"expected a formula as text, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"formula is longer than {MAX_LENGTH} characters", MAX_LENGTH)
-    tokens = _Tokenizer(text, names).run()
+    tokens = _Tokenizer(normalize_typography(text), names).run()
     try:
-        return _Parser(tokens, names).parse()
+        parser = _Parser(tokens, names)
+        expr = parser.parse()
+        other = _Parser(tokens, names, tight_division=True).parse() if parser.ambiguous else None
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps us far from the limit
         raise FormulaError("formula is nested too deeply", 0) from None
+    return Readings(expr, other)
 
 
 # ---------------------------------------------------------------- rendering
@@ -970,6 +1119,10 @@ class _Undefined(Exception):
     """The expression has no (well-conditioned real) value at this point: draw another."""
 
 
+class _TooLarge(_Undefined):
+    """A value too large to compare well here: says nothing about where it is defined."""
+
+
 class _Undecidable(Exception):
     """Out of time, or the expression has parts we cannot evaluate."""
 
@@ -991,7 +1144,7 @@ class _Evaluator:
     def __init__(
         self,
         point: dict[sympy.Symbol, Fraction],
-        substitution: _Substitution | None,
+        substitution: dict[str, _Substitution] | None,  # a stand-in per generic function
         deadline: float,
     ) -> None:
         self.point = point
@@ -1031,9 +1184,12 @@ class _Evaluator:
         if isinstance(e, sympy.Pow):
             return self.power(e)
         if isinstance(e, AppliedUndef):
-            if self.substitution is None or len(e.args) != 1:
+            stand_in = self.substitution.get(str(e.func)) if self.substitution else None
+            if stand_in is None or len(e.args) != 1:
                 raise _Undecidable(f"cannot evaluate {e.func}")
-            return self.substitution(self.value(e.args[0]), self.const)
+            return stand_in(self.value(e.args[0]), self.const)
+        if isinstance(e, _Piecewise):
+            return e.at(self.value(e.args[0]))
         if isinstance(e, sympy.Abs):
             return abs(self.value(e.args[0]))
         if isinstance(e, (sympy.Max, sympy.Min)):
@@ -1079,13 +1235,13 @@ class _ExactEvaluator(_Evaluator):
 
     def check(self, v: Any) -> Any:
         if v.numerator.bit_length() + v.denominator.bit_length() > MAX_EVAL_BITS:
-            raise _Undefined
+            raise _TooLarge
         return v
 
     def check_power(self, base: Any, n: int) -> None:
         size = base.numerator.bit_length() + base.denominator.bit_length()
         if size * abs(n) > MAX_EVAL_BITS:
-            raise _Undefined
+            raise _TooLarge
 
     def compute(self, e: sympy.Basic) -> Any:
         try:
@@ -1112,7 +1268,7 @@ class _FloatEvaluator(_Evaluator):
         if not isinstance(v, _MPF):
             raise _Undefined  # a complex or otherwise unexpected value
         if abs(v) > MAX_MAGNITUDE:
-            raise _Undefined
+            raise _TooLarge
         self.scale = max(self.scale, abs(v))
         return v
 
@@ -1124,7 +1280,7 @@ class _FloatEvaluator(_Evaluator):
 
     def check_power(self, base: Any, n: int) -> None:
         if base != 0 and abs(n) * _MP.log(abs(base)) > MAX_EXP_ARGUMENT:
-            raise _Undefined
+            raise _TooLarge
 
     def real_power(self, base: Any, exponent: sympy.Basic) -> Any:
         power = self.value(exponent)
@@ -1135,7 +1291,7 @@ class _FloatEvaluator(_Evaluator):
                 return _MP.mpf(0)
             raise _Undefined
         if power * _MP.log(base) > MAX_EXP_ARGUMENT:
-            raise _Undefined
+            raise _TooLarge
         return _MP.power(base, power)
 
     def transcendental(self, e: sympy.Basic) -> Any:
@@ -1151,7 +1307,7 @@ class _FloatEvaluator(_Evaluator):
         t = self.value(e.args[0])
         if isinstance(e, sympy.exp):
             if t > MAX_EXP_ARGUMENT:
-                raise _Undefined
+                raise _TooLarge
             return _MP.exp(t)
         if isinstance(e, sympy.log):
             if t <= 0:
@@ -1164,7 +1320,15 @@ class _FloatEvaluator(_Evaluator):
         raise _Undecidable(f"cannot evaluate {type(e).__name__}")
 
 
-_RATIONAL_NODES = (sympy.Rational, sympy.Symbol, sympy.Add, sympy.Mul, AppliedUndef, sympy.Abs)
+_RATIONAL_NODES = (
+    sympy.Rational,
+    sympy.Symbol,
+    sympy.Add,
+    sympy.Mul,
+    AppliedUndef,
+    sympy.Abs,
+    _Piecewise,
+)
 
 
 def _is_rational(expr: sympy.Basic) -> bool:
@@ -1211,24 +1375,39 @@ def _agree(a: Any, b: Any, exact: bool, scale: Any) -> bool:
     return bool(abs(a - b) <= tolerance)
 
 
+def _value_or_none(ev: _Evaluator, e: sympy.Basic) -> tuple[Any, bool]:
+    """The value of ``e`` (None where it has none) and whether it is defined there."""
+    try:
+        return ev.value(e), True
+    except _TooLarge:
+        return None, True  # defined, only too large to compare here
+    except _Undefined:
+        return None, False
+
+
 def _compare(
     a: sympy.Basic, b: sympy.Basic, symbols: list[sympy.Symbol], deadline: float
 ) -> bool | None:
     exact = _is_rational(a) and _is_rational(b)
     evaluator = _ExactEvaluator if exact else _FloatEvaluator
-    generic = a.has(AppliedUndef) or b.has(AppliedUndef)
-    substitutions: tuple[_Substitution | None, ...] = _SUBSTITUTIONS if generic else (None,)
+    # each generic function its own stand-in (one for all would make f(x) ≡ g(x))
+    names = sorted({str(e.func) for e in a.atoms(AppliedUndef) | b.atoms(AppliedUndef)})
+    substitutions: list[dict[str, _Substitution] | None] = [
+        {n: _SUBSTITUTIONS[(k + i) % len(_SUBSTITUTIONS)] for i, n in enumerate(names)}
+        for k in range(len(_SUBSTITUTIONS))
+    ] or [None]
     rng = random.Random(_SEED)
     for substitution in substitutions:
         agreed = 0
+        a_defined = b_defined = False
         for attempt in range(MAX_ATTEMPTS):
             if time.monotonic() > deadline:
                 return None
             point = _draw(rng, symbols, attempt)
             ev = evaluator(point, substitution, deadline)
-            try:
-                va, vb = ev.value(a), ev.value(b)
-            except _Undefined:
+            (va, a_here), (vb, b_here) = _value_or_none(ev, a), _value_or_none(ev, b)
+            a_defined, b_defined = a_defined or a_here, b_defined or b_here
+            if va is None or vb is None:
                 continue
             if not _agree(va, vb, exact, ev.scale):
                 return False
@@ -1236,6 +1415,11 @@ def _compare(
             if agreed == POINTS:
                 break
         else:
+            # undefined at every point where the other is defined (log(−x²)): not the
+            # same function, whatever the other is (only a person could say otherwise
+            # when neither side was ever defined)
+            if a_defined != b_defined:
+                return False
             return None  # too few points where both sides are defined
     return True
 

@@ -5,9 +5,11 @@ For each :class:`~grader.exercises.base.Computation` of a variant's solution, ea
 1. ``correct`` when it meets the acceptable set computed from the key's inputs;
 2. else ``carried_forward`` when some input the student gave differs from the key and
    the answer meets the acceptable set computed from the student's *own* inputs —
-   unless those inputs make the computation degenerate (an unexplained zero where the
-   key has none, or a value that was itself denied this way), which earns nothing:
-   carried-forward credit cannot be gamed;
+   unless those inputs make the computation degenerate (a zero the student wrote where
+   the key has none and their own inputs do not give one, or a value that was itself
+   denied this way), which earns nothing: carried-forward credit cannot be gamed, while
+   a zero that follows from the student's own work (relu of their negative h) is
+   explained and keeps it;
 3. else ``incorrect``, with a diagnosis: the catalogue mistake whose replay (from the
    student's own values) reproduces the number, or ``arithmetic`` when none does and
    nothing upstream can explain it;
@@ -29,19 +31,28 @@ from typing import Any, Literal
 
 from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
 from grader.core.intervals import Interval, IntervalOps, as_interval
-from grader.core.numbers import NumberError, fmt_exact_or_dec, fmt_frac, parse_number
+from grader.core.numbers import (
+    NumberError,
+    decimal_places,
+    fmt_exact_or_dec,
+    fmt_frac,
+    parse_number,
+)
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
 from grader.exercises.base import Computation, MistakeContext, Solution
 from grader.grade.mistakes import (
     ARITHMETIC,
+    FORMULA_DETAIL,
+    ROUNDING,
     RateLine,
     explain,
     implied_rates,
     rate_line,
     variations,
 )
+from grader.grade.peers import COPIED_FROM, PeerIndex, entry_pointers
 from grader.grade.tolerance import (
     Expected,
     StudentNumber,
@@ -55,12 +66,17 @@ Status = Literal["correct", "carried_forward", "incorrect", "missing", "invalid"
 _SIMPLER = (
     ": that makes the computation simpler than the real one, so it earns no carried-forward credit"
 )
+_FOREIGN = (
+    "these values follow from data that is not on your sheet, so they earn no "
+    "carried-forward credit"
+)
 STATUSES: tuple[Status, ...] = ("correct", "carried_forward", "incorrect", "missing", "invalid")
 _ZERO = Fraction(0)
 GIVEN_CHARS = 200  # how much of an answer the report repeats
 EXPECTED_DECIMALS = 7
 FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.grade.formulas enforces it)
 DIAGNOSIS_TIMEOUT = 0.5  # per mistake variant of a formula
+AMBIGUOUS_DIVISION = "ambiguous_division"  # 1/2x: the other reading is judged otherwise
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,8 @@ class FieldResult:
     feedback: str
     diagnosis: tuple[Diagnosis, ...] = ()
     review: bool = False  # a person should look (formula equivalence undecided)
+    # for the instructor (the gradebook's flags column): e.g. AMBIGUOUS_DIVISION
+    flags: tuple[str, ...] = ()
 
     @cached_property  # students who wrote the same share one FieldResult: worked out once
     def item(self) -> tuple[str, Status, tuple[str, ...]]:
@@ -181,8 +199,12 @@ class VariantPlan:
     inputs.  A class repeats itself (the key's own values, the usual roundings, the
     common mistakes), so a batch computes each distinct case once."""
 
-    def __init__(self, variant: Variant, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self, variant: Variant, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+    ) -> None:
         self.variant = variant
+        self.peers = peers
+        self.entries = entry_pointers(variant.solution)
         self.spec = variant.exercise
         self.sol = variant.solution
         self.k = self.sol.decimals
@@ -193,6 +215,7 @@ class VariantPlan:
         leaves = self.sol.leaves()
         self.per_leaf = Fraction(self.spec.points) / len(leaves) if leaves else Fraction(0)
         self.credit = Fraction(self.spec.carried_forward_credit)
+        self.rounding_credit = Fraction(self.spec.rounding_credit)
         self.points = {"correct": self.per_leaf, "carried_forward": self.per_leaf * self.credit}
         self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
         self._rules: dict[str, ToleranceSpec] = {}
@@ -229,7 +252,10 @@ class VariantPlan:
         feedback: str,
         diagnosis: Sequence[Diagnosis] = (),
         review: bool = False,
+        points: Fraction | None = None,
+        flags: tuple[str, ...] = (),
     ) -> FieldResult:
+        """``points``: what the field earns when not the status's own share (rounding)."""
         return FieldResult(
             pointer=ptr,
             exercise=self.spec.id,
@@ -237,11 +263,12 @@ class VariantPlan:
             status=status,
             given=None if given is None else shown(given, GIVEN_CHARS),
             expected=self.key_text(ptr),
-            points=self.points.get(status, _ZERO),
+            points=self.points.get(status, _ZERO) if points is None else points,
             max_points=self.per_leaf,
             feedback=feedback,
             diagnosis=tuple(diagnosis),
             review=review,
+            flags=flags,
         )
 
     def correct_result(self, ptr: str, text: str) -> FieldResult:
@@ -424,9 +451,12 @@ class VariantPlan:
 class GradingCache:
     """The :class:`VariantPlan` of each variant a batch meets (the most recent ones)."""
 
-    def __init__(self, limit: int = 256, memo_limit: int = MEMO_LIMIT) -> None:
+    def __init__(
+        self, limit: int = 256, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+    ) -> None:
         self.limit = limit
         self.memo_limit = memo_limit
+        self.peers = peers  # the roster's given data (see grader.grade.peers), if known
         self._plans: dict[int, VariantPlan] = {}
 
     def memo_sizes(self) -> list[int]:
@@ -453,7 +483,7 @@ class GradingCache:
         ):  # an id may be reused after a variant is gone
             if len(self._plans) >= self.limit:
                 self._plans.clear()
-            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit)
+            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit, self.peers)
         return plan
 
 
@@ -538,6 +568,28 @@ class _ExerciseGrader:
         self.wrong_givens: set[str] = set()  # problem data copied wrong (see Computation.given)
         self.rates: list[Interval] | None = None  # see _all_rates
         self.seen: Counter[str] = Counter()  # mistakes diagnosed so far in this exercise
+        # each mistake's first step (index, label): see _repeated
+        self.first_made: dict[str, tuple[int, str]] = {}
+        # entry fields holding a classmate's values -> the classmate (see grader.grade.peers)
+        self.foreign = self._classmate()
+        self.foreign_taint: set[str] = set()  # denied because they build on those
+
+    def _classmate(self) -> dict[str, str]:
+        """The wrong entry fields that hold a classmate's key values, if the student's
+        wrong entry values follow one classmate's data (see PeerIndex.classmate)."""
+        peers, entries = self.plan.peers, self.plan.entries
+        if peers is None or not entries:
+            return {}
+        wrong: dict[str, Fraction] = {}
+        for ptr in entries:
+            leaf = self.answers.get(ptr)
+            number = self.plan.number(leaf.text) if isinstance(leaf, Given) else None
+            if isinstance(number, StudentNumber) and number.value != self.sol.values[ptr]:
+                wrong[ptr] = number.value
+        who = peers.classmate(self.spec.id, wrong, len(entries)) if wrong else None
+        if who is None:
+            return {}
+        return {p: who for p, v in wrong.items() if who in peers.lookup(self.spec.id, p, v)}
 
     def grade(self) -> list[FieldResult]:
         out: list[FieldResult] = []
@@ -558,11 +610,15 @@ class _ExerciseGrader:
         diagnosis: Sequence[Diagnosis] = (),
         *,
         review: bool = False,
+        points: Fraction | None = None,
+        flags: tuple[str, ...] = (),
     ) -> FieldResult:
         self.status[ptr] = status
         if status in ("correct", "carried_forward"):
             self.explained.add(ptr)
-        return self.plan.field_result(ptr, status, given, feedback, diagnosis, review)
+        return self.plan.field_result(
+            ptr, status, given, feedback, diagnosis, review, points, flags
+        )
 
     def _unreadable(self, ptr: str, leaf: Invalid | None) -> FieldResult:
         """The result for a missing (None) or invalid leaf."""
@@ -674,19 +730,39 @@ class _ExerciseGrader:
             return self._unreadable(ptr, Invalid(number.message, leaf.text, number.position))
         self.own[ptr] = number
         rule = self.plan.rule(ptr)
-        key_value = self.sol.values[ptr]
         expected = self.plan.expected_words(ptr)
+        if ptr in self.foreign:  # a classmate's value: nothing built on it earns credit
+            self.tainted.add(ptr)
+            self.foreign_taint.add(ptr)
+            return self._result(
+                ptr,
+                "incorrect",
+                leaf.text,
+                f"Expected {expected}. These values follow from data that is not on your sheet.",
+                flags=(f"{COPIED_FROM}:{self.foreign[ptr]}",),
+            )
         own = ctx.own_expected[i] if ctx.own_expected else None
         if own is not None and accepts(rule, number, own, self.k):
-            why = self._degenerate(ctx.differs, own.point, key_value)
+            why = self._degenerate(ctx.differs)
             if why is None:
                 return self._carried_forward(ptr, leaf.text, expected)
             self.tainted.add(ptr)
+            if why == _FOREIGN:
+                self.foreign_taint.add(ptr)
             words = f"This follows from your earlier answers, but {why}. Expected {expected}."
             return self._result(ptr, "incorrect", leaf.text, words)
-        diagnosis = self._diagnose(ctx, i, number, rule)
+        diagnosis = self._rounding(ptr, number, own) or self._diagnose(ctx, i, number, rule)
         if diagnosis:
             self.explained.add(ptr)
+            repeated = self._repeated(ctx.index, ctx.comp.label, diagnosis[0].id)
+            if repeated is not None:
+                return self._result(
+                    ptr,
+                    "carried_forward",
+                    leaf.text,
+                    f"Same mistake as in {repeated}, not deducted again. Expected {expected}.",
+                    diagnosis,
+                )
         elif ctx.comp.given:
             self.tainted.add(ptr)  # a wrong given: another problem was solved from here on
             self.wrong_givens.add(ptr)
@@ -703,7 +779,51 @@ class _ExerciseGrader:
         sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
         if not diagnosis:
             sentences.append("It depends on an earlier answer that is missing or unreadable.")
-        return self._result(ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis)
+        points = None
+        if diagnosis and diagnosis[0].id == ROUNDING and self.plan.rounding_credit:
+            points = self.plan.per_leaf * self.plan.rounding_credit
+            sentences.append(f"Rounding earns {fmt_frac(self.plan.rounding_credit)} of the points.")
+        return self._result(
+            ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis, points=points
+        )
+
+    def _rounding(self, ptr: str, number: StudentNumber, own: Expected | None) -> list[Diagnosis]:
+        """``rounding`` when the student's decimal is the right value (or the one their own
+        earlier answers give) rounded to its places: right arithmetic, rounded where the
+        sheet asks for more.  (Rounded as instructed or finer, the number would have been
+        accepted: so this only ever names coarser rounding.)"""
+        places = decimal_places(number.text)
+        if places is None:
+            return []
+        half = Fraction(1, 2 * 10**places)  # what rounding to ``places`` may move a value
+        value = number.value
+        key = self.plan.key_interval(ptr).hull(self.sol.values[ptr])
+        targets = [(key, self.sol.values[ptr], "")]
+        if own is not None:
+            targets.append((own.acceptable(), own.point, " (what your earlier answers give)"))
+        for interval, point, whose in targets:
+            if interval.lo - half <= value <= interval.hi + half:
+                asks = self._asks(ptr)
+                return [Diagnosis(ROUNDING, f"{number.text} for {fmt_frac(point)}{whose}; {asks}")]
+        return []
+
+    def _asks(self, ptr: str) -> str:
+        """What the sheet asks of the value at ``ptr``, in words."""
+        rule = self.plan.rule(ptr)
+        if rule.rule != "interval":
+            return f"this field is graded {describe(rule)}"
+        if ptr in self.sol.rounded:
+            return f"this exercise asks for {self.k} decimal places"
+        return "this exercise asks for exact values"
+
+    def _repeated(self, index: int, label: str, mistake: str) -> str | None:
+        """With ``repeated_mistakes: once``, where ``mistake`` was first made, when that was
+        in an earlier step of the exercise (a step's own entries share one deduction's
+        cause, but each is a field of its own); None when it must be deducted."""
+        first = self.first_made.setdefault(mistake, (index, label))
+        if self.spec.repeated_mistakes != "once" or mistake == ARITHMETIC or first[0] == index:
+            return None
+        return first[1]
 
     def _carried_forward(self, ptr: str, given: str, expected: str) -> FieldResult:
         credit = self.plan.credit
@@ -716,7 +836,7 @@ class _ExerciseGrader:
             f"{share}; with the key's values it is {expected}.",
         )
 
-    def _degenerate(self, differs: Sequence[str], own_point: Any, key_value: Any) -> str | None:
+    def _degenerate(self, differs: Sequence[str]) -> str | None:
         """Why the student's own inputs make this computation trivial, or None.
 
         Only inputs nothing explains count (not right, not carried forward, not a catalogue
@@ -725,6 +845,8 @@ class _ExerciseGrader:
         must everything built on a value that was denied this way.
         """
         for p in differs:
+            if p in self.foreign_taint:
+                return _FOREIGN
             if p in self.wrong_givens:
                 return (
                     f"it builds on your {self.labels.get(p, p)}, which is not the value your "
@@ -735,13 +857,15 @@ class _ExerciseGrader:
                     f"it builds on your {self.labels.get(p, p)}, which earned no carried-forward "
                     "credit, so neither does this"
                 )
-        unexplained = [p for p in differs if p not in self.explained]
-        for p in unexplained:
+        # A value the student's own earlier answers give (relu of their negative h, a
+        # product with their own zero) is explained: only a zero written where its own
+        # inputs do not give it is a shortcut.
+        for p in differs:
+            if p in self.explained:
+                continue
             mine = self.own.get(p)
             if mine is not None and mine.value == 0 and self.sol.values[p] != 0:
                 return f"your {self.labels.get(p, p)} is 0 where the correct value is not{_SIMPLER}"
-        if unexplained and own_point == 0 and key_value != 0:
-            return f"your earlier answers make this value 0 where the correct one is not{_SIMPLER}"
         return None
 
     def _diagnose(
@@ -826,7 +950,7 @@ class _ExerciseGrader:
     # ------------------------------------------------------------ formula fields
 
     def _formula(self, comp: Computation) -> list[FieldResult]:
-        from grader.grade import formulas
+        from grader.grade import formulas, lhs
 
         results: list[FieldResult] = []
         key_points = {p: self.sol.values[p] for p in comp.inputs}
@@ -837,37 +961,79 @@ class _ExerciseGrader:
                 continue
             key = self.sol.values[ptr]
             variables, generic = formula_names(key, self.plan.variant)
+            functions, aliases = formulas.vocabulary(self.ctx.activation, generic)
             key_words = self.plan.key_text(ptr)
+            named, text, offset = None, leaf.text, 0
             try:
-                expr = formulas.parse_formula(
-                    leaf.text, variables, formulas.DEFAULT_FUNCTIONS, generic
+                if comp.quantity is not None:  # an optional left-hand side: df/dx = …
+                    named, text, offset = lhs.split_lhs(leaf.text)
+                readings = formulas.read_formula(text, variables, functions, generic, aliases)
+            except (formulas.FormulaError, lhs.LhsError) as exc:
+                at = exc.position + offset if isinstance(exc, formulas.FormulaError) else 0
+                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, at)))
+                continue
+            if named is not None and named != comp.quantity:
+                asked = lhs.describe(comp.quantity or ())
+                words = (
+                    f"Expected {key_words}. Your answer is written as {lhs.describe(named)}, "
+                    f"but this field asks for {asked}."
                 )
-            except formulas.FormulaError as exc:
-                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, exc.position)))
+                results.append(self._result(ptr, "incorrect", leaf.text, words))
                 continue
-            same = formulas.equivalent(expr, key, variables, generic, timeout=FORMULA_TIMEOUT)
-            if same:
-                results.append(self._result(ptr, "correct", leaf.text, f"Correct: {key_words}."))
-                continue
-            if same is None:
-                results.append(
-                    self._result(
-                        ptr,
-                        "incorrect",
-                        leaf.text,
-                        "Could not decide automatically whether this equals the expected "
-                        f"{key_words}; your instructor will look at it.",
-                        review=True,
-                    )
-                )
-                continue
-            diagnosis = self._diagnose_formula(comp, i, expr, key, key_points, variables, generic)
-            if not diagnosis:
-                diagnosis = [Diagnosis(ARITHMETIC, "no catalogue mistake reproduces this formula")]
-            words = [f"Expected {key_words}."]
-            words += _explanations(diagnosis, self.labels[ptr], self.ctx)
-            results.append(self._result(ptr, "incorrect", leaf.text, " ".join(words), diagnosis))
+            results.append(self._formula_result(comp, i, ptr, leaf.text, readings, key, key_points))
         return results
+
+    def _formula_result(
+        self,
+        comp: Computation,
+        index: int,
+        ptr: str,
+        given: str,
+        readings: Any,
+        key: Any,
+        key_points: Mapping[str, Any],
+    ) -> FieldResult:
+        """Grade a readable formula (``readings``, see formulas.read_formula)."""
+        from grader.grade import formulas
+
+        variables, generic = formula_names(key, self.plan.variant)
+        key_words = self.plan.key_text(ptr)
+        expr = readings.expr
+        same = formulas.equivalent(expr, key, variables, generic, timeout=FORMULA_TIMEOUT)
+        # "1/2x": read by the stated convention; the other reading matters only when it
+        # would be judged otherwise (then the report says so and the field is flagged)
+        note: list[str] = []
+        flags: tuple[str, ...] = ()
+        if readings.other is not None and same is not None:
+            other = formulas.equivalent(
+                readings.other, key, variables, generic, timeout=FORMULA_TIMEOUT
+            )
+            if other is not None and other != same:
+                note.append(
+                    f"Read as {formulas.formula_text(expr)}: a '/' followed by a product "
+                    "divides by the first factor only; read as "
+                    f"{formulas.formula_text(readings.other)} it would be "
+                    f"{'right' if other else 'wrong'}."
+                )
+                flags = (f"{AMBIGUOUS_DIVISION}:{ptr}",)
+        if same:
+            words = " ".join([f"Correct: {key_words}.", *note])
+            return self._result(ptr, "correct", given, words, flags=flags)
+        if same is None:
+            return self._result(
+                ptr,
+                "incorrect",
+                given,
+                "Could not decide automatically whether this equals the expected "
+                f"{key_words}; your instructor will look at it.",
+                review=True,
+            )
+        diagnosis = self._diagnose_formula(comp, index, expr, key, key_points, variables, generic)
+        if not diagnosis:
+            diagnosis = [Diagnosis(ARITHMETIC, FORMULA_DETAIL)]
+        sentences = [f"Expected {key_words}.", *note]
+        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
+        return self._result(ptr, "incorrect", given, " ".join(sentences), diagnosis, flags=flags)
 
     def _diagnose_formula(
         self,

@@ -20,17 +20,27 @@ from functools import lru_cache
 from math import gcd
 from typing import Any
 
-from grader.core.engine import FractionOps, Ops, Rounding, Rules
+from grader.core.engine import TRANSPOSE_KINDS, FractionOps, Ops, Rounding, Rules, TransposeKind
 from grader.core.intervals import Interval
 from grader.core.numbers import fmt_dec, fmt_frac
 from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
+FORMULA_DETAIL = "no catalogue mistake reproduces this formula"  # arithmetic, for a formula
+ROUNDING = "rounding"  # the right value, rounded where the sheet asks for more (no Rules)
 MAX_PATHS = 8  # chain rule: the paths (terms) tried when looking for a missing one
 MAX_SIMPLE_DENOMINATOR = 4  # "simple" learning rates: 1/2, 3/4, 2, 5 …
 MAX_SIMPLE_RATE = 10  # a simple rate nobody gave is still a rate someone might use
 MAX_RATE = 1000
 
+# A·B as the correct method writes it, done with one transpose wrong (see engine.product)
+_TRANSPOSED: dict[TransposeKind, str] = {
+    "left": "the left factor of the product with its transpose wrong (Aᵀ·B for A·B)",
+    "right": "the right factor of the product with its transpose wrong (A·Bᵀ for A·B)",
+    "both": "both factors of the product with their transposes wrong (Aᵀ·Bᵀ for A·B)",
+    "swapped": "the factors of the product in the wrong order (B·A for A·B)",
+    "result": "the product transposed ((A·B)ᵀ for A·B)",
+}
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
@@ -79,7 +89,8 @@ def variations(
         for i in range(MAX_PATHS):
             yield Variation(mistake, Rules(omit_term=i), f"path {i + 1} left out")
     elif mistake == "transposed":
-        yield Variation(mistake, Rules(transpose=True), "a matrix used without its transpose")
+        for kind in TRANSPOSE_KINDS:
+            yield Variation(mistake, Rules(transpose=kind), _TRANSPOSED[kind])
 
 
 # ---------------------------------------------------------------- the learning rate
@@ -237,7 +248,17 @@ def explain(mistake: str, detail: str, label: str, ctx: MistakeContext) -> str:
             "every path from the variable to the output."
         )
     if mistake == "transposed":
-        return f"{sym} uses a matrix where its transpose belongs (check the shapes: δ·Wᵀ, Oᵀ·δ)."
+        return (
+            f"{sym} has a matrix product with a transpose wrong: {detail} "
+            "(check the shapes: O·W, δ·Wᵀ, Oᵀ·δ)."
+        )
+    if mistake == ROUNDING:
+        return f"{sym} is rounded: you wrote {detail}."
+    if mistake == ARITHMETIC and detail == FORMULA_DETAIL:
+        return (
+            "No typical mistake reproduces this formula: recheck how you derived it "
+            "(each rule of differentiation, each path of the chain rule, each layer)."
+        )
     if mistake == ARITHMETIC:
         return (
             "No typical mistake reproduces this number from your earlier answers: "

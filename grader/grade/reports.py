@@ -25,7 +25,8 @@ from grader.grade.grading import STATUSES, FieldResult, Report, total
 from grader.grade.mistakes import symbol
 
 SCORE_DECIMALS = 2
-GRADEBOOK_HEADER = ("student", "name", "score", "max_score", "status", "reason")
+# flags: for the instructor, ';'-separated (copied_from:<id>, ambiguous_division:<pointer>)
+GRADEBOOK_HEADER = ("student", "name", "score", "max_score", "status", "reason", "flags")
 CODE_CHARS = 60  # how much of an answer the Markdown report shows
 HISTOGRAM_BINS = 10
 
@@ -265,6 +266,7 @@ class GradebookRow:
     max_score: Fraction | None
     status: str  # submitted, missing, invalid, unmatched
     reason: str
+    flags: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The row as the gradebook writes it (what grader.grade.lms reads)."""
@@ -278,6 +280,7 @@ class GradebookRow:
             "" if self.max_score is None else score_text(self.max_score),
             self.status,
             _safe_cell(self.reason),
+            _safe_cell(self.flags),
         ]
 
 
@@ -294,6 +297,11 @@ def gradebook_csv(rows: Iterable[GradebookRow]) -> str:
     for row in rows:
         writer.writerow(row.cells())
     return out.getvalue()
+
+
+def report_flags(report: Report) -> str:
+    """The gradebook's ``flags`` of a graded submission: each field's, once, sorted."""
+    return ";".join(sorted({flag for f in report.fields for flag in f.flags}))
 
 
 def report_reason(report: Report) -> str:

@@ -25,7 +25,8 @@ MISTAKE_NAMES = {
     "gradient_ascent": "update with + instead of −",
     "wrong_observation": "wrong observation used",
     "missing_path": "a path of the chain rule missing",
-    "transposed": "matrix not transposed",
+    "transposed": "matrix product with a transpose wrong",
+    "rounding": "rounded too early or too coarsely",
     "arithmetic": "arithmetic slip",
 }
 
@@ -180,6 +181,18 @@ def render_summary(
                 f"<td>{_score_cell(row)}</td>"
                 f"<td>{_e(status)}</td><td>{_e(likely)}</td></tr>"
             )
+    # work that follows a classmate's variant, and other flags for the instructor
+    flag_rows = [
+        f"<tr><td>{_e(row.get('student', ''))}</td><td>{_e(row.get('name', ''))}</td>"
+        f"<td>{_e(str(row.get('flags', '')).replace(';', '; '))}</td></tr>"
+        for row in gradebook
+        if row.get("flags")
+    ]
+    flags_html = (
+        "<table><tr><th>id</th><th>name</th><th>flags</th></tr>" + "".join(flag_rows) + "</table>"
+        if flag_rows
+        else "<p>No work follows a classmate's data; no formula was read ambiguously.</p>"
+    )
     status_text = ", ".join(f"{_e(k)}: {v}" for k, v in sorted(statuses.items()))
     mistakes_html = (
         "<table><tr><th>mistake</th><th>students</th><th>fields</th></tr>"
@@ -219,6 +232,11 @@ code {{ font-size: .9em; }} .kpi {{ display: inline-block; margin-right: 2em; }}
 {mistakes_html}
 <h2 id="help">Students who may need help</h2>
 {help_html}
+<h2 id="flags">Flags: work that follows a classmate's data, ambiguous formulas</h2>
+<p><code>copied_from:&lt;id&gt;</code>: the student's answers follow that classmate's given data
+(no carried-forward credit for them); <code>ambiguous_division:&lt;field&gt;</code>: a formula
+such as 1/2x that the other reading would grade differently.</p>
+{flags_html}
 <h2 id="items">Item analysis</h2>
 <p>Share of graded submissions with each field right (correct, or carried forward from the
 student's own earlier answers). Red fields are where the class struggled.</p>
