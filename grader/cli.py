@@ -156,6 +156,34 @@ def grade(
 
 
 @main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--template",
+    "template",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Your answer template (templates/<id>.json): also check shapes, student, assignment.",
+)
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["en", "ru"]),
+    default="en",
+    show_default=True,
+    help="Language of the messages.",
+)
+@friendly_errors
+def validate(submissions: tuple[str, ...], template: str | None, language: str) -> None:
+    """Check answer files before handing them in (no secret needed).
+
+    Exit 0: no problems; 1: problems found; 2: bad usage or a file that is not text.
+    """
+    from grader.course.validate import validate_command
+
+    sys.exit(validate_command(list(submissions), template, language))
+
+
+@main.command()
 @click.option(
     "--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False)
 )

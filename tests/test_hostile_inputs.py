@@ -1063,14 +1063,14 @@ FILES: list[FileCase] = [
         _write_bytes(lambda sid, key: b""),
         "orphan",
         "invalid",
-        "not valid JSON: Expecting value (line 1, column 1)",
+        "not valid JSON: the file is empty: it must hold your answer template's JSON (line 1, column 1)",
     ),
     FileCase(
         "whitespace",
         _write_bytes(lambda sid, key: b" \n\t "),
         "orphan",
         "invalid",
-        "not valid JSON: Expecting value (line 2, column 3)",
+        "not valid JSON: the file is empty: it must hold your answer template's JSON (line 1, column 1)",
     ),
     # ---- sizes and nesting
     FileCase(
@@ -1465,28 +1465,28 @@ FILES: list[FileCase] = [
         _raw('{"student": "{sid}"} xyz'),
         "own",
         "invalid",
-        "not valid JSON: Extra data (line 1, column 21)",
+        "not valid JSON: something follows the end of the JSON object: delete it (line 1, column 21)",
     ),
     FileCase(
         "js-comment",
         _raw('// my answers\n{"student": "{sid}"}'),
         "own",
         "invalid",
-        "not valid JSON: Expecting value (line 1, column 1)",
+        "not valid JSON: JSON allows no comments: delete the comment (line 1, column 1)",
     ),
     FileCase(
         "single-quotes",
         _raw("{'student': '{sid}'}"),
         "orphan",
         "invalid",
-        "not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+        "not valid JSON: JSON needs double quotes: write \"…\", not '…' (line 1, column 2)",
     ),
     FileCase(
         "truncated",
         lambda path, sid, key: path.write_bytes(_dump(_perfect(sid, key))[:200]),
         "own",
         "invalid",
-        "not valid JSON: Expecting ',' delimiter (line 1, column 201)",
+        "not valid JSON: the file ends too early: a closing '}' or ']' (or more) is missing (line 1, column 201)",
     ),
     FileCase(
         "raw-control-char",
@@ -1503,7 +1503,8 @@ FILES: list[FileCase] = [
         _symlink("/etc/passwd"),
         "orphan",
         "invalid",
-        "not valid JSON: Expecting value (line 1, column 1)",
+        # its first line is root's
+        "not valid JSON: root is not a JSON value: write a number, a string in double quotes, or null (line 1, column 1)",
     ),
     FileCase(
         "dangling-symlink",
@@ -1518,7 +1519,7 @@ FILES: list[FileCase] = [
         "own",
         "invalid",
         lambda p: (
-            f"2 files for this student: graded the last in sorted order (ignored: {_two(p, 'a')}); {_two(p, 'b')}: not valid JSON: Expecting property name enclosed in double quotes (line 1, column 33)"
+            f"2 files for this student: graded the last in sorted order (ignored: {_two(p, 'a')}); {_two(p, 'b')}: not valid JSON: the file ends too early: a closing '}}' or ']' (or more) is missing (line 1, column 33)"
         ),
     ),
     FileCase(
@@ -1526,7 +1527,7 @@ FILES: list[FileCase] = [
         _write_bytes(lambda sid, key: b"{"),
         "orphan",
         "invalid",
-        "not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+        "not valid JSON: the file ends too early: a closing '}' or ']' (or more) is missing (line 1, column 2)",
     ),
 ]
 

@@ -30,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from grader.core import numbers
 from grader.core.errors import pointer_from_loc
 from grader.core.memo import IdentityMemo
+from grader.core.wording import say
 from grader.course.assignment import valid_student_id
+from grader.course.jsonpos import place, syntax_cause
 from grader.course.variants import Variant
 from grader.exercises import get_exercise
 from grader.exercises.base import pointer
@@ -44,10 +46,25 @@ SHOWN_CHARS = 80  # how much of a student's text we echo back in a message
 
 
 class SubmissionError(Exception):
-    """The file as a whole cannot be graded; ``message`` says why in one line."""
+    """The file as a whole cannot be graded; ``message`` says why in one line (English,
+    for the instructor).  ``key`` and ``args`` say the same in words of
+    ``templates/feedback.words.yaml`` (for the student, in their language), ``line`` and
+    ``column`` where in the file, when known."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.message = message
+        self.key = key
+        self.args_ = dict(args or {})
+        self.line = line
+        self.column = column
         super().__init__(message)
 
 
@@ -116,14 +133,16 @@ def parse_submission(raw: bytes) -> Any:
 
 def _decode(raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise SubmissionError("the file is UTF-32 text; save it as UTF-8")
+        raise SubmissionError("the file is UTF-32 text; save it as UTF-8", key="utf16")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4]:
-        raise SubmissionError("the file is UTF-16 text; save it as UTF-8")
+        raise SubmissionError("the file is UTF-16 text; save it as UTF-8", key="utf16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SubmissionError(
-            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8",
+            key="not_text",
+            args={"byte": exc.start},
         ) from None
 
 
@@ -146,7 +165,11 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
                 line = text.count("\n", 0, m.start()) + 1
                 column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
                 raise SubmissionError(
-                    f"JSON nested more than {limit} levels deep (line {line}, column {column})"
+                    f"JSON nested more than {limit} levels deep (line {line}, column {column})",
+                    key="too_deep",
+                    args={"limit": limit},
+                    line=line,
+                    column=column,
                 )
         elif token in "]}":
             depth -= 1
@@ -173,8 +196,17 @@ def _parse_json(text: str) -> Any:
             object_pairs_hook=_reject_duplicates,
         )
     except json.JSONDecodeError as exc:
+        # the likely cause, at the place to fix (a trailing comma: the comma, not the '}')
+        cause = syntax_cause(text, exc)
+        at = place(text, cause.offset)
+        args = dict(cause.args)
+        said = exc.msg if cause.key == "json_other" else say("en", cause.key, **args)
         raise SubmissionError(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            f"not valid JSON: {said} (line {at.line}, column {at.column})",
+            key=cause.key,
+            args=args,
+            line=at.line,
+            column=at.column,
         ) from None
     except RecursionError:  # pragma: no cover - check_depth keeps the parser shallow
         raise SubmissionError("JSON nested too deeply") from None
