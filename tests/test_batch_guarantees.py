@@ -254,28 +254,24 @@ def _make_broken(course: Course, root: Path) -> Broken:
         "s007": ("submitted", "invalid"),
         "s008": ("submitted", "invalid"),
         "s009": ("invalid", "not UTF-8 text"),
-        "s010": ("missing", "no submission"),
-        "s011": ("missing", "no submission"),
+        # unreadable inside, named by their file: the file's stem is a roster id
+        "s010": ("invalid", "UTF-16"),
+        "s011": ("invalid", "not valid JSON"),
         "s012": ("invalid", "not valid JSON"),
         "s013": ("invalid", "JSON nested more than 64 levels deep"),
         "s014": ("invalid", "the file is 60000000 bytes"),
         "s015": ("invalid", 'the key "student" appears more than once'),
         "s016": ("invalid", "expected a JSON object"),
-        "s017": ("missing", "no submission"),
+        "s017": ("invalid", "is not a valid student id"),
         "s018": ("missing", "no submission"),
         "s019": ("invalid", "this submission is for 'another-hw'"),
-        "s020": ("missing", "no submission"),
-        "s021": ("missing", "no submission"),
+        "s020": ("invalid", "not a regular file"),
+        "s021": ("invalid", "not a regular file"),
         "s022": ("invalid", "2 files for this student"),
         "s023": ("submitted", "incorrect"),
         "s024": ("submitted", "invalid"),
     }
     orphans = {
-        "s010.json": "UTF-16",
-        "s011.json": "not valid JSON",
-        "s017.json": "is not a valid student id",
-        "s020.json": "not a regular file",
-        "s021.json": "not a regular file",
         f"$(touch {markers[9].name}).json": "not valid JSON",
         "`reboot`.json": "not valid JSON",
         "; rm -rf ~.json": "not valid JSON",
@@ -366,7 +362,8 @@ def test_nothing_is_written_outside_out_and_nothing_runs(broken) -> None:
     b, runs = broken
     assert runs["before"] == runs["after"]  # the parent and the submissions, unchanged
     out = b.root / "out"
-    graded = [sid for sid, (status, _) in b.expected.items() if status == "submitted"]
+    # a report for every roster student whose file was found, readable or not
+    graded = [sid for sid, (status, _) in b.expected.items() if status in ("submitted", "invalid")]
     assert sorted(files_of(out)) == sorted(
         ["gradebook.csv", "summary.html"]
         + [f"reports/{sid}.{ext}" for sid in graded for ext in ("json", "md")]

@@ -82,7 +82,19 @@ def test_batch_end_to_end(batch, tmp_path: Path) -> None:
     assert "UTF-16" in reasons and "not a valid student id" in reasons
     assert len(table) == 8  # 5 roster students + unmatched + 2 unreadable
     reports = sorted(p.name for p in (out / "reports").iterdir())
-    assert reports == [f"s00{i}.{ext}" for i in (1, 2, 3) for ext in ("json", "md")]
+    # s004's file is not JSON, but names its student: a report (score 0) says why
+    assert reports == [f"s00{i}.{ext}" for i in (1, 2, 3, 4) for ext in ("json", "md")]
+    broken = json.loads((out / "reports" / "s004.json").read_text(encoding="utf-8"))
+    assert (broken["score"], broken["max_score"], broken["fields"]) == (0, 10, [])
+    assert broken["file_problems"] == [
+        {
+            "pointer": "",
+            "line": 1,
+            "column": 43,  # just past the last of the file's 42 characters
+            "message": "the file ends too early: a closing '}' or ']' (or more) is missing",
+        }
+    ]
+    assert "could not be read" in (out / "reports" / "s004.md").read_text(encoding="utf-8")
     report = json.loads((out / "reports" / "s002.json").read_text(encoding="utf-8"))
     assert report["student"] == "s002" and report["max_score"] == 10
     delta3 = next(f for f in report["fields"] if f["pointer"] == "/answers/sgd/steps/0/deltas/2")

@@ -364,7 +364,8 @@ def test_report_json_contract() -> None:
     data = json.loads(
         json.dumps(report_json(grade_submission(a, "s001", variants, sign_flip_submission())))
     )
-    assert list(data) == ["assignment", "student", "score", "max_score", "fields"]
+    assert list(data) == ["assignment", "student", "score", "max_score", "fields", "file_problems"]
+    assert data["file_problems"] == []
     assert data["assignment"] == "backprop-hw1" and data["student"] == "s001"
     assert data["score"] == 9.74 and data["max_score"] == 10
     pointers = [f["pointer"] for f in data["fields"]]

@@ -1766,8 +1766,13 @@ def test_json_file(batch: Batch, case: FileCase) -> None:
             "flags": "",
         }
     graded = (batch.out / "reports" / f"{sid}.json").is_file()
-    assert graded == (case.status == "submitted")
-    if graded:
+    # every file that can be attributed to a student gets a report, unreadable or not
+    assert graded == (case.status == "submitted" or case.row == "own")
+    if graded and case.status == "invalid":
+        report = json.loads((batch.out / "reports" / f"{sid}.json").read_text("utf-8"))
+        assert report["score"] == 0 and report["fields"] == []
+        assert len(report["file_problems"]) == 1 and report["file_problems"][0]["message"]
+    elif graded:
         report = batch.report(sid)
         assert report["student"] == sid and len(report["fields"]) == LEAVES
         assert all(f["given"] is None or len(f["given"]) <= 200 for f in report["fields"])
@@ -1782,7 +1787,10 @@ def test_every_file_has_a_row_and_nothing_else_does(batch: Batch) -> None:
     assert not any("a-directory.json" in r["reason"] for r in batch.rows)
     assert not (batch.subs / "PWNED").exists() and not (batch.out.parent / "PWNED").exists()
     written = sorted(p.relative_to(batch.out).as_posix() for p in batch.out.rglob("*"))
-    graded = sorted(r["student"] for r in batch.rows if r["status"] == "submitted")
+    # a report for every roster student whose file was found, readable or not
+    graded = sorted(
+        r["student"] for r in batch.rows if r["status"] in ("submitted", "invalid") and r["student"]
+    )
     assert written == sorted(
         ["gradebook.csv", "reports", "summary.html"]
         + [f"reports/{sid}.{ext}" for sid in graded for ext in ("json", "md")]

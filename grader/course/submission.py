@@ -220,19 +220,29 @@ def student_of(data: Any) -> str:
     if not isinstance(data, dict):
         raise SubmissionError(
             'expected a JSON object {"assignment": …, "student": …, "answers": …}, '
-            f"got {_kind(data)}"
+            f"got {_kind(data)}",
+            key="not_object",
+            args={"kind": _kind_word(data)},
         )
     if "student" in getattr(data, "duplicates", ()):
-        raise SubmissionError('/student: the key "student" appears more than once')
+        raise SubmissionError(
+            '/student: the key "student" appears more than once',
+            key="duplicate_key",
+            args={"key": "student"},
+        )
     student = data.get("student")
     if not isinstance(student, str) or isinstance(student, (JsonNumber, JsonConstant)):
         raise SubmissionError(
-            f"/student: expected the student id as a string, got {_kind(student)}"
+            f"/student: expected the student id as a string, got {_kind(student)}",
+            key="expected_string",
+            args={"kind": _kind_word(student)},
         )
     if not valid_student_id(student):
         raise SubmissionError(
             f"/student: {shown(student, 40)!r} is not a valid student id "
-            "(letters, digits, '.', '_' or '-', at most 64, no '..')"
+            "(letters, digits, '.', '_' or '-', at most 64, no '..')",
+            key="bad_student_id",
+            args={"text": shown(student, 40)},
         )
     return student
 
@@ -244,11 +254,15 @@ def check_assignment(data: Any, assignment_id: str) -> None:
         return
     if not isinstance(claimed, str) or isinstance(claimed, (JsonNumber, JsonConstant)):
         raise SubmissionError(
-            f"/assignment: expected the assignment id as a string, got {_kind(claimed)}"
+            f"/assignment: expected the assignment id as a string, got {_kind(claimed)}",
+            key="expected_string",
+            args={"kind": _kind_word(claimed)},
         )
     if claimed != assignment_id:
         raise SubmissionError(
-            f"/assignment: this submission is for {shown(claimed, 40)!r}, not {assignment_id!r}"
+            f"/assignment: this submission is for {shown(claimed, 40)!r}, not {assignment_id!r}",
+            key="other_assignment",
+            args={"given": shown(claimed, 40), "expected": assignment_id},
         )
 
 
@@ -303,6 +317,19 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return type(value).__name__
+
+
+def _kind_word(value: Any) -> str:
+    """The word key (templates/feedback.words.yaml) of a JSON value's kind."""
+    if isinstance(value, JsonConstant):
+        return "kind_number"
+    kind = _kind(value)
+    return {
+        "a number": "kind_number",
+        "a string": "kind_string",
+        "an object": "kind_object",
+        "an array": "kind_array",
+    }.get(kind, f"kind_{kind}")
 
 
 def leaf_error(value: Any, *, formula: bool = False) -> str | None:

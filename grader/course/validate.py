@@ -117,6 +117,14 @@ def check_file(path: str | Path, template: Any | None = None) -> FileCheck:
     return result
 
 
+def check_data(data: Any, template: Any | None = None, *, leaves: bool = True) -> list[Finding]:
+    """The problems of parsed submission ``data`` (against ``template``), not yet located;
+    with ``leaves=False`` the answers themselves are not read (grading reads them)."""
+    checker = _Checker(template, leaves=leaves)
+    checker.document(data)
+    return checker.findings
+
+
 def _args(exc: SubmissionError) -> tuple[tuple[str, Any], ...]:
     if exc.key is None:
         return (("detail", exc.message),)
@@ -197,8 +205,9 @@ _IDENT = re.compile(r"\\?[A-Za-z_][A-Za-z0-9_]*")
 class _Checker:
     """Walks the data (and the template beside it) and collects findings."""
 
-    def __init__(self, template: Any | None) -> None:
+    def __init__(self, template: Any | None, *, leaves: bool = True) -> None:
         self.template = template
+        self.leaves = leaves
         self.findings: list[Finding] = []
         self.unanswered: list[str] = []
 
@@ -319,6 +328,8 @@ class _Checker:
         if value is None:
             self.unanswered.append(where)
             return
+        if not self.leaves:
+            return
         if isinstance(value, JsonConstant):
             self.add("json_constant", where, text=str(value))
             return
@@ -403,7 +414,7 @@ def render(result: FileCheck, language: str) -> list[str]:
     out: list[str] = []
     problems = result.problems[:MAX_FINDINGS]
     for f in problems:
-        message = say(language, f.key, **_said(f.args, language))
+        message = say(language, f.key, **said_args(f.args, language))
         place_text = f"{name}:{f.line}:{f.column}" if f.line is not None else name
         label = say(language, "problem")
         out.append(f"{place_text}: {label}: {message}")
@@ -430,7 +441,8 @@ def render(result: FileCheck, language: str) -> list[str]:
     return out
 
 
-def _said(args: tuple[tuple[str, Any], ...], language: str) -> dict[str, Any]:
+def said_args(args: tuple[tuple[str, Any], ...], language: str) -> dict[str, Any]:
+    """A finding's arguments with the kinds of values in ``language``."""
     return {k: say(language, v) if isinstance(v, _Kind) else v for k, v in args}
 
 

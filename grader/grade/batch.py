@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from grader.core.errors import UserError
-from grader.core.fileio import atomic_write_text, remove_staging_files, sync
+from grader.core.fileio import atomic_write_text, dump_json, remove_staging_files, sync
 from grader.core.gc_policy import batch_gc, worker_gc
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
 from grader.course.submission import (
@@ -33,6 +33,7 @@ from grader.course.submission import (
     submission_files,
 )
 from grader.course.variants import Variant, is_fully_fixed, make_variants, read_secret
+from grader.grade.file_problems import FileProblem, annotate, found_in, template_of, unreadable
 from grader.grade.grading import GradingCache, grade_submission
 from grader.grade.lms import LMS_FORMATS, lms_gradebook
 from grader.grade.peers import PeerIndex, build_index
@@ -45,6 +46,8 @@ from grader.grade.reports import (
     report_markdown,
     report_reason,
     score_text,
+    unreadable_report_json,
+    unreadable_report_markdown,
 )
 from grader.grade.summary_html import ItemStats, render_summary
 from grader.grade.tolerance import tolerance_problem
@@ -100,15 +103,18 @@ class _Grader:
     def grade(self, task: _Task) -> _Outcome:
         student = task.student
         note = f"{task.note}; " if task.note else ""
+        language = self.assignment.language
         try:
             data = read_submission(task.path)
             student_of(data)  # a file pass 1 could only guess is refused here, with its reason
             check_assignment(data, self.assignment.id)
-            report = grade_submission(
-                self.assignment, student, self.variants(student.id), data, self._plans
-            )
+            variants = self.variants(student.id)
+            report = grade_submission(self.assignment, student, variants, data, self._plans)
+            template = template_of(self.assignment.id, student.id, variants)
+            problems = found_in(data, template, language, lambda: _text_of(task.path))
         except SubmissionError as exc:
             reason = f"{note}{_shown_path(task.path)}: {exc.message}"
+            self._write_unreadable(student, unreadable(exc, language))
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
         except UserError:
             raise  # the assignment itself is unusable: stop the batch (exit 2)
@@ -118,11 +124,23 @@ class _Grader:
                 f"({type(exc).__name__}: {exc}); please report this"
             )
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
+        if problems:  # the fields a file problem costs say so
+            report = replace(report, fields=annotate(report.fields, problems, language))
         # not fsynced one by one: grade_command syncs once, before the gradebook
-        _write(self.reports / f"{student.id}.json", report_json_text(report), durable=False)
+        _write(
+            self.reports / f"{student.id}.json",
+            report_json_text(report, problems),
+            durable=False,
+        )
         _write(
             self.reports / f"{student.id}.md",
-            report_markdown(report, name=student.name, title=self.assignment.title),
+            report_markdown(
+                report,
+                name=student.name,
+                title=self.assignment.title,
+                file_problems=problems,
+                language=language,
+            ),
             durable=False,
         )
         # the likeliest diagnosis of each field (alternatives would double-count)
@@ -137,6 +155,29 @@ class _Grader:
             report_flags(report),
         )
         return _Outcome(row, mistakes, tuple(f.item for f in report.fields))
+
+    def _write_unreadable(self, student: Student, problem: FileProblem) -> None:
+        """A report for a file of this student that could not be read: score 0, why."""
+        top = sum((spec.points for spec in self.assignment.exercises), Fraction(0))
+        data = unreadable_report_json(self.assignment.id, student.id, top, problem)
+        _write(self.reports / f"{student.id}.json", dump_json(data), durable=False)
+        text = unreadable_report_markdown(
+            name=student.name,
+            title=self.assignment.title,
+            student=student.id,
+            max_score=top,
+            problem=problem,
+            language=self.assignment.language,
+        )
+        _write(self.reports / f"{student.id}.md", text, durable=False)
+
+
+def _text_of(path: Path) -> str | None:
+    """A submission's text again, to locate its problems (None if it cannot be read)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 # Worker processes build their own _Grader once (see _init_worker).
@@ -287,6 +328,8 @@ def _who_handed_in(
             student = student_of(read_submission(path))
         except SubmissionError as exc:
             guess = _guess_student(path)
+            if guess not in roster_ids and path.stem in roster_ids:
+                guess = path.stem  # unreadable inside: the file's name says whose it is
             if guess in roster_ids:  # pass 2 reports the error on the student's own row
                 claims.setdefault(guess, []).append(path)
             else:

@@ -19,8 +19,11 @@ from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any
 
+from grader.core.fileio import dump_json
 from grader.core.numbers import fmt_frac, round_half_away
+from grader.core.wording import say
 from grader.course.submission import shown
+from grader.grade.file_problems import FileProblem
 from grader.grade.grading import STATUSES, FieldResult, Report, total
 from grader.grade.mistakes import symbol
 
@@ -50,15 +53,31 @@ def score_text(x: Fraction) -> str:
 # ---------------------------------------------------------------- report JSON
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """``{"assignment", "student", "score", "max_score", "fields": [...]}``, every gradable
-    field once, in the order a student computes them."""
+def report_json(report: Report, file_problems: Sequence[FileProblem] = ()) -> dict[str, Any]:
+    """``{"assignment", "student", "score", "max_score", "fields": [...], "file_problems":
+    [...]}``, every gradable field once, in the order a student computes them, then what
+    is wrong with the file as a file (``{"pointer", "line", "column", "message"}``)."""
     return {
         "assignment": report.assignment,
         "student": report.student,
         "score": score_number(report.score),
         "max_score": score_number(report.max_score),
         "fields": [_field_json(f) for f in report.fields],
+        "file_problems": [p.as_json() for p in file_problems],
+    }
+
+
+def unreadable_report_json(
+    assignment: str, student: str, max_score: Fraction, problem: FileProblem
+) -> dict[str, Any]:
+    """The report of a file that could not be read at all: score 0, no fields, the reason."""
+    return {
+        "assignment": assignment,
+        "student": student,
+        "score": 0,
+        "max_score": score_number(max_score),
+        "fields": [],
+        "file_problems": [problem.as_json()],
     }
 
 
@@ -75,19 +94,27 @@ def _field_json(f: FieldResult) -> dict[str, Any]:
     }
 
 
-def report_json_text(report: Report) -> str:
-    """Exactly ``dump_json(report_json(report))``, written field by field: a batch writes
-    thousands of these, and the general writer walks every value one call at a time."""
+def report_json_text(report: Report, file_problems: Sequence[FileProblem] = ()) -> str:
+    """Exactly ``dump_json(report_json(report, file_problems))``, written field by field: a
+    batch writes thousands of these, and the general writer walks every value one call at
+    a time."""
     enc = _encode_str
     head = (
         f'{{\n  "assignment": {enc(report.assignment)},\n  "student": {enc(report.student)},\n'
         f'  "score": {_number_text(report.score)},\n'
         f'  "max_score": {_number_text(report.max_score)},\n  "fields": '
     )
+    tail = f',\n  "file_problems": {_problems_text(file_problems)}\n}}\n'
     if not report.fields:
-        return head + "[]\n}\n"
+        return head + "[]" + tail
     fields = ",\n".join(_field_text(f) for f in report.fields)
-    return f"{head}[\n{fields}\n  ]\n}}\n"
+    return f"{head}[\n{fields}\n  ]{tail}"
+
+
+def _problems_text(problems: Sequence[FileProblem]) -> str:
+    if not problems:
+        return "[]"
+    return dump_json([p.as_json() for p in problems]).rstrip("\n").replace("\n", "\n  ")
 
 
 class _ByIdentity:
@@ -171,9 +198,17 @@ def code_span(text: str, limit: int = CODE_CHARS) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
-def report_markdown(report: Report, *, name: str, title: str) -> str:
+def report_markdown(
+    report: Report,
+    *,
+    name: str,
+    title: str,
+    file_problems: Sequence[FileProblem] = (),
+    language: str = "en",
+) -> str:
     """A report a student can read: what was right, what was carried forward, what went
-    wrong and the likely reason, with the expected values."""
+    wrong and the likely reason, with the expected values; what is wrong with the file
+    first (each field it costs says so too)."""
     lines = [
         f"# {md_text(title)}: your grade report",
         "",
@@ -181,16 +216,54 @@ def report_markdown(report: Report, *, name: str, title: str) -> str:
         f"**Score:** {score_text(report.score)} / {score_text(report.max_score)}",
         "",
     ]
+    if file_problems:
+        lines += _file_problem_lines(file_problems, language)
     by_exercise: dict[str, list[FieldResult]] = {}
     for f in report.fields:
         by_exercise.setdefault(f.exercise, []).append(f)
     for ex, fields in by_exercise.items():
         lines += _SECTIONS.get(fields, (ex, *map(id, fields)), partial(_exercise_lines, ex, fields))
-    if report.problems:
+    if report.problems and not file_problems:
         lines += ["## About the file", ""]
         lines += [f"- {md_text(p)}" for p in report.problems]
         lines.append("")
     return "\n".join(lines)
+
+
+def _file_problem_lines(problems: Sequence[FileProblem], language: str) -> list[str]:
+    lines = [f"## {md_text(say(language, 'about_the_file'))}", ""]
+    for p in problems:
+        at = (
+            say(language, "file_problem_at", line=p.line, column=p.column) + ": "
+            if p.line is not None
+            else ""
+        )
+        where = f" ({code_span(p.pointer, 120)})" if p.pointer else ""
+        lines.append(f"- {md_text(at + p.message, 1200)}{where}")
+    lines.append("")
+    return lines
+
+
+def unreadable_report_markdown(
+    *,
+    name: str,
+    title: str,
+    student: str,
+    max_score: Fraction,
+    problem: FileProblem,
+    language: str,
+) -> str:
+    """The Markdown report of a file that could not be read at all (score 0)."""
+    lines = [
+        f"# {md_text(title)}: your grade report",
+        "",
+        f"**Student:** {md_text(name)} ({code_span(student)})  ",
+        f"**Score:** 0 / {score_text(max_score)}",
+        "",
+        say(language, "unreadable_report"),  # our words (Markdown as written)
+        "",
+    ]
+    return "\n".join(lines + _file_problem_lines([problem], language))
 
 
 def _exercise_lines(ex: str, fields: Sequence[FieldResult]) -> list[str]:
@@ -246,10 +319,9 @@ def _section(heading: str, fields: Sequence[FieldResult], intro: str) -> list[st
     if intro:
         lines += [intro, ""]
     for f in fields:
-        given = "no answer" if f.given is None else f"you wrote {code_span(f.given)}"
-        lines.append(
-            f"- **{md_text(symbol_label(f.label))}**: {given}. {md_text(f.feedback, 1200)}"
-        )
+        # a missing field's feedback says so itself ("No answer. Expected …")
+        given = "" if f.given is None else f"you wrote {code_span(f.given)}. "
+        lines.append(f"- **{md_text(symbol_label(f.label))}**: {given}{md_text(f.feedback, 1200)}")
         lines.append(f"  ({code_span(f.pointer, 120)})")
     lines.append("")
     return lines
