@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,7 +27,14 @@ def friendly_errors(fn: F) -> F:
         from grader.core.errors import UserError
 
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not at exit
+        except BrokenPipeError:  # `grader solve … | head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+            sys.exit(1)
         except UserError as exc:
             click.echo(f"error: {exc.line()}", err=True)
             sys.exit(exc.exit_code)

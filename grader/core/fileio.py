@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -15,8 +16,14 @@ from typing import Any
 _STAGING_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -> None:
+def atomic_write_bytes(
+    path: str | Path, data: bytes, *, durable: bool = True, shared: bool = False
+) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``.
+
+    The file is private (0600, as the temporary file is made) unless ``shared``: then it
+    gets the permissions the user's umask gives a new file (reports, gradebooks, summaries
+    are meant to be passed on; keys and anything secret are not).
 
     The rename alone already means no reader and no killed run ever sees half a file;
     the fsync adds that the data survives a power cut.  A batch writing thousands of
@@ -30,6 +37,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if shared and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if durable:
@@ -54,8 +63,18 @@ def remove_staging_files(directory: str | Path) -> None:
                 os.unlink(entry.path)
 
 
-def atomic_write_text(path: str | Path, text: str, *, durable: bool = True) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+def atomic_write_text(
+    path: str | Path, text: str, *, durable: bool = True, shared: bool = False
+) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable, shared=shared)
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask (reading it means setting it: done once, before any worker)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def sync() -> None:

@@ -216,6 +216,9 @@ def grade_command(
     """
     if lms is not None and lms not in LMS_FORMATS:
         raise UserError(f"--lms {lms!r}: expected one of {', '.join(LMS_FORMATS)}")
+    for path in paths:  # a mistyped path is bad usage, not "no submission" for everyone
+        if not os.path.lexists(path):
+            raise UserError("no such file or directory", file=path)
     assignment = load_assignment(assignment_path)
     _check_tolerances(assignment, assignment_path)
     roster = load_roster(roster_path)
@@ -282,6 +285,8 @@ def _grade_batch(
     if not files:
         console.print("warning: no submission files found", markup=False)
     console.print(summary.render(), markup=False)
+    for line in _attention_lines(rows):
+        console.print(line, markup=False)
     extra = f", {out / f'gradebook-{lms}.csv'}" if lms else ""
     console.print(
         f"wrote {out / 'reports'}, {out / 'gradebook.csv'}{extra} and {out / 'summary.html'}",
@@ -289,6 +294,21 @@ def _grade_batch(
     )
     failed = any(r.status in ("invalid", "unmatched") for r in rows)
     return EXIT_NEEDS_ATTENTION if failed else EXIT_OK
+
+
+SHOWN_FILES = 20  # files the console names one by one; the gradebook has them all
+
+
+def _attention_lines(rows: Sequence[GradebookRow]) -> list[str]:
+    """One line per file that could not be graded or matched, with why."""
+    flagged = [r for r in rows if r.status in ("invalid", "unmatched")]
+    lines = [
+        f"  {r.status}: {r.student + ': ' if r.student else ''}{r.reason}"
+        for r in flagged[:SHOWN_FILES]
+    ]
+    if len(flagged) > SHOWN_FILES:
+        lines.append(f"  … and {len(flagged) - SHOWN_FILES} more (see gradebook.csv)")
+    return lines
 
 
 def _check_tolerances(assignment: Assignment, file: str) -> None:
@@ -423,7 +443,7 @@ def _run_pool(
 def _write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write atomically; a directory we cannot write to is the user's to fix (exit 2)."""
     try:
-        atomic_write_text(path, text, durable=durable)
+        atomic_write_text(path, text, durable=durable, shared=True)  # the user's umask
     except OSError as exc:
         raise UserError(f"cannot write the file: {exc.strerror or exc}", file=str(path)) from None
 
