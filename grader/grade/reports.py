@@ -210,10 +210,11 @@ def report_markdown(
     wrong and the likely reason, with the expected values; what is wrong with the file
     first (each field it costs says so too)."""
     lines = [
-        f"# {md_text(title)}: your grade report",
+        f"# {md_text(say(language, 'report_title', title=title), 1200)}",
         "",
-        f"**Student:** {md_text(name)} ({code_span(report.student)})  ",
-        f"**Score:** {score_text(report.score)} / {score_text(report.max_score)}",
+        f"**{say(language, 'report_student')}:** {md_text(name)} ({code_span(report.student)})  ",
+        f"**{say(language, 'report_score')}:** "
+        f"{score_text(report.score)} / {score_text(report.max_score)}",
         "",
     ]
     if file_problems:
@@ -222,7 +223,9 @@ def report_markdown(
     for f in report.fields:
         by_exercise.setdefault(f.exercise, []).append(f)
     for ex, fields in by_exercise.items():
-        lines += _SECTIONS.get(fields, (ex, *map(id, fields)), partial(_exercise_lines, ex, fields))
+        lines += _SECTIONS.get(
+            fields, (language, ex, *map(id, fields)), partial(_exercise_lines, ex, fields, language)
+        )
     if report.problems and not file_problems:
         lines += ["## About the file", ""]
         lines += [f"- {md_text(p)}" for p in report.problems]
@@ -255,10 +258,10 @@ def unreadable_report_markdown(
 ) -> str:
     """The Markdown report of a file that could not be read at all (score 0)."""
     lines = [
-        f"# {md_text(title)}: your grade report",
+        f"# {md_text(say(language, 'report_title', title=title), 1200)}",
         "",
-        f"**Student:** {md_text(name)} ({code_span(student)})  ",
-        f"**Score:** 0 / {score_text(max_score)}",
+        f"**{say(language, 'report_student')}:** {md_text(name)} ({code_span(student)})  ",
+        f"**{say(language, 'report_score')}:** 0 / {score_text(max_score)}",
         "",
         say(language, "unreadable_report"),  # our words (Markdown as written)
         "",
@@ -266,34 +269,43 @@ def unreadable_report_markdown(
     return "\n".join(lines + _file_problem_lines([problem], language))
 
 
-def _exercise_lines(ex: str, fields: Sequence[FieldResult]) -> list[str]:
+def _exercise_lines(ex: str, fields: Sequence[FieldResult], language: str = "en") -> list[str]:
     """One exercise's part of the Markdown report."""
     lines: list[str] = []
     got = total(f.points for f in fields)
     top = total(f.max_points for f in fields)
-    lines += [f"## Exercise {code_span(ex)}: {score_text(got)} / {score_text(top)} points", ""]
+    # our words, a code span and two numbers: nothing to escape
+    heading = say(
+        language,
+        "report_exercise",
+        exercise=code_span(ex),
+        got=score_text(got),
+        top=score_text(top),
+    )
+    lines += [f"## {heading}", ""]
     by_status: dict[str, list[FieldResult]] = {status: [] for status in STATUSES}
     for f in fields:
         by_status[f.status].append(f)
+    words = partial(say, language)
     lines += _section(
-        "What went wrong",
-        by_status["incorrect"],
-        "Each item says what was expected and, where we can tell, the likely mistake.",
+        words("report_wrong"), by_status["incorrect"], words("report_wrong_intro"), language
     )
     lines += _section(
-        "Carried forward",
+        words("report_carried"),
         by_status["carried_forward"],
-        "These differ from the key but follow correctly from your own earlier answers.",
+        words("report_carried_intro"),
+        language,
     )
     lines += _section(
-        "Missing or unreadable",
+        words("report_missing"),
         [f for f in fields if f.status in ("missing", "invalid")],
         "",
+        language,
     )
     correct = by_status["correct"]
     if correct:
         lines += [
-            f"### Correct ({len(correct)} of {len(fields)})",
+            f"### {words('report_correct', count=len(correct), total=len(fields))}",
             "",
             ", ".join(_md_label(f.label) for f in correct),
             "",
@@ -312,7 +324,9 @@ def symbol_label(label: str) -> str:
     return f"{symbol(head)} {rest}".strip()
 
 
-def _section(heading: str, fields: Sequence[FieldResult], intro: str) -> list[str]:
+def _section(
+    heading: str, fields: Sequence[FieldResult], intro: str, language: str = "en"
+) -> list[str]:
     if not fields:
         return []
     lines = [f"### {heading} ({len(fields)})", ""]
@@ -320,7 +334,11 @@ def _section(heading: str, fields: Sequence[FieldResult], intro: str) -> list[st
         lines += [intro, ""]
     for f in fields:
         # a missing field's feedback says so itself ("No answer. Expected …")
-        given = "" if f.given is None else f"you wrote {code_span(f.given)}. "
+        given = (
+            ""
+            if f.given is None
+            else say(language, "report_you_wrote", text=code_span(f.given)) + " "
+        )
         lines.append(f"- **{md_text(symbol_label(f.label))}**: {given}{md_text(f.feedback, 1200)}")
         lines.append(f"  ({code_span(f.pointer, 120)})")
     lines.append("")
