@@ -46,6 +46,7 @@ from grader.grade.reports import (
     report_markdown,
     report_reason,
     score_text,
+    symbol_label,
     unreadable_report_json,
     unreadable_report_markdown,
 )
@@ -71,6 +72,7 @@ class _Outcome:
     mistakes: tuple[str, ...] = ()
     # (pointer, status, diagnosis ids) per field, for the class report's item analysis
     fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # (pointer, the sheet's label) per field
 
 
 class _Grader:
@@ -154,7 +156,8 @@ class _Grader:
             f"{note}{_shown_path(task.path)}: {report_reason(report)}",
             report_flags(report),
         )
-        return _Outcome(row, mistakes, tuple(f.item for f in report.fields))
+        labels = tuple((f.pointer, symbol_label(f.label)) for f in report.fields)
+        return _Outcome(row, mistakes, tuple(f.item for f in report.fields), labels)
 
     def _write_unreadable(self, student: Student, problem: FileProblem) -> None:
         """A report for a file of this student that could not be read: score 0, why."""
@@ -259,8 +262,8 @@ def _grade_batch(
         by_student: dict[str, _Outcome] = {}
         items = ItemStats()
         for outcome in progress.track(outcomes, total=len(tasks), description="grading"):
-            items.add(outcome.row.student, outcome.fields)
-            by_student[outcome.row.student] = replace(outcome, fields=())
+            items.add(outcome.row.student, outcome.fields, outcome.labels)
+            by_student[outcome.row.student] = replace(outcome, fields=(), labels=())
     summary = ClassSummary()
     rows: list[GradebookRow] = []
     for student in roster:
@@ -274,7 +277,10 @@ def _grade_batch(
     _write(out / "gradebook.csv", gradebook_csv(rows))
     row_dicts = [r.as_dict() for r in rows]
     page = render_summary(
-        assignment_id=assignment.id, title=assignment.title, stats=items, gradebook=row_dicts
+        assignment_id=assignment.id,
+        title=assignment.title,
+        stats=items,
+        gradebook=[r.plain() for r in rows],  # the page shows names as written
     )
     _write(out / "summary.html", page)
     if lms is not None:

@@ -362,6 +362,17 @@ class GradebookRow:
         """The row as the gradebook writes it (what grader.grade.lms reads)."""
         return dict(zip(GRADEBOOK_HEADER, self.cells(), strict=True))
 
+    def plain(self) -> dict[str, str]:
+        """The row for a page people read (bounded, one line; the spreadsheet guard ``'``
+        belongs in CSV files only)."""
+        cells = self.cells()
+        cells[0], cells[1], cells[5] = (
+            shown(self.student),
+            shown(self.name),
+            shown(self.reason, 1000),
+        )
+        return dict(zip(GRADEBOOK_HEADER, cells, strict=True))
+
     def cells(self) -> list[str]:
         return [
             _safe_cell(self.student),

@@ -7,6 +7,7 @@ defines them — so it can be regenerated from a ``reports/`` directory at any t
 from __future__ import annotations
 
 import html
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 HISTOGRAM_BINS = 10
 HELP_THRESHOLD = Fraction(1, 2)  # below half the points: may need help
+# A summary category, not a diagnosis: fields whose answer could not be read (invalid).
+FORMAT_PROBLEM = "format_problem"
 
 MISTAKE_NAMES = {
     "sign_flip": "sign of δ flipped",
@@ -28,6 +31,7 @@ MISTAKE_NAMES = {
     "transposed": "matrix product with a transpose wrong",
     "rounding": "rounded too early or too coarsely",
     "arithmetic": "arithmetic slip",
+    FORMAT_PROBLEM: "format problem (answers the grader could not read)",
 }
 
 
@@ -104,16 +108,29 @@ class ItemStats:
     mistake_fields: Counter[str] = field(default_factory=Counter)
     mistake_students: Counter[str] = field(default_factory=Counter)
     top_mistake: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # pointer -> the sheet's label
+    format_students: set[str] = field(default_factory=set)  # with unreadable fields
 
-    def add(self, student: str, fields: Iterable[tuple[str, str, tuple[str, ...]]]) -> None:
-        """One graded submission: (pointer, status, diagnosis ids) per field."""
+    def add(
+        self,
+        student: str,
+        fields: Iterable[tuple[str, str, tuple[str, ...]]],
+        labels: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """One graded submission: (pointer, status, diagnosis ids) per field, and the
+        fields' labels (pointer, label) as the sheet writes them."""
         fields = list(fields)
         pointers = [ptr for ptr, _, _ in fields]
         self.order.update(dict.fromkeys(pointers))  # new pointers at the end, in order
+        for ptr, label in labels:
+            self.labels.setdefault(ptr, label)
         self.answered.update(pointers)
         self.right.update(ptr for ptr, status, _ in fields if status in _RIGHT)
-        # the likeliest reading of each field
+        # the likeliest reading of each field; an unreadable one is a format problem
         seen = Counter(diagnosis[0] for _, _, diagnosis in fields if diagnosis)
+        seen.update(FORMAT_PROBLEM for _, status, _ in fields if status == "invalid")
+        if seen[FORMAT_PROBLEM]:
+            self.format_students.add(student)
         self.mistake_fields.update(seen)
         self.mistake_students.update(set(seen))
         if seen:
@@ -131,22 +148,32 @@ class ItemStats:
         )
 
 
+def _group(ptr: str) -> str:
+    """The exercise and step a field belongs to ("sgd, step 2"), as the sheet groups them."""
+    parts = ptr.split("/")
+    exercise = parts[2] if len(parts) > 2 else ""
+    if len(parts) > 4 and parts[3] == "steps" and parts[4].isdigit():
+        return f"{exercise}, step {int(parts[4]) + 1}"
+    return exercise
+
+
 def _item_table(stats: ItemStats) -> str:
-    """One collapsible table per exercise: a bar per field, coloured by success rate."""
+    """One collapsible table (closed at first) per exercise and step: a bar per field,
+    coloured by success rate; a field nobody got right is red all along its row."""
     groups: dict[str, list[str]] = {}
     for ptr, ok, n in stats.items():
-        parts = ptr.split("/")
-        exercise = parts[2] if len(parts) > 2 else ""
         rate = ok / n if n else 0.0
         color = "#2e9e5b" if rate >= 0.7 else "#e0a21b" if rate >= 0.4 else "#d2453c"
-        label = "/".join(parts[3:]) or ptr
-        groups.setdefault(exercise, []).append(
-            f"<tr><td><code>{_e(label)}</code></td><td>{_bar(rate, color)}</td><td>{rate:.0%}</td><td>{ok}/{n}</td></tr>"
+        label = stats.labels.get(ptr) or "/".join(ptr.split("/")[3:]) or ptr
+        style = ' style="background:#fbe3e1;color:#b3261e;font-weight:bold"' if ok == 0 else ""
+        groups.setdefault(_group(ptr), []).append(
+            f"<tr{style}><td>{_e(label)} <code>{_e(ptr)}</code></td><td>{_bar(rate, color)}</td>"
+            f"<td>{rate:.0%}</td><td>{ok}/{n}</td></tr>"
         )
     return "".join(
-        f"<details open><summary>exercise <b>{_e(ex)}</b></summary><table>"
+        f"<details><summary>exercise <b>{_e(group)}</b></summary><table>"
         f"<tr><th>field</th><th></th><th>success</th><th>right/graded</th></tr>{''.join(rows)}</table></details>"
-        for ex, rows in groups.items()
+        for group, rows in groups.items()
     )
 
 
@@ -158,7 +185,7 @@ def render_summary(
     ratios = [_ratio(r.get("score"), r.get("max_score")) for r in graded]
     statuses = Counter(str(row.get("status", "")) for row in gradebook)
     mean = sum(ratios) / len(ratios) if ratios else 0.0
-    median = sorted(ratios)[len(ratios) // 2] if ratios else 0.0
+    median = statistics.median(ratios) if ratios else 0.0  # as the console says it
     mistakes = [
         f"<tr><td>{_e(MISTAKE_NAMES.get(m, m))} <code>{_e(m)}</code></td><td>{students}</td><td>{n}</td></tr>"
         for m, students, n in stats.mistakes()
@@ -168,9 +195,9 @@ def render_summary(
         status = str(row.get("status", ""))
         if status == "unmatched":
             continue
-        if status != "submitted" or _ratio(row.get("score"), row.get("max_score")) < float(
-            HELP_THRESHOLD
-        ):
+        sid = str(row.get("student", ""))
+        low = _ratio(row.get("score"), row.get("max_score")) < float(HELP_THRESHOLD)
+        if status != "submitted" or low or sid in stats.format_students:
             sid = str(row.get("student", ""))
             likely = (
                 MISTAKE_NAMES.get(stats.top_mistake.get(sid, ""), "")
