@@ -90,7 +90,7 @@ class _Grader:
         self.secret = secret
         self.reports = out_dir / "reports"
         self._variants: OrderedDict[str, list[Variant]] = OrderedDict()
-        self._plans = GradingCache(VARIANT_CACHE, peers=peers)
+        self._plans = GradingCache(VARIANT_CACHE, peers=peers, language=assignment.language)
 
     def variants(self, student_id: str) -> list[Variant]:
         if student_id in self._variants:

@@ -38,6 +38,7 @@ from grader.core.numbers import (
     fmt_frac,
     parse_number,
 )
+from grader.core.wording import say
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
@@ -159,7 +160,7 @@ def grade_submission(
     A batch passes one ``cache``: what grading a variant needs that does not depend on
     the student is then worked out once per variant, not once per submission.
     """
-    cache = cache if cache is not None else GradingCache()
+    cache = cache if cache is not None else GradingCache(language=assignment.language)
     student_id = student if isinstance(student, str) else student.id
     answers = read_answers(submission, variants)
     fields: list[FieldResult] = []
@@ -200,11 +201,16 @@ class VariantPlan:
     common mistakes), so a batch computes each distinct case once."""
 
     def __init__(
-        self, variant: Variant, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+        self,
+        variant: Variant,
+        memo_limit: int = MEMO_LIMIT,
+        peers: PeerIndex | None = None,
+        language: str = "en",
     ) -> None:
         self.variant = variant
         self.peers = peers
         self.entries = entry_pointers(variant.solution)
+        self.language = language  # of the feedback (templates/feedback.words.yaml)
         self.spec = variant.exercise
         self.sol = variant.solution
         self.k = self.sol.decimals
@@ -276,9 +282,13 @@ class VariantPlan:
         key = (ptr, text)
         got = self._correct.get(key)
         if got is None:
-            words = f"Correct: {self.expected_words(ptr)}."
+            words = self.say("fb_correct", expected=self.expected_words(ptr))
             got = self._correct.keep(key, self.field_result(ptr, "correct", text, words))
         return got  # type: ignore[no-any-return]
+
+    def say(self, key: str, **args: Any) -> str:
+        """Feedback words in the assignment's language."""
+        return say(self.language, key, **args)
 
     def right_answer(
         self,
@@ -452,11 +462,16 @@ class GradingCache:
     """The :class:`VariantPlan` of each variant a batch meets (the most recent ones)."""
 
     def __init__(
-        self, limit: int = 256, memo_limit: int = MEMO_LIMIT, peers: PeerIndex | None = None
+        self,
+        limit: int = 256,
+        memo_limit: int = MEMO_LIMIT,
+        peers: PeerIndex | None = None,
+        language: str = "en",
     ) -> None:
         self.limit = limit
         self.memo_limit = memo_limit
         self.peers = peers  # the roster's given data (see grader.grade.peers), if known
+        self.language = language
         self._plans: dict[int, VariantPlan] = {}
 
     def memo_sizes(self) -> list[int]:
@@ -483,7 +498,9 @@ class GradingCache:
         ):  # an id may be reused after a variant is gone
             if len(self._plans) >= self.limit:
                 self._plans.clear()
-            plan = self._plans[id(variant)] = VariantPlan(variant, self.memo_limit, self.peers)
+            plan = self._plans[id(variant)] = VariantPlan(
+                variant, self.memo_limit, self.peers, self.language
+            )
         return plan
 
 
@@ -624,13 +641,19 @@ class _ExerciseGrader:
         """The result for a missing (None) or invalid leaf."""
         expected = self.plan.expected_words(ptr)
         if leaf is None:
-            return self._result(ptr, "missing", None, f"No answer. Expected {expected}.")
-        at = f" (at character {leaf.position + 1})" if leaf.position is not None else ""
+            return self._result(
+                ptr, "missing", None, self.plan.say("fb_missing", expected=expected)
+            )
+        at = (
+            self.plan.say("fb_at_character", position=leaf.position + 1)
+            if leaf.position is not None
+            else ""
+        )
         return self._result(
             ptr,
             "invalid",
             leaf.given,
-            f"Could not read your answer: {leaf.reason}{at}. Expected {expected}.",
+            self.plan.say("fb_unreadable", reason=leaf.reason, at=at, expected=expected),
         )
 
     # ------------------------------------------------------------ number fields
@@ -738,7 +761,7 @@ class _ExerciseGrader:
                 ptr,
                 "incorrect",
                 leaf.text,
-                f"Expected {expected}. These values follow from data that is not on your sheet.",
+                self.plan.say("fb_foreign", expected=expected),
                 flags=(f"{COPIED_FROM}:{self.foreign[ptr]}",),
             )
         own = ctx.own_expected[i] if ctx.own_expected else None
@@ -749,7 +772,7 @@ class _ExerciseGrader:
             self.tainted.add(ptr)
             if why == _FOREIGN:
                 self.foreign_taint.add(ptr)
-            words = f"This follows from your earlier answers, but {why}. Expected {expected}."
+            words = self.plan.say("fb_degenerate", why=why, expected=expected)
             return self._result(ptr, "incorrect", leaf.text, words)
         diagnosis = self._rounding(ptr, number, own) or self._diagnose(ctx, i, number, rule)
         if diagnosis:
@@ -760,7 +783,7 @@ class _ExerciseGrader:
                     ptr,
                     "carried_forward",
                     leaf.text,
-                    f"Same mistake as in {repeated}, not deducted again. Expected {expected}.",
+                    self.plan.say("fb_same_mistake", where=repeated, expected=expected),
                     diagnosis,
                 )
         elif ctx.comp.given:
@@ -769,20 +792,19 @@ class _ExerciseGrader:
         elif not ctx.unknown and (own is not None or not ctx.differs):
             # every input is the student's own and readable: only arithmetic is left
             diagnosis = [Diagnosis(ARITHMETIC, "no catalogue mistake reproduces this value")]
-        sentences = [f"Expected {expected}."]
+        say = self.plan.say
+        sentences = [say("fb_expected", expected=expected)]
         if rule.rule != "interval":
-            sentences.append(f"This field is graded {describe(rule)}.")
+            sentences.append(say("fb_graded_by", rule=describe(rule)))
         if own is not None:
-            sentences.append(
-                f"From your own earlier answers it would be {expected_text(own.point)}."
-            )
-        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
+            sentences.append(say("fb_own_would_be", value=expected_text(own.point)))
+        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx, self.plan.language)
         if not diagnosis:
-            sentences.append("It depends on an earlier answer that is missing or unreadable.")
+            sentences.append(say("fb_depends_on_missing"))
         points = None
         if diagnosis and diagnosis[0].id == ROUNDING and self.plan.rounding_credit:
             points = self.plan.per_leaf * self.plan.rounding_credit
-            sentences.append(f"Rounding earns {fmt_frac(self.plan.rounding_credit)} of the points.")
+            sentences.append(say("fb_rounding_credit", share=fmt_frac(self.plan.rounding_credit)))
         return self._result(
             ptr, "incorrect", leaf.text, " ".join(sentences), diagnosis, points=points
         )
@@ -827,13 +849,12 @@ class _ExerciseGrader:
 
     def _carried_forward(self, ptr: str, given: str, expected: str) -> FieldResult:
         credit = self.plan.credit
-        share = "" if credit == 1 else f" (worth {fmt_frac(credit)} of the points)"
+        share = "" if credit == 1 else self.plan.say("fb_worth", share=fmt_frac(credit))
         return self._result(
             ptr,
             "carried_forward",
             given,
-            "Follows correctly from your earlier answers"
-            f"{share}; with the key's values it is {expected}.",
+            self.plan.say("fb_carried", share=share, expected=expected),
         )
 
     def _degenerate(self, differs: Sequence[str]) -> str | None:
@@ -974,9 +995,11 @@ class _ExerciseGrader:
                 continue
             if named is not None and named != comp.quantity:
                 asked = lhs.describe(comp.quantity or ())
-                words = (
-                    f"Expected {key_words}. Your answer is written as {lhs.describe(named)}, "
-                    f"but this field asks for {asked}."
+                words = self.plan.say(
+                    "fb_other_quantity",
+                    expected=key_words,
+                    written=lhs.describe(named),
+                    asked=asked,
                 )
                 results.append(self._result(ptr, "incorrect", leaf.text, words))
                 continue
@@ -1010,29 +1033,29 @@ class _ExerciseGrader:
             )
             if other is not None and other != same:
                 note.append(
-                    f"Read as {formulas.formula_text(expr)}: a '/' followed by a product "
-                    "divides by the first factor only; read as "
-                    f"{formulas.formula_text(readings.other)} it would be "
-                    f"{'right' if other else 'wrong'}."
+                    self.plan.say(
+                        "fb_division_right" if other else "fb_division_wrong",
+                        read=formulas.formula_text(expr),
+                        other=formulas.formula_text(readings.other),
+                    )
                 )
                 flags = (f"{AMBIGUOUS_DIVISION}:{ptr}",)
         if same:
-            words = " ".join([f"Correct: {key_words}.", *note])
+            words = " ".join([self.plan.say("fb_correct", expected=key_words), *note])
             return self._result(ptr, "correct", given, words, flags=flags)
         if same is None:
             return self._result(
                 ptr,
                 "incorrect",
                 given,
-                "Could not decide automatically whether this equals the expected "
-                f"{key_words}; your instructor will look at it.",
+                self.plan.say("fb_review", expected=key_words),
                 review=True,
             )
         diagnosis = self._diagnose_formula(comp, index, expr, key, key_points, variables, generic)
         if not diagnosis:
             diagnosis = [Diagnosis(ARITHMETIC, FORMULA_DETAIL)]
-        sentences = [f"Expected {key_words}.", *note]
-        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx)
+        sentences = [self.plan.say("fb_expected", expected=key_words), *note]
+        sentences += _explanations(diagnosis, self.labels[ptr], self.ctx, self.plan.language)
         return self._result(ptr, "incorrect", given, " ".join(sentences), diagnosis, flags=flags)
 
     def _diagnose_formula(
@@ -1067,10 +1090,12 @@ class _ExerciseGrader:
         return found
 
 
-def _explanations(diagnosis: Sequence[Diagnosis], label: str, ctx: MistakeContext) -> list[str]:
+def _explanations(
+    diagnosis: Sequence[Diagnosis], label: str, ctx: MistakeContext, language: str = "en"
+) -> list[str]:
     """The likely mistake first; other mistakes that reproduce the number as alternatives."""
-    words = [explain(d.id, d.detail, label, ctx) for d in diagnosis]
-    return [w if i == 0 else f"Another explanation that fits: {w}" for i, w in enumerate(words)]
+    words = [explain(d.id, d.detail, label, ctx, language) for d in diagnosis]
+    return [w if i == 0 else say(language, "fb_alternative", text=w) for i, w in enumerate(words)]
 
 
 def formula_names(expr: Any, variant: Variant) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -13,6 +13,7 @@ exercise family gets diagnoses by declaring which mistakes can show up in a fiel
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +24,7 @@ from typing import Any
 from grader.core.engine import TRANSPOSE_KINDS, FractionOps, Ops, Rounding, Rules, TransposeKind
 from grader.core.intervals import Interval
 from grader.core.numbers import fmt_dec, fmt_frac
+from grader.core.wording import feedback_words
 from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
@@ -213,58 +215,53 @@ def _factor_2_detail(ctx: MistakeContext) -> str:
     return "the factor 2 of d/dŷ (y − ŷ)² = −2(y − ŷ) left out"
 
 
-def explain(mistake: str, detail: str, label: str, ctx: MistakeContext) -> str:
-    """One or two sentences a student learns from: what the mistake is and the right way."""
-    sym, n = symbol(label), _layer(label)
-    fp = _fprime(ctx)
-    c = "" if ctx.loss == "half_mse" else "2"
-    if mistake == "sign_flip":
-        return (
-            f"{sym} has the wrong sign: δ = ∂L/∂h = {c}(o{n} − y)·{fp}(h{n}), "
-            f"not {c}(y − o{n})·{fp}(h{n})."
-        )
-    if mistake == "missing_factor_2":
-        if ctx.loss == "half_mse":
-            return f"{sym} has a factor 2 too many: for L = ½(y − ŷ)², ∂L/∂ŷ = ŷ − y."
-        return f"{sym} is missing the factor 2: for L = (y − ŷ)², ∂L/∂ŷ = 2(ŷ − y)."
-    if mistake == "missing_activation_derivative":
-        rule = _TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)")
-        return f"{sym} leaves out the activation's derivative: multiply by {rule}."
-    if mistake == "wrong_activation_derivative":
-        rule = _TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)")
-        return f"{sym} uses the activation itself where its derivative belongs: {rule}, not f(h)."
-    if mistake == "gradient_ascent":
-        return f"{sym} went uphill: the update is W − γ·∂L/∂W, not W + γ·∂L/∂W."
-    if mistake == "learning_rate":
-        given = ctx.learning_rate
-        used = _rate_text(detail)
-        instead = f" instead of {fmt_frac(given)}" if given is not None else ""
-        return f"Your update used γ = {used}{instead}."
-    if mistake == "wrong_observation":
-        return f"{sym} uses {detail}, not the observation this step is about."
-    if mistake == "missing_path":
-        return (
-            f"{sym} misses a term ({detail}): the chain rule adds up the contributions of "
-            "every path from the variable to the output."
-        )
-    if mistake == "transposed":
-        return (
-            f"{sym} has a matrix product with a transpose wrong: {detail} "
-            "(check the shapes: O·W, δ·Wᵀ, Oᵀ·δ)."
-        )
-    if mistake == ROUNDING:
-        return f"{sym} is rounded: you wrote {detail}."
+def explain(
+    mistake: str, detail: str, label: str, ctx: MistakeContext, language: str = "en"
+) -> str:
+    """One or two sentences a student learns from: what the mistake is and the right way.
+
+    The sentences live in ``templates/feedback.words.yaml`` as ``diagnosis_<id>`` (one
+    entry per language: a new diagnosis needs no code here); they may use ``{sym}`` (the
+    field's symbol), ``{n}`` (its layer), ``{fp}`` (the activation's derivative), ``{c}``
+    (the loss's factor), ``{rule}`` (the true derivative), ``{detail}``, and for the
+    learning rate ``{used}`` and ``{instead}``.
+    """
+    words = feedback_words(language)
+    key = f"diagnosis_{mistake}"
+    if mistake == "missing_factor_2" and ctx.loss == "half_mse":
+        key = "diagnosis_missing_factor_2_half"
     if mistake == ARITHMETIC and detail == FORMULA_DETAIL:
-        return (
-            "No typical mistake reproduces this formula: recheck how you derived it "
-            "(each rule of differentiation, each path of the chain rule, each layer)."
-        )
-    if mistake == ARITHMETIC:
-        return (
-            "No typical mistake reproduces this number from your earlier answers: "
-            "recheck the arithmetic of this step."
-        )
-    return detail
+        key = "diagnosis_arithmetic_formula"
+    if key not in words:
+        return detail
+    given = ctx.learning_rate
+    # the parts of a detail (English in the report JSON's "detail") said in the language
+    part = _DETAIL_PARTS.fullmatch(detail)
+    what = (
+        words["diagnosis_observation"].format(number=part["observation"], values=part["values"])
+        if part and part["observation"]
+        else words["diagnosis_path"].format(number=part["path"])
+        if part and part["path"]
+        else words["diagnosis_term"].format(term=part["term"])
+        if part and part["term"]
+        else detail
+    )
+    return words[key].format(
+        sym=symbol(label),
+        n=_layer(label),
+        fp=_fprime(ctx),
+        c="" if ctx.loss == "half_mse" else "2",
+        rule=_TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)"),
+        detail=what,
+        used=_rate_text(detail) if mistake == "learning_rate" else "",
+        instead="" if given is None else words["diagnosis_instead_of"].format(rate=fmt_frac(given)),
+    )
+
+
+_DETAIL_PARTS = re.compile(
+    r"observation (?P<observation>\d+) \((?P<values>[^()]*)\)"
+    r"|path (?P<path>\d+) left out|the term (?P<term>.+) is missing"
+)
 
 
 def _rate_text(detail: str) -> str:
