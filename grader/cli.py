@@ -186,7 +186,7 @@ def validate(submissions: tuple[str, ...], template: str | None, language: str) 
 
     Exit 0: no problems; 1: problems found; 2: bad usage or a file that is not text.
     """
-    from grader.course.validate import validate_command
+    from grader.grade.validate import validate_command
 
     sys.exit(validate_command(list(submissions), template, language))
 

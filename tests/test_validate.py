@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from grader.cli import main
 from grader.core.wording import feedback_words
 from grader.course.jsonpos import locate
-from grader.course.validate import check_file
+from grader.grade.validate import check_file
 
 # A student's template as generate writes it (typed here: a small graph, a 2x2 matrix
 # with a 2x1 one beside it, a formula).

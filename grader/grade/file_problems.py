@@ -1,7 +1,7 @@
 """What is wrong with a submission file as a file, for its student's report.
 
 ``grade`` finds these with the same checks as ``grader validate``
-(:mod:`grader.course.validate`): a JSON syntax error (the whole file scores 0), an
+(:mod:`grader.grade.validate`): a JSON syntax error (the whole file scores 0), an
 unknown key (with the key it was probably meant to be), a wrong shape, a duplicate key,
 another assignment.  Each becomes a :class:`FileProblem` with its JSON Pointer, line and
 column, said in the assignment's language; the fields a problem costs (the five adjoints
@@ -17,10 +17,10 @@ from typing import Any
 from grader.core.wording import say
 from grader.course.jsonpos import locate, place
 from grader.course.submission import SubmissionError
-from grader.course.validate import Finding, check_data, said_args
 from grader.course.variants import Variant
 from grader.exercises import get_exercise
 from grader.grade.grading import FieldResult
+from grader.grade.validate import Finding, check_data, said_args
 
 # Problems of single answers are reported on the fields themselves (status invalid).
 _ON_THE_FIELD = frozenset(

@@ -364,7 +364,7 @@ def formula_problem(text: str) -> tuple[str, int] | None:
     assignment the exercise's variables are unknown: every name written is taken as a
     variable (a name followed by ``(`` as a function), so this checks the grammar; the
     names themselves are checked when the file is graded."""
-    from grader.grade.formulas import DEFAULT_FUNCTIONS, FormulaError, parse_formula
+    from grader.grade.formulas import DEFAULT_FUNCTIONS, FormulaError, parse_formula  # sympy: late
 
     found = [m for m in _IDENT.finditer(text) if not m.group().startswith("\\")]
     names = {m.group() for m in found} - set(DEFAULT_FUNCTIONS)
