@@ -95,3 +95,39 @@ def test_a_russian_report_has_no_english_sentence(
         if i == 1:
             assert {"missing", "invalid", "incorrect", "carried_forward"} <= statuses
     assert {"sign_flip", "learning_rate", "missing_factor_2"} <= seen
+
+
+def test_expected_values_are_decimals_at_the_instructed_places_with_short_fractions() -> None:
+    from grader.course.assignment import load_assignment
+    from grader.course.submission import parse_submission
+    from grader.course.variants import make_variants
+    from grader.grade.grading import grade_submission
+
+    spec = load_assignment(str(SAMPLES / "canonical.yaml"))  # rounds σ to 4 decimals
+    variants = make_variants(spec, "s001", None)
+    data = parse_submission((SAMPLES / "submissions" / "sign_flip.json").read_bytes())
+    fields = {f.pointer: f for f in grade_submission(spec, "s001", variants, data).fields}
+    late = fields["/answers/sgd/steps/1/deltas/2"]
+    # δ₃ of step 2 is 118438919837/500000000000 = 0.236877839674: ≈0.2369 at 4 places
+    assert late.expected == "118438919837/500000000000"  # the JSON keeps the exact value
+    assert late.feedback.startswith(
+        "Expected ≈0.2369. From your own earlier answers it would be ≈0.0497."
+    )
+    early = fields["/answers/sgd/steps/0/deltas/2"]
+    assert early.feedback.startswith("Expected -1/4 (-0.25).")  # short: the fraction too
+    for f in fields.values():  # no long fraction in anything a student reads
+        assert not re.search(r"\d{7,}/\d|/\d{7,}", f.feedback), f.feedback
+
+
+def test_an_unexplained_wrong_formula_is_spoken_of_as_a_formula() -> None:
+    from grader.grade.mistakes import ARITHMETIC, FORMULA_DETAIL
+
+    ctx = Context(activation="sigmoid", loss="mse")
+    for language in ("en", "ru"):
+        words = explain(ARITHMETIC, FORMULA_DETAIL, "f", ctx, language)
+        number = explain(
+            ARITHMETIC, "no catalogue mistake reproduces this value", "f", ctx, language
+        )
+        assert words != number
+        assert ("formula" in words) if language == "en" else ("формул" in words)
+        assert "arithmetic" not in words

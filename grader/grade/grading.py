@@ -215,6 +215,8 @@ class VariantPlan:
         self.sol = variant.solution
         self.k = self.sol.decimals
         rounding = exercise_rounding(variant)
+        # expected values are shown at the instructed decimals when the exercise rounds
+        self.shown_decimals = EXPECTED_DECIMALS if rounding.mode == "exact" else rounding.decimals
         self.fops = FractionOps(rounding)
         self.iops = IntervalOps(rounding)
         self.ctx = variant.family.mistake_context(variant.params)
@@ -355,7 +357,9 @@ class VariantPlan:
         if ptr not in self._words:
             key = self.sol.values.get(ptr)
             self._words[ptr] = (
-                expected_text(key) if isinstance(key, Fraction) else str(self.key_text(ptr))
+                expected_text(key, self.shown_decimals)
+                if isinstance(key, Fraction)
+                else str(self.key_text(ptr))
             )
         return self._words[ptr]
 
@@ -552,14 +556,22 @@ def exercise_rounding(variant: Variant) -> Rounding:
     return rule if rule is not None else Rounding("transcendental", variant.solution.decimals)
 
 
-def expected_text(value: Any) -> str:
-    """A key value in words: exact, and as a decimal when that helps."""
+SHORT_FRACTION = 10**6  # a fraction is shown beside its decimal when both sides are shorter
+
+
+def expected_text(value: Any, decimals: int = EXPECTED_DECIMALS) -> str:
+    """A key value in words: the decimal at ``decimals`` places (the instructed ones when
+    the exercise rounds), with the exact fraction before it only when that is short (a
+    rounded σ's exact value has dozens of digits nobody reads)."""
     if not isinstance(value, Fraction):
         return str(value)
     exact = fmt_frac(value)
     if value.denominator == 1:
         return exact
-    return f"{exact} ({fmt_exact_or_dec(value, EXPECTED_DECIMALS)})"
+    decimal = fmt_exact_or_dec(value, decimals)
+    if abs(value.numerator) < SHORT_FRACTION and value.denominator < SHORT_FRACTION:
+        return f"{exact} ({decimal})"
+    return decimal
 
 
 class _ExerciseGrader:
@@ -797,7 +809,8 @@ class _ExerciseGrader:
         if rule.rule != "interval":
             sentences.append(say("fb_graded_by", rule=describe(rule)))
         if own is not None:
-            sentences.append(say("fb_own_would_be", value=expected_text(own.point)))
+            own_words = expected_text(own.point, self.plan.shown_decimals)
+            sentences.append(say("fb_own_would_be", value=own_words))
         sentences += _explanations(diagnosis, self.labels[ptr], self.ctx, self.plan.language)
         if not diagnosis:
             sentences.append(say("fb_depends_on_missing"))
