@@ -131,3 +131,22 @@ def test_an_unexplained_wrong_formula_is_spoken_of_as_a_formula() -> None:
         assert words != number
         assert ("formula" in words) if language == "en" else ("формул" in words)
         assert "arithmetic" not in words
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("δ3 of step 1", "δ₃ of step 1"),
+        ("new b3 after step 1", "new b₃ after step 1"),  # one style: b₃ beside ∂/∂b₃
+        ("∂/∂b3 of step 1", "∂/∂b₃ of step 1"),
+        ("h1 = X·W1 [0][1]", "h₁[1,2] = X·W₁"),  # 1-based, as the sheet numbers entries
+        ("δ2 = (δ3·W3ᵀ) ⊙ f′(h2) [1][0]", "δ₂[2,1] = (δ₃·W₃ᵀ) ⊙ f′(h₂)"),
+        ("W1 after the step [1][0]", "W₁[2,1] after the step"),
+        ("x of step 2", "x of step 2"),
+        ("value of a", "value of a"),
+    ],
+)
+def test_labels_are_written_as_on_the_sheet(label: str, shown: str) -> None:
+    from grader.grade.reports import symbol_label
+
+    assert symbol_label(label) == shown

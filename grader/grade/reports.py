@@ -25,7 +25,6 @@ from grader.core.wording import say
 from grader.course.submission import shown
 from grader.grade.file_problems import FileProblem
 from grader.grade.grading import STATUSES, FieldResult, Report, total
-from grader.grade.mistakes import symbol
 
 SCORE_DECIMALS = 2
 # flags: for the instructor, ';'-separated (copied_from:<id>, ambiguous_division:<pointer>)
@@ -318,10 +317,23 @@ def _md_label(label: str) -> str:
     return md_text(symbol_label(label))
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# a symbol's index: digits right after a letter (b3, W2, δ3, h1), not a free number (step 1)
+_SYMBOL_INDEX = re.compile(r"(?<=[^\W\d_])(\d{1,2})(?!\d)")
+# the entry of a matrix or vector field, as grading writes it: " [0][1]" (0-based)
+_ENTRY = re.compile(r"\s*((?:\[\d+\])+)$")
+
+
 def symbol_label(label: str) -> str:
-    """A label with its leading symbol's digits as subscripts ("δ3 of step 1" → "δ₃ of step 1")."""
-    head, _, rest = label.partition(" ")
-    return f"{symbol(head)} {rest}".strip()
+    """A label as the sheet writes it: every symbol's index as a subscript ("new b3 after
+    step 1" → "new b₃ after step 1") and a matrix entry 1-based on the quantity's symbol
+    ("h1 = X·W1 [0][1]" → "h₁[1,2] = X·W₁")."""
+    entry = _ENTRY.search(label)
+    if entry is not None:  # on the quantity's own symbol, the label's first word
+        indices = ",".join(str(int(i) + 1) for i in re.findall(r"\d+", entry.group(1)))
+        head, space, rest = label[: entry.start()].partition(" ")
+        label = f"{head}[{indices}]{space}{rest}"
+    return _SYMBOL_INDEX.sub(lambda m: m.group(1).translate(_SUBSCRIPT_DIGITS), label)
 
 
 def _section(
