@@ -145,3 +145,31 @@ def test_file_problems_are_in_the_assignments_language(graded) -> None:
     data, md = report(out, "s002")
     assert data["file_problems"][0]["message"].startswith("запятая перед '}'")
     assert "Ваш файл не удалось прочитать" in md
+
+
+def test_validate_and_the_report_say_the_same(graded, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from grader.grade.file_problems import template_of
+
+    _, out, _, _ = graded
+    spec = load_assignment(str(tmp_path / "course.yaml"))
+    for sid in ("s001", "s002"):
+        data, _ = report(out, sid)
+        problem = data["file_problems"][0]
+        # the student's own template, as generate writes it
+        template = template_of(spec.id, sid, make_variants(spec, sid, SECRET.encode()))
+        (tmp_path / f"{sid}-template.json").write_text(json.dumps(template), encoding="utf-8")
+        result = CliRunner().invoke(
+            main,
+            [
+                "validate",
+                str(tmp_path / "subs" / f"{sid}.json"),
+                "--template",
+                str(tmp_path / f"{sid}-template.json"),
+            ],
+        )
+        assert result.exit_code == 1
+        said = f"{sid}.json:{problem['line']}:{problem['column']}: problem: {problem['message']}"
+        assert said in result.output, result.output
