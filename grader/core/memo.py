@@ -17,7 +17,7 @@ one course after another).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -56,29 +56,49 @@ class BoundedMemo(dict[K, V]):
 
 
 class IdentityMemo(Generic[O, V]):
-    """Values made for particular objects (a variant, an assignment, a graded field),
-    looked up by the object's identity: for objects that are unhashable or costly to hash
-    and compare (pydantic models, results shared by many students).
+    """Values made for particular objects (a variant, an assignment, the graded fields of
+    an exercise), looked up by the objects' identity: for objects that are unhashable or
+    costly to hash and compare (pydantic models, results shared by many students).
 
     Safe although ``id()`` values are reused after an object dies: each entry keeps its
-    object alive, so no other object can have that id while the entry exists, and the
-    entry is checked with ``is`` before it is used.  ``extra`` is part of the key (the
-    same object asked about in another way)."""
+    objects alive, so no other object can have one of those ids while the entry exists,
+    and the entry is checked with ``is`` before it is used.  ``extra`` is part of the key
+    (the same object asked about in another way)."""
 
     def __init__(self, limit: int) -> None:
-        self._entries: BoundedMemo[tuple[int, Hashable], tuple[O, V]] = BoundedMemo(limit)
+        self._entries: BoundedMemo[tuple[Hashable, ...], tuple[tuple[O, ...], V]] = BoundedMemo(
+            limit
+        )
 
     def get(self, obj: O, extra: Hashable = None) -> V | None:
-        entry = self._entries.get((id(obj), extra))
-        return entry[1] if entry is not None and entry[0] is obj else None
+        return self.get_for((obj,), extra)
 
     def keep(self, obj: O, value: V, extra: Hashable = None) -> V:
-        self._entries.keep((id(obj), extra), (obj, value))
-        return value
+        return self.keep_for((obj,), value, extra)
 
     def make(self, obj: O, make: Callable[[], V], extra: Hashable = None) -> V:
-        found = self.get(obj, extra)
-        return found if found is not None else self.keep(obj, make(), extra)
+        return self.make_for((obj,), make, extra)
+
+    def get_for(self, objs: Sequence[O], extra: Hashable = None) -> V | None:
+        """The value kept for these very objects (in this order)."""
+        entry = self._entries.get((extra, *map(id, objs)))
+        if entry is None or len(entry[0]) != len(objs):
+            return None
+        return entry[1] if all(a is b for a, b in zip(entry[0], objs, strict=True)) else None
+
+    def keep_for(self, objs: Sequence[O], value: V, extra: Hashable = None) -> V:
+        self._entries.keep((extra, *map(id, objs)), (tuple(objs), value))
+        return value
+
+    def make_for(self, objs: Sequence[O], make: Callable[[], V], extra: Hashable = None) -> V:
+        found = self.get_for(objs, extra)
+        return found if found is not None else self.keep_for(objs, make(), extra)
+
+    def values(self) -> list[V]:
+        return [value for _, value in self._entries.values()]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def clear_all() -> None:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
 from grader.core.intervals import Interval, IntervalOps, as_interval
+from grader.core.memo import BoundedMemo, IdentityMemo
 from grader.core.numbers import (
     NumberError,
     decimal_places,
@@ -132,7 +133,8 @@ class Report:
 def total(points: Iterable[Fraction]) -> Fraction:
     """The exact sum of field points, over a common denominator (a report's points share
     one or two denominators, and Fraction's own addition reduces after every term)."""
-    # most fields share a few Fraction objects (a right field's points): count those first
+    # most fields share a few Fraction objects (a right field's points): count those first,
+    # by identity (safe: ``listed`` keeps every object alive, so no two share an id)
     listed = list(points)
     counts = Counter(map(id, listed))
     distinct = dict(zip(map(id, listed), listed, strict=True))
@@ -179,21 +181,6 @@ MEMO_LIMIT = 2_000  # entries per memo of a variant (~1 KB each): a batch's memo
 Signature = tuple[str | None, ...]
 
 
-class _Memo(dict[Any, Any]):
-    """A dict that forgets everything once it holds ``limit`` entries: memory stays
-    bounded whatever the batch, and an entry is only ever a recomputation away."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def keep(self, key: Any, value: Any) -> Any:
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
-
-
 class VariantPlan:
     """What grading one variant needs that does not depend on the student: each field's
     rule and the key's words and intervals, plus memos of the computations run on given
@@ -231,18 +218,27 @@ class VariantPlan:
         self._key_texts: dict[str, str | None] = {}
         self._key_intervals: dict[str, Interval] = {}
         self.leaf_pointers = tuple(leaves)
-        self._numbers = _Memo(memo_limit)  # text -> StudentNumber | NumberError
-        self._runs = _Memo(memo_limit)  # (computation, signature, rules) -> results
-        self._rate_lines = _Memo(memo_limit)  # (computation, signature) -> f(0), f(1)
+        # Memos of what a batch asks again and again (grader.core.memo: bounded, so memory
+        # stays flat whatever the batch).
+        self._numbers: BoundedMemo[str, StudentNumber | NumberError] = BoundedMemo(memo_limit)
+        # (computation, signature, rules) -> each output on the student's own inputs
+        self._runs: BoundedMemo[Any, list[Expected] | None] = BoundedMemo(memo_limit)
+        # (computation, signature) -> each output against the key (see key_expected)
+        self._key_runs: BoundedMemo[Any, list[Expected]] = BoundedMemo(memo_limit)
+        # (computation, signature) -> the outputs at learning rates 0 and 1
+        self._rate_lines: BoundedMemo[Any, RateLine | None] = BoundedMemo(memo_limit)
         # (computation, output, key signature, text) -> right against the key?
-        self._verdicts = _Memo(memo_limit)
-        self._correct = _Memo(memo_limit)  # (pointer, text) -> the FieldResult of a right answer
-        self._widens = _Memo(memo_limit)  # (pointer, text) -> see widens()
-        self._right_answers = _Memo(memo_limit)  # see right_answer()
+        self._verdicts: BoundedMemo[Any, bool] = BoundedMemo(memo_limit)
+        # (pointer, text) -> the FieldResult of a right answer
+        self._correct: BoundedMemo[tuple[str, str], FieldResult] = BoundedMemo(memo_limit)
+        self._widens: BoundedMemo[tuple[str, str], bool] = BoundedMemo(memo_limit)
+        self._right_answers: BoundedMemo[Any, Any] = BoundedMemo(memo_limit)
         # every leaf of the exercise as given -> its FieldResults: grading is a function of
         # the leaves alone, and a class hands in the same work again and again (every
         # perfect submission of a worksheet).  Entries are big: a few hundred are kept.
-        self._graded = _Memo(max(1, memo_limit // 40))
+        self._graded: BoundedMemo[Any, tuple[FieldResult, ...]] = BoundedMemo(
+            max(1, memo_limit // 40)
+        )
 
     def grade(self, answers: Answers) -> tuple[FieldResult, ...]:
         """The student's ``answers`` to this variant, field by field."""
@@ -250,7 +246,7 @@ class VariantPlan:
         graded = self._graded.get(leaves)
         if graded is None:
             graded = self._graded.keep(leaves, tuple(_ExerciseGrader(self, answers).grade()))
-        return graded  # type: ignore[no-any-return]
+        return graded
 
     def field_result(
         self,
@@ -286,7 +282,7 @@ class VariantPlan:
         if got is None:
             words = self.say("fb_correct", expected=self.expected_words(ptr))
             got = self._correct.keep(key, self.field_result(ptr, "correct", text, words))
-        return got  # type: ignore[no-any-return]
+        return got
 
     def say(self, key: str, **args: Any) -> str:
         """Feedback words in the assignment's language."""
@@ -344,7 +340,7 @@ class VariantPlan:
                 expected = self.key_expected(index, comp, signature, inputs)[output]
                 verdict = accepts(rule, number, expected, self.k)
             self._verdicts.keep(key, verdict)
-        return verdict  # type: ignore[no-any-return]
+        return verdict
 
     def rule(self, ptr: str) -> ToleranceSpec:
         rule = self._rules.get(ptr)
@@ -378,7 +374,7 @@ class VariantPlan:
         if got is None:
             own, interval = number.interval(self.k), self.key_interval(ptr)
             got = self._widens.keep(key, not (interval.lo <= own.lo and own.hi <= interval.hi))
-        return got  # type: ignore[no-any-return]
+        return got
 
     def key_interval(self, ptr: str) -> Interval:
         """Everything the key's value at ``ptr`` stands for (see :func:`key_interval`)."""
@@ -398,7 +394,7 @@ class VariantPlan:
             except NumberError as exc:
                 got = exc
             self._numbers.keep(text, got)
-        return got  # type: ignore[no-any-return]
+        return got
 
     def run(
         self,
@@ -412,9 +408,9 @@ class VariantPlan:
         the student's own ``inputs`` (which ``signature`` stands for); None when it cannot
         be carried out on them at all."""
         key = (index, signature, rules)
-        if key in self._runs:
-            return self._runs[key]  # type: ignore[no-any-return]
-        return self._runs.keep(key, self._compute(comp, inputs(), rules))  # type: ignore[no-any-return]
+        if key in self._runs:  # None (cannot be carried out) is an answer too
+            return self._runs[key]
+        return self._runs.keep(key, self._compute(comp, inputs(), rules))
 
     def _compute(self, comp: Computation, inputs: _Inputs, rules: Rules) -> list[Expected] | None:
         try:
@@ -437,16 +433,19 @@ class VariantPlan:
     ) -> list[Expected]:
         """Each output graded against the key: the key's value, with the acceptable set
         computed from the key's inputs (None where intervals cannot decide)."""
-        key = (index, "key expected", signature)
-        if key not in self._runs:
+        key = (index, signature)
+        expected = self._key_runs.get(key)
+        if expected is None:
             # the points are the key's own values: only the intervals need computing
             intervals = self._intervals(comp, inputs(), CORRECT)
-            expected = [
-                Expected(self.sol.values[ptr], intervals[i] if intervals else None)
-                for i, ptr in enumerate(comp.outputs)
-            ]
-            self._runs.keep(key, expected)
-        return self._runs[key]  # type: ignore[no-any-return]
+            expected = self._key_runs.keep(
+                key,
+                [
+                    Expected(self.sol.values[ptr], intervals[i] if intervals else None)
+                    for i, ptr in enumerate(comp.outputs)
+                ],
+            )
+        return expected
 
     def rate_line(
         self, index: int, comp: Computation, signature: Signature, points: Callable[[], Any]
@@ -459,7 +458,7 @@ class VariantPlan:
             except (ArithmeticError, ValueError, TypeError):
                 line = None
             self._rate_lines.keep(key, line)
-        return self._rate_lines[key]  # type: ignore[no-any-return]
+        return self._rate_lines[key]
 
 
 class GradingCache:
@@ -476,7 +475,7 @@ class GradingCache:
         self.memo_limit = memo_limit
         self.peers = peers  # the roster's given data (see grader.grade.peers), if known
         self.language = language
-        self._plans: dict[int, VariantPlan] = {}
+        self._plans: IdentityMemo[Variant, VariantPlan] = IdentityMemo(limit)
 
     def memo_sizes(self) -> list[int]:
         """How many entries each memo of each plan holds (for tests of the bound)."""
@@ -486,6 +485,7 @@ class GradingCache:
             for memo in (
                 plan._numbers,
                 plan._runs,
+                plan._key_runs,
                 plan._rate_lines,
                 plan._verdicts,
                 plan._correct,
@@ -496,16 +496,9 @@ class GradingCache:
         ]
 
     def plan(self, variant: Variant) -> VariantPlan:
-        plan = self._plans.get(id(variant))
-        if (
-            plan is None or plan.variant is not variant
-        ):  # an id may be reused after a variant is gone
-            if len(self._plans) >= self.limit:
-                self._plans.clear()
-            plan = self._plans[id(variant)] = VariantPlan(
-                variant, self.memo_limit, self.peers, self.language
-            )
-        return plan
+        return self._plans.make(
+            variant, lambda: VariantPlan(variant, self.memo_limit, self.peers, self.language)
+        )
 
 
 def _key_text(sol: Solution, ptr: str) -> str | None:

@@ -13,13 +13,14 @@ import json
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache, partial
 from typing import Any
 
 from grader.core.fileio import dump_json
+from grader.core.memo import IdentityMemo
 from grader.core.numbers import fmt_frac, round_half_away
 from grader.core.wording import say
 from grader.course.submission import shown
@@ -116,36 +117,15 @@ def _problems_text(problems: Sequence[FileProblem]) -> str:
     return dump_json([p.as_json() for p in problems]).rstrip("\n").replace("\n", "\n  ")
 
 
-class _ByIdentity:
-    """Texts written for particular FieldResult objects, looked up by the objects' ids.
-
-    Grading hands every student who wrote the same right answer the same FieldResult,
-    and every student who handed in the same work the same tuple of them, so most of a
-    batch's report text is written once.  An entry keeps its objects alive, so their ids
-    cannot be reused while it is here; ``limit`` bounds the memory.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._texts: dict[Any, tuple[Any, Any]] = {}
-
-    def get(self, objects: Any, key: Any, write: Callable[[], Any]) -> Any:
-        known = self._texts.get(key)
-        if known is not None:
-            return known[1]
-        if len(self._texts) >= self.limit:
-            self._texts.clear()
-        text = write()
-        self._texts[key] = (objects, text)
-        return text
-
-
-_FIELD_TEXTS = _ByIdentity(5_000)  # one field's JSON
-_SECTIONS = _ByIdentity(500)  # one exercise's Markdown
+# Grading hands every student who wrote the same right answer the same FieldResult, and
+# every student who handed in the same work the same tuple of them, so most of a batch's
+# report text is written once (by the results' identity: grader.core.memo.IdentityMemo).
+_FIELD_TEXTS: IdentityMemo[FieldResult, str] = IdentityMemo(5_000)  # one field's JSON
+_SECTIONS: IdentityMemo[FieldResult, list[str]] = IdentityMemo(500)  # an exercise's Markdown
 
 
 def _field_text(f: FieldResult) -> str:
-    return _FIELD_TEXTS.get(f, id(f), lambda: _write_field_text(f))  # type: ignore[no-any-return]
+    return _FIELD_TEXTS.make(f, lambda: _write_field_text(f))
 
 
 def _write_field_text(f: FieldResult) -> str:
@@ -222,8 +202,8 @@ def report_markdown(
     for f in report.fields:
         by_exercise.setdefault(f.exercise, []).append(f)
     for ex, fields in by_exercise.items():
-        lines += _SECTIONS.get(
-            fields, (language, ex, *map(id, fields)), partial(_exercise_lines, ex, fields, language)
+        lines += _SECTIONS.make_for(
+            fields, partial(_exercise_lines, ex, fields, language), (language, ex)
         )
     if report.problems and not file_problems:
         lines += ["## About the file", ""]
