@@ -131,6 +131,12 @@ class Exercise(abc.ABC):
         :meth:`solve` does the costly part.  Default: accept."""
         return True
 
+    def reads_well(self, params: BaseModel) -> bool:
+        """Version 2 of the variant search (see grader.course.variants) also asks this of a
+        screened candidate: whether the problem reads as a textbook would print it (no
+        double negation, no node that cancels out).  Default: yes."""
+        return True
+
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         """Whether a sampled variant is good enough to hand to a student."""
         return True

@@ -709,6 +709,9 @@ class ChainRule(Exercise):
             {**fixed, "variables": variables, "nodes": nodes, "point": point}
         )
 
+    def reads_well(self, params: BaseModel) -> bool:
+        return reads_like_a_textbook(_params(params))
+
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         p = _params(params)
         adjoints = [*solution.answers["adjoints"].values()]
@@ -884,6 +887,98 @@ def _adjoint_text(out: str, name: str, terms: Sequence[tuple[str, Fraction, Frac
 
 def _paren(x: Fraction) -> str:
     return f"({fmt_frac(x)})" if x < 0 else fmt_frac(x)
+
+
+# ------------------------------------------------------------ textbook-like graphs
+
+# A polynomial in the variables: exponents (one per variable) -> coefficient.
+_Poly = dict[tuple[int, ...], Fraction]
+# Operations whose argument is printed as a factor: a negative one there reads (−y)(…).
+_FACTOR_OPS = frozenset({"mul", "square", "neg", "scale"})
+
+
+def reads_like_a_textbook(p: ChainRuleParams) -> bool:
+    """Whether f prints the way a person writes it (version 2 of the variant search):
+    no negated node inside a product, a square, a scale or another negation (``(−y)(−(…))``,
+    ``−(−x)``); no node that cancels out, i.e. is a constant or equals a variable or an
+    earlier node as a polynomial (``(x + y) − y``, ``x + (−x)``); no printed sum with two
+    like terms, parentheses dropped (``x + y + y + x``, ``x − (y + x)``) and no printed product with a factor
+    twice (``y x y``, where a person writes ``x y^2``)."""
+    negative = {
+        n.name for n in p.nodes if n.op == "neg" or (n.op == "scale" and (n.const or 0) < 0)
+    }
+    if any(a in negative for n in p.nodes if n.op in _FACTOR_OPS for a in n.args):
+        return False
+    polys: dict[str, _Poly] = {}
+    for i, v in enumerate(p.variables):
+        polys[v] = {tuple(int(j == i) for j in range(len(p.variables))): Fraction(1)}
+    seen = [polys[v] for v in p.variables]
+    for n in p.nodes:
+        poly = _poly_apply(n, [polys[a] for a in n.args])
+        if all(sum(e) == 0 for e in poly) or poly in seen:
+            return False
+        polys[n.name] = poly
+        seen.append(poly)
+    for n in p.nodes:
+        if n.op in ("add", "sub") and _has_like(_summands(p, n.name), polys):
+            return False
+        if n.op == "mul" and _has_like(_factors(p, n.name), polys):
+            return False
+    return True
+
+
+def _summands(p: ChainRuleParams, name: str) -> list[str]:
+    """The terms of the sum ``name`` once its parentheses are dropped (sign aside):
+    through additions, subtractions and negations."""
+    if name in p.variables:
+        return [name]
+    node = p.node(name)
+    if node.op in ("add", "sub", "neg"):
+        return [t for a in node.args for t in _summands(p, a)]
+    return [name]
+
+
+def _factors(p: ChainRuleParams, name: str) -> list[str]:
+    """The factors the printer juxtaposes in one flat product for ``name``."""
+    if name in p.variables or p.node(name).op != "mul":
+        return [name]
+    return [f for a in p.node(name).args for f in _factors(p, a)]
+
+
+def _has_like(names: Sequence[str], polys: Mapping[str, _Poly]) -> bool:
+    """Whether two of ``names`` are the same polynomial up to a constant factor."""
+    shapes = []
+    for name in names:
+        poly = polys[name]
+        lead = poly[min(poly)]  # polys of nodes are never zero (checked before)
+        shapes.append(sorted((e, c / lead) for e, c in poly.items()))
+    return len(shapes) != len({tuple(s) for s in shapes})
+
+
+def _poly_apply(node: NodeSpec, args: Sequence[_Poly]) -> _Poly:
+    if node.op in ("add", "sub"):
+        sign = 1 if node.op == "add" else -1
+        return _poly_sum(args[0], {e: sign * c for e, c in args[1].items()})
+    if node.op in ("mul", "square"):
+        return _poly_product(args[0], args[-1])
+    factor = Fraction(-1) if node.op == "neg" else Fraction(node.const or 0)
+    return {e: factor * c for e, c in args[0].items()}
+
+
+def _poly_sum(a: _Poly, b: _Poly) -> _Poly:
+    out = dict(a)
+    for e, c in b.items():
+        out[e] = out.get(e, Fraction(0)) + c
+    return {e: c for e, c in out.items() if c != 0}
+
+
+def _poly_product(a: _Poly, b: _Poly) -> _Poly:
+    out: _Poly = {}
+    for ea, ca in a.items():
+        for eb, cb in b.items():
+            e = tuple(x + y for x, y in zip(ea, eb, strict=True))
+            out = _poly_sum(out, {e: ca * cb})
+    return out
 
 
 # ------------------------------------------------------------ random variants

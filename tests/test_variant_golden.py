@@ -16,12 +16,13 @@ import pytest
 import yaml
 
 from grader.course.assignment import Assignment
-from grader.course.variants import make_variants
+from grader.course.variants import VARIANT_SEARCH_VERSION, make_variants
 from tests.conftest import SAMPLES
 
 SECRET = b"golden-variant-secret-7c41e9"
 
 # grader/samples/course.yaml (backprop-hw1: graph = chain_rule, mlp = mlp_matrix, sgd = sgd_chain)
+# Version 1 of the variant search (builds made before version 2 are checked with it).
 GOLDEN: dict[str, dict[str, Any]] = {
     "s001": {
         "graph": {
@@ -102,6 +103,36 @@ GOLDEN: dict[str, dict[str, Any]] = {
 }
 
 
+# Version 2 draws the same candidates and skips the chain-rule graphs that do not read like a
+# textbook: its graphs differ, the other families' variants are version 1's.
+GOLDEN_V2_GRAPH: dict[str, dict[str, Any]] = {
+    "s001": {
+        "variables": ["x", "y"],
+        "nodes": [
+            {"name": "a", "op": "mul", "args": ["x", "y"], "const": None},
+            {"name": "b", "op": "neg", "args": ["x"], "const": None},
+            {"name": "c", "op": "sub", "args": ["a", "b"], "const": None},
+            {"name": "d", "op": "sub", "args": ["c", "y"], "const": None},
+            {"name": "e", "op": "add", "args": ["y", "b"], "const": None},
+            {"name": "g", "op": "scale", "args": ["e"], "const": "3"},
+            {"name": "f", "op": "sub", "args": ["d", "g"], "const": None},
+        ],
+        "point": {"x": "-1/2", "y": "-2"},
+    },
+    "s042": {
+        "variables": ["x", "y"],
+        "nodes": [
+            {"name": "a", "op": "mul", "args": ["y", "x"], "const": None},
+            {"name": "b", "op": "sub", "args": ["a", "y"], "const": None},
+            {"name": "c", "op": "mul", "args": ["b", "y"], "const": None},
+            {"name": "d", "op": "mul", "args": ["c", "x"], "const": None},
+            {"name": "f", "op": "sub", "args": ["d", "a"], "const": None},
+        ],
+        "point": {"x": "2", "y": "2"},
+    },
+}
+
+
 def _course() -> Assignment:
     return Assignment.model_validate(
         yaml.safe_load(Path(SAMPLES / "course.yaml").read_text("utf-8"))
@@ -112,9 +143,19 @@ def _course() -> Assignment:
 def test_a_fixed_secret_and_ids_give_the_same_variants(student: str) -> None:
     got = {
         v.exercise.id: v.params.model_dump(mode="json")
-        for v in make_variants(_course(), student, SECRET, formulas=False)
+        for v in make_variants(_course(), student, SECRET, formulas=False, version=1)
     }
     assert got == GOLDEN[student]
+
+
+@pytest.mark.parametrize("student", sorted(GOLDEN_V2_GRAPH))
+def test_version_2_gives_its_own_pinned_variants(student: str) -> None:
+    assert VARIANT_SEARCH_VERSION == 2  # a version 3 gets golden values of its own
+    got = {
+        v.exercise.id: v.params.model_dump(mode="json")
+        for v in make_variants(_course(), student, SECRET, formulas=False, version=2)
+    }
+    assert got == {**GOLDEN[student], "graph": GOLDEN_V2_GRAPH[student]}
 
 
 def test_the_golden_variants_are_personal() -> None:

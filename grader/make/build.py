@@ -33,7 +33,13 @@ from grader.core.fileio import dump_json
 from grader.core.gc_policy import batch_gc
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
 from grader.course.keys import key_json
-from grader.course.variants import Variant, make_variants, needs_secret, read_secret
+from grader.course.variants import (
+    VARIANT_SEARCH_VERSION,
+    Variant,
+    make_variants,
+    needs_secret,
+    read_secret,
+)
 from grader.exercises import get_exercise
 from grader.make.documents import (
     Kind,
@@ -324,6 +330,7 @@ def generate_command(
                 students=students,
                 files=files,
                 pdf=engine is not None and tex_error is None,
+                variant_search_version=VARIANT_SEARCH_VERSION,
             )
             (staging / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
             _swap_in(staging, out)

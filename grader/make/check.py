@@ -173,7 +173,9 @@ def check_command(assignment_path: str, build_dir: str) -> int:
             expected[rel] = sha256(data)
             problems += _check_file(build, "", rel, data)
         for student in students:
-            found = _check_student(assignment, build, student, secret, expected)
+            found = _check_student(
+                assignment, build, student, secret, expected, manifest["variant_search_version"]
+            )
             problems += found
             progress.advance(task)
     problems += _check_listing(build, listed, expected, {s.id for s in students}, manifest)
@@ -209,8 +211,10 @@ def _check_student(
     student: Student,
     secret: bytes | None,
     expected: dict[str, str],
+    version: int,
 ) -> list[str]:
-    variants = make_variants(assignment, student.id, secret)
+    # the variants of the search the build was made with (a newer one draws others)
+    variants = make_variants(assignment, student.id, secret, version=version)
     doc = student_doc(assignment, student, variants)
     problems: list[str] = []
     for rel, data in student_files(assignment, student, variants, doc).items():

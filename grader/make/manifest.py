@@ -15,6 +15,7 @@ from typing import Any
 
 from grader.core.errors import UserError
 from grader.course.assignment import Student, valid_student_id
+from grader.course.variants import VARIANT_SEARCH_VERSIONS
 
 MANIFEST = "manifest.json"
 TOOL = "backprop-grader"
@@ -50,11 +51,13 @@ def make_manifest(
     students: list[Student],
     files: dict[str, bytes],
     pdf: bool,
+    variant_search_version: int,
 ) -> dict[str, Any]:
     return {
         "tool": TOOL,
         "format": FORMAT,
         "version": tool_version(),
+        "variant_search_version": variant_search_version,
         "assignment": {"id": assignment_id, "sha256": assignment_sha256},
         "secret_fingerprint": fingerprint,
         "pdf": pdf,
@@ -115,6 +118,15 @@ def read_manifest(build_dir: Path) -> dict[str, Any]:
     assignment = data.get("assignment")
     if not isinstance(assignment, dict) or not isinstance(assignment.get("id"), str):
         raise UserError("expected the assignment's id and sha256", file=name, where="/assignment")
+    version = data.setdefault("variant_search_version", 1)  # builds before it was recorded
+    if type(version) is not int or version not in VARIANT_SEARCH_VERSIONS:
+        known = ", ".join(map(str, VARIANT_SEARCH_VERSIONS))
+        raise UserError(
+            f"variant search version {version!r} is unknown to this grader (it knows {known}); "
+            "check the build with the version of backprop-grader that generated it",
+            file=name,
+            where="/variant_search_version",
+        )
     return data
 
 
