@@ -900,7 +900,7 @@ _FACTOR_OPS = frozenset({"mul", "square", "neg", "scale"})
 def reads_like_a_textbook(p: ChainRuleParams) -> bool:
     """Whether f prints the way a person writes it (version 2 of the variant search):
     no negated node inside a product, a square, a scale or another negation (``(−y)(−(…))``,
-    ``−(−x)``); no node that cancels out, i.e. is a constant or equals a variable or an
+    ``−(−x)``) or opening a sum (``−x + y``); no node that cancels out, i.e. is a constant or equals a variable or an
     earlier node as a polynomial (``(x + y) − y``, ``x + (−x)``); no printed sum with two
     like terms, parentheses dropped (``x + y + y + x``, ``x − (y + x)``) and no printed product with a factor
     twice (``y x y``, where a person writes ``x y^2``)."""
@@ -908,6 +908,9 @@ def reads_like_a_textbook(p: ChainRuleParams) -> bool:
         n.name for n in p.nodes if n.op == "neg" or (n.op == "scale" and (n.const or 0) < 0)
     }
     if any(a in negative for n in p.nodes if n.op in _FACTOR_OPS for a in n.args):
+        return False
+    # a sum that opens with a negation (−x + y): a person writes y − x
+    if any(n.args[0] in negative for n in p.nodes if n.op in ("add", "sub")):
         return False
     polys: dict[str, _Poly] = {}
     for i, v in enumerate(p.variables):

@@ -237,3 +237,73 @@ def test_every_family_oracle_rejects_a_changed_value(type_name):
     assert exercise.check_independently(params, answers) == []
     _mutate_one_number(answers, rng)
     assert exercise.check_independently(params, answers) != []
+
+
+# ------------------------------------------------------------ variant search versions
+
+
+def test_a_build_records_the_newest_variant_search(pristine) -> None:
+    from grader.course.variants import VARIANT_SEARCH_VERSION
+
+    manifest = json.loads((pristine / "manifest.json").read_text("utf-8"))
+    assert manifest["variant_search_version"] == VARIANT_SEARCH_VERSION == 2
+
+
+@pytest.fixture(scope="module")
+def version_1_build(tmp_path_factory) -> Path:
+    """A build made as the releases before version 2 made it: version 1's variants, and a
+    manifest without ``variant_search_version``."""
+    tmp = tmp_path_factory.mktemp("check-v1")
+    roster = tmp / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"{sid},Student {sid}\n" for sid in IDS), "utf-8")
+    out = tmp / "build"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_SECRET", SECRET)
+        mp.setattr("grader.make.build.VARIANT_SEARCH_VERSION", 1)
+        assert generate_command(str(COURSE), str(roster), str(out), pdf=False, jobs=1) == 0
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest.pop("variant_search_version") == 1
+    (out / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    return out
+
+
+def test_a_version_1_build_still_checks_and_its_graphs_differ_from_version_2(
+    version_1_build, pristine
+) -> None:
+    result = check(version_1_build)
+    assert result.exit_code == 0, result.output
+    assert f"all {len(IDS)} keys agree" in result.output
+    differ = [
+        sid
+        for sid in IDS
+        if json.loads((version_1_build / f"keys/{sid}.json").read_text("utf-8"))
+        != json.loads((pristine / f"keys/{sid}.json").read_text("utf-8"))
+    ]
+    assert differ  # version 2 drew other graphs for some of these students
+
+
+def test_check_uses_the_recorded_version_not_the_newest(pristine, tmp_path) -> None:
+    copy = tmp_path / "build"
+    shutil.copytree(pristine, copy)
+    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
+    manifest["variant_search_version"] = 1  # a v2 build claiming v1: its graphs are not v1's
+    (copy / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    result = check(copy)
+    assert result.exit_code == 1
+    assert any(
+        line.startswith("student s0") and "keys/" in line for line in result.output.splitlines()
+    ), result.output
+
+
+@pytest.mark.parametrize("bad", [99, "2", 0, None])
+def test_an_unknown_variant_search_version_is_refused_by_name(pristine, tmp_path, bad) -> None:
+    copy = tmp_path / "build"
+    shutil.copytree(pristine, copy)
+    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
+    manifest["variant_search_version"] = bad
+    (copy / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    result = check(copy)
+    assert result.exit_code == 2, result.output
+    assert "variant search version" in result.output
+    assert "/variant_search_version" in result.output
+    assert "Traceback" not in result.output

@@ -118,7 +118,9 @@ def student_output(
     """One student's variants, files and class-document parts (run in a worker process
     with ``--jobs``: takes and returns only plain, picklable data)."""
     # sheets and keys print the formulas' texts: no sympy expressions needed (see solve)
-    variants = make_variants(assignment, student.id, secret, formulas=False)
+    variants = make_variants(
+        assignment, student.id, secret, formulas=False, version=VARIANT_SEARCH_VERSION
+    )
     doc = student_doc(assignment, student, variants)
     own: dict[Kind, str] = {}
     bodies: dict[Kind, str] = {}
