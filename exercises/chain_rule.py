@@ -40,6 +40,7 @@ from grader.core.memo import BoundedMemo
 from grader.core.models import ExactNumber, StrictModel
 from grader.core.numbers import NumberError, fmt_frac, parse_number, tex_frac
 from grader.exercises.base import Computation, Exercise, MistakeId, Solution, pointer
+from grader.exercises.graph_layout import layout, tikz_path
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
 # same few hundred strings across a build).
@@ -582,7 +583,13 @@ class _Printer:
                 right = f"({right})"
             return f"{self.at(a[0], SUM)} {sign} {right}", SUM
         if node.op == "mul":
-            return self.product([self.at(a[0], PROD), self.at(a[1], PROD)]), PROD
+            factors = [
+                (self.at(a[0], PROD), self.prec(a[0])),
+                (self.at(a[1], PROD), self.prec(a[1])),
+            ]
+            if self.tex:  # printed as a textbook would: x y, x (x + y), x^{2} y
+                factors.sort(key=lambda f: (f[1] < PROD, f[0]))
+            return self.product([text for text, _ in factors]), PROD
         if node.op == "square":
             return self.power(self.at(a[0], ATOM), 2), POW
         if node.op == "neg":
@@ -1388,53 +1395,22 @@ def _lines(pieces: Sequence[str], sizes: Sequence[int], budget: int, joiner: str
 
 
 def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
-    """The graph's TikZ nodes and edges: nodes in columns by depth, rows ordered by the
-    arguments' heights so edges rarely cross, and edges bent where a straight edge would
-    run through a node."""
-    depth = _depths(p)
-    names = [*p.variables, *(n.name for n in p.nodes)]
-    dx = min(2.2, 13.0 / depth[p.output])
-    dy = 1.5
-    y: dict[str, float] = {}
-    for d in range(depth[p.output] + 1):
-        column = [n for n in names if depth[n] == d]
-        if d > 0:
-            column.sort(key=lambda n: -sum(y[a] for a in p.node(n).args) / len(p.node(n).args))
-        for i, name in enumerate(column):
-            y[name] = ((len(column) - 1) / 2 - i) * dy
-    pos = {n: (depth[n] * dx, y[n]) for n in names}
-    lines = []
-    for name in names:
+    """The graph's TikZ picture in plain coordinates (:mod:`grader.exercises.graph_layout`):
+    edges first, so that the filled nodes cover nothing of them; each node's definition
+    as a label under it."""
+    labels = {n.name: tex.definition(n) for n in p.nodes}
+    drawing = layout(p.variables, [(n.name, n.args) for n in p.nodes], labels)
+    lines = [
+        rf"  \draw[crarrow] {tikz_path(drawing.edges[(arg, n.name)])};"
+        for n in p.nodes
+        for arg in n.args
+    ]
+    for name, box in drawing.nodes.items():
         style = "crvar" if name in p.variables else "crout" if name == p.output else "crop"
-        x_cm, y_cm = pos[name]
         lines.append(
-            rf"  \node[{style}] (cr{name}) at ({x_cm:.2f}, {y_cm:.2f}) {{${tex_name(name)}$}};"
+            rf"  \node[{style}] (cr{name}) at ({box.x:.3f},{box.y:.3f}) {{${tex_name(name)}$}};"
         )
-        if name not in p.variables:
-            op = tex.definition(p.node(name))
-            lines.append(rf"  \node[crlab, below=0pt of cr{name}] {{${op}$}};")
-    for n in p.nodes:
-        for arg in n.args:
-            path = _edge_path(pos, arg, n.name)
-            lines.append(rf"  \draw[-{{Stealth}}] (cr{arg}) {path} (cr{n.name});")
+        if box.label_at is not None:
+            lx, ly = box.label_at
+            lines.append(rf"  \node[crlab] at ({lx:.3f},{ly:.3f}) {{${labels[name]}$}};")
     return Tex("\n".join(lines))
-
-
-def _edge_path(pos: Mapping[str, tuple[float, float]], src: str, dst: str) -> str:
-    """``--``, or an arc bent away from the first node a straight edge would run through."""
-    (ax, ay), (bx, by) = pos[src], pos[dst]
-    vx, vy = bx - ax, by - ay
-    for name, (qx, qy) in pos.items():
-        if name in (src, dst):
-            continue
-        t = ((qx - ax) * vx + (qy - ay) * vy) / (vx * vx + vy * vy)
-        distance2 = (qx - ax - t * vx) ** 2 + (qy - ay - t * vy) ** 2
-        if 0 < t < 1 and distance2 < _NODE_CLEARANCE**2:
-            side = vx * (qy - ay) - vy * (qx - ax)  # > 0: the node is left of the edge
-            if side == 0:
-                side = -1 if ay >= 0 else 1  # from the upper half, arc over the top
-            return "to[bend right=22]" if side > 0 else "to[bend left=22]"
-    return "--"
-
-
-_NODE_CLEARANCE = 0.5  # cm between an edge and a node's centre (a node's radius is 3.5 mm)

@@ -1,0 +1,341 @@
+"""A layered (Sugiyama-style) drawing of a small directed acyclic graph, in plain numbers.
+
+Inputs sit in the leftmost column, every other node one column right of its furthest
+argument; an edge that skips columns passes each one through a *waypoint* (a dummy slot of
+that column).  Within columns the order comes from barycentre sweeps that keep the order
+with the fewest crossings; heights come from least-squares placement under the minimum
+gaps (pool adjacent violators).
+
+Why no edge can run through a node or a label: a node's label hangs under it inside the
+node's own slot, and slots of a column never overlap vertically.  Each edge leaves its
+source horizontally at a *port* inside the node's height (above the label), runs straight
+to the edge of the source's column, crosses the empty gap between two columns on a cubic
+curve with horizontal tangents (which stays within its end points' box, so inside the
+gap), crosses a skipped column straight at its waypoint's height, and enters the target
+horizontally at a port of its own.  Edges of one node get distinct ports, so they leave
+(and arrive) apart.
+
+Everything is in centimetres, computed in Python, so TikZ only draws plain coordinates
+(and other outputs can reuse the same drawing).  Sizes of labels are generous estimates
+(:func:`label_size`): the geometry test measures the real boxes with TeX.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+NODE_RADIUS = 0.35  # cm: nodes are drawn 7 mm wide (minimum size=7mm)
+PORT_SPREAD = 0.2  # cm: ports of one node lie within ±this of its centre height
+SLOT_GAP = 0.3  # cm between two slots of a column
+WAYPOINT_HALF = 0.06  # cm: half the height a waypoint takes in its column
+COLUMN_MARGIN = 0.12  # cm between a column's widest box and where curves start
+MIN_GAP_X, GAP_X = 0.45, 1.0  # cm between two columns: at least, and when room allows
+MAX_WIDTH = 15.5  # cm: the widest drawing that fits the text width with room to spare
+SWEEPS = 12  # barycentre sweeps (each down and up) of the crossing reduction
+
+
+@dataclass(frozen=True)
+class Box:
+    """A node's drawing: centre ``(x, y)``; its label (if any) hangs under it,
+    ``label_at`` being the label's top centre."""
+
+    x: float
+    y: float
+    label_at: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class EdgePath:
+    """An edge as a start point and pieces: ``("line", (x, y))`` or
+    ``("curve", (c1, c2, end))`` (a cubic Bézier), in drawing order."""
+
+    start: tuple[float, float]
+    pieces: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    nodes: dict[str, Box]
+    edges: dict[tuple[str, str], EdgePath]
+
+
+_TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+
+
+def label_size(tex: str) -> tuple[float, float]:
+    """A generous (width, height) in cm of a label set in \\scriptsize math, inner sep
+    included: about 0.16 cm a symbol, 0.2 cm more around a binary operator, taller with
+    a fraction."""
+    operators = len(re.findall(r"(?<![{^_])[+\-=]|\\cdot", tex))
+    fractions = tex.count(r"\frac")
+    body = _TEX_COMMAND.sub("", tex.replace(r"\cdot", "*"))
+    symbols = sum(1 for ch in body if ch not in "{}^_ ")
+    width = 0.25 + 0.16 * symbols + 0.2 * operators - 0.08 * fractions * 2
+    return max(width, 0.3), 0.45 + 0.3 * min(fractions, 1)
+
+
+@dataclass
+class _Slot:
+    name: str  # a node, or "edge:<source>><target>:<column>" for a waypoint
+    up: float  # extent above the centre
+    down: float  # extent below the centre (the label included)
+    half_width: float
+    real: bool
+
+
+def layout(
+    inputs: Sequence[str],
+    nodes: Sequence[tuple[str, Sequence[str]]],
+    labels: Mapping[str, str],
+) -> Drawing:
+    """Draw ``inputs`` (squares) and ``nodes`` (circles; name, argument names, in
+    evaluation order); a node named in ``labels`` gets that TeX label under it."""
+    column = dict.fromkeys(inputs, 0)
+    for name, args in nodes:
+        column[name] = 1 + max(column[a] for a in args)
+    edges = [(a, name) for name, args in nodes for a in args]
+    columns = max(column.values()) + 1
+
+    # slots per column: nodes, then a waypoint for every column an edge skips
+    slots: list[list[_Slot]] = [[] for _ in range(columns)]
+    for name in [*inputs, *(n for n, _ in nodes)]:
+        down, half = NODE_RADIUS, NODE_RADIUS
+        if name in labels:
+            w, h = label_size(labels[name])
+            down, half = NODE_RADIUS + h, max(half, w / 2)
+        slots[column[name]].append(_Slot(name, NODE_RADIUS, down, half, True))
+    chains: dict[tuple[str, str], list[str]] = {}
+    for a, b in edges:
+        chain = [a]
+        for c in range(column[a] + 1, column[b]):
+            way = f"edge:{a}>{b}:{c}"
+            slots[c].append(_Slot(way, WAYPOINT_HALF, WAYPOINT_HALF, 0.0, False))
+            chain.append(way)
+        chains[(a, b)] = [*chain, b]
+    order = _order(slots, chains)
+    y = _heights(order, chains)
+    half = [max([s.half_width for s in col], default=0.0) + COLUMN_MARGIN for col in order]
+    x = _columns_x(half)
+    where = {s.name: c for c, col in enumerate(order) for s in col}
+
+    boxes: dict[str, Box] = {}
+    for col in order:
+        for s in col:
+            if s.real:
+                cx, cy = x[where[s.name]], y[s.name]
+                label = (cx, cy - NODE_RADIUS) if s.name in labels else None
+                boxes[s.name] = Box(round(cx, 3), round(cy, 3), _rounded(label))
+
+    out_port = _ports(chains, y, lambda chain: (chain[0], chain[1]))
+    in_port = _ports(chains, y, lambda chain: (chain[-1], chain[-2]))
+    paths = {}
+    for edge, chain in chains.items():
+        paths[edge] = _edge_path(
+            chain, out_port[edge], in_port[edge], x, y, half, where, frozenset(inputs)
+        )
+    return Drawing(boxes, paths)
+
+
+def _rounded(point: tuple[float, float] | None) -> tuple[float, float] | None:
+    return None if point is None else (round(point[0], 3), round(point[1], 3))
+
+
+# ------------------------------------------------------------ order within columns
+
+
+def _order(
+    slots: list[list[_Slot]], chains: Mapping[tuple[str, str], list[str]]
+) -> list[list[_Slot]]:
+    """The column orders with the fewest crossings barycentre sweeps found."""
+    left: dict[str, list[str]] = {}  # slot -> its neighbours one column to the left
+    right: dict[str, list[str]] = {}
+    for chain in chains.values():
+        for u, v in zip(chain, chain[1:], strict=False):
+            right.setdefault(u, []).append(v)
+            left.setdefault(v, []).append(u)
+    order = [list(col) for col in slots]
+    best, best_crossings = [list(col) for col in order], _crossings(order, right)
+    for sweep in range(SWEEPS):
+        forward = sweep % 2 == 0
+        indices = range(1, len(order)) if forward else range(len(order) - 2, -1, -1)
+        for c in indices:
+            fixed = order[c - 1] if forward else order[c + 1]
+            order[c] = _by_barycentre(order[c], fixed, left if forward else right)
+        crossings = _crossings(order, right)
+        if crossings < best_crossings:
+            best, best_crossings = [list(col) for col in order], crossings
+    return best
+
+
+def _by_barycentre(
+    col: list[_Slot], fixed: list[_Slot], near: Mapping[str, list[str]]
+) -> list[_Slot]:
+    """``col`` sorted by the mean rank of its neighbours in the column ``fixed`` (a slot
+    without any keeps its place; ties keep the present order)."""
+    rank = {s.name: i for i, s in enumerate(fixed)}
+
+    def barycentre(item: tuple[int, _Slot]) -> tuple[float, int]:
+        i, s = item
+        ranks = [rank[n] for n in near.get(s.name, ()) if n in rank]
+        return (sum(ranks) / len(ranks) if ranks else float(i), i)
+
+    return [s for _, s in sorted(enumerate(col), key=barycentre)]
+
+
+def _crossings(order: list[list[_Slot]], right: Mapping[str, list[str]]) -> int:
+    total = 0
+    for c in range(len(order) - 1):
+        rank = {s.name: i for i, s in enumerate(order[c + 1])}
+        pairs = [
+            (i, rank[v]) for i, s in enumerate(order[c]) for v in right.get(s.name, ()) if v in rank
+        ]
+        total += sum(1 for a, b in pairs for p, q in pairs if a < p and b > q)
+    return total
+
+
+# ------------------------------------------------------------ heights
+
+
+def _heights(
+    order: list[list[_Slot]], chains: Mapping[tuple[str, str], list[str]]
+) -> dict[str, float]:
+    """Centre heights: each slot near the mean height of its neighbours, columns kept in
+    order with their gaps (alternating sweeps of least-squares placement)."""
+    neighbours: dict[str, list[str]] = {}
+    for chain in chains.values():
+        for u, v in zip(chain, chain[1:], strict=False):
+            neighbours.setdefault(u, []).append(v)
+            neighbours.setdefault(v, []).append(u)
+    y: dict[str, float] = {}
+    for col in order:
+        y.update(zip((s.name for s in col), _place(col, [0.0] * len(col)), strict=True))
+    for sweep in range(8):
+        columns = order if sweep % 2 == 0 else order[::-1]
+        for col in columns:
+            wanted = []
+            for s in col:
+                near = [y[n] for n in neighbours.get(s.name, ())]
+                wanted.append(sum(near) / len(near) if near else y[s.name])
+            y.update(zip((s.name for s in col), _place(col, wanted), strict=True))
+    middle = (max(y.values()) + min(y.values())) / 2
+    return {name: value - middle for name, value in y.items()}
+
+
+def _place(col: Sequence[_Slot], wanted: Sequence[float]) -> list[float]:
+    """Heights closest (least squares) to ``wanted`` with every slot below the one before
+    it by at least their extents and a gap: with offsets ``s_i`` (the gaps summed),
+    ``y_i + s_i`` must not increase, a pool-adjacent-violators fit."""
+    offsets = [0.0]
+    for upper, lower in zip(col, col[1:], strict=False):
+        offsets.append(offsets[-1] + upper.down + SLOT_GAP + lower.up)
+    target = [w + s for w, s in zip(wanted, offsets, strict=True)]
+    blocks: list[list[float]] = []  # [mean, count]
+    for t in target:
+        blocks.append([t, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:  # must not increase
+            mean2, n2 = blocks.pop()
+            mean1, n1 = blocks.pop()
+            blocks.append([(mean1 * n1 + mean2 * n2) / (n1 + n2), n1 + n2])
+    fitted = [mean for mean, n in blocks for _ in range(int(n))]
+    return [f - s for f, s in zip(fitted, offsets, strict=True)]
+
+
+# ------------------------------------------------------------ columns, ports, edges
+
+
+def _columns_x(half: Sequence[float]) -> list[float]:
+    """Column centres: widest boxes apart by ``GAP_X``, less (not below ``MIN_GAP_X``)
+    when the drawing would be wider than ``MAX_WIDTH``."""
+    boxes = 2 * sum(half)
+    gaps = max(len(half) - 1, 1)
+    gap = max(MIN_GAP_X, min(GAP_X, (MAX_WIDTH - boxes) / gaps))
+    x = [half[0]]
+    for before, after in zip(half, half[1:], strict=False):
+        x.append(x[-1] + before + gap + after)
+    return x
+
+
+def _ports(
+    chains: Mapping[tuple[str, str], list[str]],
+    y: Mapping[str, float],
+    ends: object,
+) -> dict[tuple[str, str], float]:
+    """Each edge's port offset at one of its end nodes (``ends(chain)`` = (the node, the
+    next slot along the edge)): a node's edges get distinct offsets, ordered by the
+    height of where they go, so they do not cross at the node."""
+    assert callable(ends)
+    at: dict[str, list[tuple[float, tuple[str, str]]]] = {}
+    for edge, chain in chains.items():
+        node, toward = ends(chain)
+        at.setdefault(node, []).append((y[toward], edge))
+    offsets: dict[tuple[str, str], float] = {}
+    for group in at.values():
+        group.sort(key=lambda item: (-item[0], item[1]))
+        k = len(group)
+        step = 0.0 if k == 1 else min(0.14, 2 * PORT_SPREAD / (k - 1))
+        for i, (_, edge) in enumerate(group):
+            offsets[edge] = ((k - 1) / 2 - i) * step
+    return offsets
+
+
+def _edge_path(
+    chain: Sequence[str],
+    out_offset: float,
+    in_offset: float,
+    x: Sequence[float],
+    y: Mapping[str, float],
+    half: Sequence[float],
+    where: Mapping[str, int],
+    squares: frozenset[str],
+) -> EdgePath:
+    """Straight across columns (ports and waypoints), curved across the gaps between them."""
+    first, last = where[chain[0]], where[chain[-1]]
+    y0 = y[chain[0]] + out_offset
+    start = (_r(x[first] + _border_x(out_offset, chain[0] in squares)), _r(y0))
+    pieces: list[tuple[str, tuple[tuple[float, float], ...]]] = []
+    here = (x[first] + half[first], y0)
+    pieces.append(("line", ((_r(here[0]), _r(here[1])),)))
+    for k, name in enumerate(chain[1:], start=1):
+        c = where[name]
+        target_y = y[name] if k < len(chain) - 1 else y[name] + in_offset
+        arrive = (x[c] - half[c], target_y)
+        middle = (here[0] + arrive[0]) / 2
+        pieces.append(
+            (
+                "curve",
+                tuple((_r(a), _r(b)) for a, b in ((middle, here[1]), (middle, arrive[1]), arrive)),
+            )
+        )
+        if k < len(chain) - 1:
+            here = (x[c] + half[c], target_y)
+            pieces.append(("line", ((_r(here[0]), _r(here[1])),)))
+    end_x = x[last] - _border_x(in_offset, False)  # a target is never an input
+    pieces.append(("line", ((_r(end_x), _r(y[chain[-1]] + in_offset)),)))
+    return EdgePath(start, tuple(pieces))
+
+
+def _border_x(offset: float, square: bool) -> float:
+    """How far right of a node's centre its border is at ``offset`` above the centre
+    (inputs are squares, the other nodes circles)."""
+    return NODE_RADIUS if square else (NODE_RADIUS**2 - offset**2) ** 0.5
+
+
+def _r(v: float) -> float:
+    return round(v, 3)
+
+
+def tikz_path(path: EdgePath) -> str:
+    """``(x,y) -- (x,y) .. controls (…) and (…) .. (x,y) …`` of an edge."""
+
+    def point(p: tuple[float, float]) -> str:
+        return f"({p[0]:.3f},{p[1]:.3f})"
+
+    out = point(path.start)
+    for kind, points in path.pieces:
+        if kind == "line":
+            out += f" -- {point(points[0])}"
+        else:
+            out += f" .. controls {point(points[0])} and {point(points[1])} .. {point(points[2])}"
+    return out
