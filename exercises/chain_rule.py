@@ -1413,4 +1413,10 @@ def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
         if box.label_at is not None:
             lx, ly = box.label_at
             lines.append(rf"  \node[crlab] at ({lx:.3f},{ly:.3f}) {{${labels[name]}$}};")
+    if drawing.scale < 1:  # a graph too deep for the text width, shrunk as a whole
+        lines = [
+            rf"\begin{{scope}}[scale={drawing.scale:.3f}, transform shape]",
+            *lines,
+            r"\end{scope}",
+        ]
     return Tex("\n".join(lines))

@@ -27,12 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 NODE_RADIUS = 0.35  # cm: nodes are drawn 7 mm wide (minimum size=7mm)
-PORT_SPREAD = 0.2  # cm: ports of one node lie within ±this of its centre height
+PORT_SPREAD = 0.27  # cm: ports of one node lie within ±this of its centre height
+LABEL_DROP = 0.04  # cm between a node's border and the top of its label
 SLOT_GAP = 0.3  # cm between two slots of a column
 WAYPOINT_HALF = 0.06  # cm: half the height a waypoint takes in its column
 COLUMN_MARGIN = 0.12  # cm between a column's widest box and where curves start
 MIN_GAP_X, GAP_X = 0.45, 1.0  # cm between two columns: at least, and when room allows
-MAX_WIDTH = 15.5  # cm: the widest drawing that fits the text width with room to spare
+MAX_WIDTH = 16.0  # cm: the widest drawing that fits the text width (wider ones are scaled)
 SWEEPS = 12  # barycentre sweeps (each down and up) of the crossing reduction
 
 
@@ -57,8 +58,12 @@ class EdgePath:
 
 @dataclass(frozen=True)
 class Drawing:
+    """Nodes and edges; ``scale`` (at most 1) shrinks a drawing wider than ``MAX_WIDTH``
+    as a whole, text included (TikZ: ``scale``, ``transform shape``)."""
+
     nodes: dict[str, Box]
     edges: dict[tuple[str, str], EdgePath]
+    scale: float
 
 
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
@@ -104,7 +109,7 @@ def layout(
         down, half = NODE_RADIUS, NODE_RADIUS
         if name in labels:
             w, h = label_size(labels[name])
-            down, half = NODE_RADIUS + h, max(half, w / 2)
+            down, half = NODE_RADIUS + LABEL_DROP + h, max(half, w / 2)
         slots[column[name]].append(_Slot(name, NODE_RADIUS, down, half, True))
     chains: dict[tuple[str, str], list[str]] = {}
     for a, b in edges:
@@ -125,7 +130,7 @@ def layout(
         for s in col:
             if s.real:
                 cx, cy = x[where[s.name]], y[s.name]
-                label = (cx, cy - NODE_RADIUS) if s.name in labels else None
+                label = (cx, cy - NODE_RADIUS - LABEL_DROP) if s.name in labels else None
                 boxes[s.name] = Box(round(cx, 3), round(cy, 3), _rounded(label))
 
     out_port = _ports(chains, y, lambda chain: (chain[0], chain[1]))
@@ -135,7 +140,8 @@ def layout(
         paths[edge] = _edge_path(
             chain, out_port[edge], in_port[edge], x, y, half, where, frozenset(inputs)
         )
-    return Drawing(boxes, paths)
+    width = x[-1] + half[-1] - (x[0] - half[0])
+    return Drawing(boxes, paths, 1.0 if width <= MAX_WIDTH else round(MAX_WIDTH / width, 3) - 0.001)
 
 
 def _rounded(point: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -274,7 +280,7 @@ def _ports(
     for group in at.values():
         group.sort(key=lambda item: (-item[0], item[1]))
         k = len(group)
-        step = 0.0 if k == 1 else min(0.14, 2 * PORT_SPREAD / (k - 1))
+        step = 0.0 if k == 1 else min(0.16, 2 * PORT_SPREAD / (k - 1))
         for i, (_, edge) in enumerate(group):
             offsets[edge] = ((k - 1) / 2 - i) * step
     return offsets
