@@ -34,6 +34,7 @@ MAX_YAML_NODES = 50_000
 MAX_ROSTER_BYTES = 20_000_000
 MAX_ROSTER_ROWS = 100_000
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+LANGUAGES = ("en", "ru")  # of sheets and keys (templates/words.yaml)
 _ID_RE = re.compile(ID_PATTERN)
 
 
@@ -100,9 +101,10 @@ EXERCISE_DEFAULTS = ("carried_forward_credit", "rounding_credit", "repeated_mist
 class Assignment(BaseModel):
     model_config = StrictModel
     id: str = Field(pattern=ID_PATTERN)
+    # before title and course: their texts per language are read in this language
+    language: Literal["en", "ru"] = "en"
     title: str = Field(default="Backpropagation", max_length=200)
     course: str = Field(default="", max_length=200)
-    language: Literal["en", "ru"] = "en"
     secret_env: str = Field(default="GRADER_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
     due: str | None = Field(default=None, max_length=100)
     exercises: list[ExerciseSpec] = Field(min_length=1, max_length=20)
@@ -132,6 +134,24 @@ class Assignment(BaseModel):
             {**defaults, **spec} if isinstance(spec, dict) else spec for spec in data["exercises"]
         ]
         return {**data, "exercises": exercises}
+
+    @field_validator("title", "course", mode="before")
+    @classmethod
+    def _in_the_language(cls, value: Any, info: ValidationInfo) -> Any:
+        """``title: {en: …, ru: …}`` (a text per language): the text in the assignment's
+        language, which it must give."""
+        if not isinstance(value, dict):
+            return value
+        language = info.data.get("language", "en")
+        unknown = [k for k in value if k not in LANGUAGES]
+        if unknown:
+            raise ValueError(
+                f"expected a text or texts per language ({', '.join(LANGUAGES)}), "
+                f"got {str(unknown[0])[:20]!r}"
+            )
+        if language not in value:
+            raise ValueError(f"gives no text in the assignment's language {language!r}")
+        return value[language]
 
     @field_validator("exercises")
     @classmethod
