@@ -1226,8 +1226,8 @@ def _latex_view(p: ChainRuleParams, solution: Solution) -> dict[str, Any]:
         # the key's align* bodies
         "forward": Tex(
             r"\\".join(
-                f"{tex_name(n.name)} &= {tex.definition(n)} = {_substituted(n, values)}"
-                f" = {tex_frac(values[n.name])}"
+                f"{tex_name(n.name)} &= "
+                + _equalities(tex.definition(n), _substituted(n, values), tex_frac(values[n.name]))
                 for n in p.nodes
             )
         ),
@@ -1317,8 +1317,15 @@ def _local_tex(child: NodeSpec, arg: str) -> str:
 def _local_line(child: NodeSpec, arg: str, values: Mapping[str, Fraction]) -> str:
     """``∂child/∂arg &= symbolic`` (``= value`` when it depends on a value)."""
     c, factor = local_rule(child, arg)
-    line = f"{_tex_partial(child.name, arg)} &= {_local_tex(child, arg)}"
-    return line if factor is None else f"{line} = {tex_frac(c * values[factor])}"
+    symbolic = _local_tex(child, arg)
+    value = [] if factor is None else [tex_frac(c * values[factor])]
+    return f"{_tex_partial(child.name, arg)} &= {_equalities(symbolic, *value)}"
+
+
+def _equalities(*texts: str) -> str:
+    """``a = b = c`` without saying the same thing twice in a row (``-y = -2 = -2``)."""
+    kept = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+    return " = ".join(kept)
 
 
 def _backward_line(
@@ -1334,7 +1341,7 @@ def _backward_line(
     symbolic = [rf"{_tex_bar(c)}\,{_tex_partial(c, name)}" for c, _, _ in terms]
     numeric = [rf"{_tex_number(a)} \cdot {_tex_number(loc)}" for _, a, loc in terms]
     if len(terms) == 1:
-        return f"{lhs} &= {symbolic[0]} = {numeric[0]} = {value}"
+        return f"{lhs} &= {_equalities(symbolic[0], numeric[0], value)}"
     return f"{lhs} &= {' + '.join(symbolic)}\\\\\n&= {' + '.join(numeric)} = {value}"
 
 

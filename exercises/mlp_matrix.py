@@ -36,7 +36,7 @@ from grader.core.engine import (
     Rounding,
     Rules,
 )
-from grader.core.latex import Tex
+from grader.core.latex import Tex, cut_decimal
 from grader.core.memo import BoundedMemo
 from grader.core.models import ExactNumber, RoundingSpec, StrictModel
 from grader.core.numbers import (
@@ -71,7 +71,7 @@ RANDOMIZED = ("x", "y", "weights", "learning_rate")
 
 FORMULA_FUNCTION = "f"  # the activation's name in the ŷ formula
 MAX_ABS_VALUE = 1000  # given numbers beyond this are not a hand exercise
-APPROX_DECIMALS = 7  # decimals shown beside fractions that do not terminate
+APPROX_DECIMALS = 7  # decimals shown (cut short, then an ellipsis) of long exact values
 
 Matrix = list[list[Any]]
 
@@ -929,14 +929,16 @@ class _KeyFormat:
     def width(self, m: Sequence[Sequence[Fraction]]) -> float:
         return _width(self.cells(m))
 
-    def result(self, m: Sequence[Sequence[Fraction]]) -> list[_Piece]:
-        """``= exact`` (then ``≈ decimals`` when some entry does not terminate), or only
-        ``≈ decimals`` when the exact value is too long to read."""
+    def result(self, m: Sequence[Sequence[Fraction]], *, rounded: bool = False) -> list[_Piece]:
+        """``= exact`` (then ``= decimals…`` when some entry does not terminate), or only
+        ``= decimals…`` when the exact value is too long to read; ``≈`` instead of the
+        first ``=`` when the values were ``rounded`` by the rounding rule (its only meaning)."""
         cells = self.cells(m)
         exact = _exact_tex(cells)
         if exact is None:
             return [_approx_piece(cells)]
-        pieces = [_Piece(f"= {exact}", 2 + _width(cells), True)]
+        relation = r"\approx" if rounded else "="
+        pieces = [_Piece(f"{relation} {exact}", 2 + _width(cells), True)]
         if not all(c.finite for row in cells for c in row):
             pieces.append(_approx_piece(cells))
         return pieces
@@ -950,22 +952,22 @@ class _KeyFormat:
         return exact, _width(cells), False
 
     def product(self, *factors: tuple[Sequence[Sequence[Fraction]], str]) -> _Piece:
-        """``= A ⊙ B`` (``≈`` when an operand is shown in decimals); each factor is
-        (matrix, the operator written after it)."""
-        texts, width, approx = [], 2.0, False
+        """``= A ⊙ B`` (an operand too long to show exactly in decimals cut short with an
+        ellipsis); each factor is (matrix, the operator written after it)."""
+        texts, width = [], 2.0
         for m, op in factors:
-            text, w, a = self.operand(m)
+            text, w, _ = self.operand(m)
             texts.append(f"{text} {op}".strip())
-            width, approx = width + w + len(op) / 4, approx or a
-        rel = r"\approx" if approx else "="
-        return _Piece(f"{rel} " + " ".join(texts), width, True)
+            width += w + len(op) / 4
+        return _Piece("= " + " ".join(texts), width, True)
 
-    def scalar(self, x: Fraction) -> list[_Piece]:
+    def scalar(self, x: Fraction, *, rounded: bool = False) -> list[_Piece]:
         cell = _cell(x.numerator, x.denominator, self.decimal)
-        approx = _Piece(rf"\approx {cell.approx}", APPROX_DECIMALS + 4, True)
+        approx = _Piece(f"= {cell.approx}", APPROX_DECIMALS + 4, True)
         if cell.entry is None:
             return [approx]
-        pieces = [_Piece(f"= {cell.entry}", cell.width + 2, True)]
+        relation = r"\approx" if rounded else "="
+        pieces = [_Piece(f"{relation} {cell.entry}", cell.width + 2, True)]
         return pieces if cell.finite else [*pieces, approx]
 
 
@@ -974,7 +976,7 @@ class _Cell(NamedTuple):
 
     entry: str | None  # the exact value, None when no exact form is short enough to read
     width: int  # the entry's rough printed width (the decimal's when there is no entry)
-    approx: str  # the value to APPROX_DECIMALS decimals
+    approx: str  # the value to APPROX_DECIMALS decimals, cut short (then an ellipsis)
     finite: bool  # a terminating decimal
 
 
@@ -991,7 +993,7 @@ def _cell(numerator: int, denominator: int, decimal: bool) -> _Cell:
         width = len(entry)
     else:
         width = max(len(str(abs(numerator))), len(str(denominator))) + (numerator < 0)
-    return _Cell(entry, width, fmt_dec(x, APPROX_DECIMALS), is_finite_decimal(x))
+    return _Cell(entry, width, cut_decimal(x, APPROX_DECIMALS), is_finite_decimal(x))
 
 
 def _entry(x: Fraction, decimal: bool) -> str | None:
@@ -1007,7 +1009,7 @@ def _entry(x: Fraction, decimal: bool) -> str | None:
 def _width(cells: Sequence[Sequence[_Cell]], approx: bool = False) -> int:
     """A matrix's rough printed width: its columns' widest entries (or decimals)."""
     if approx:
-        return 2 + sum(2 + APPROX_DECIMALS + 3 for _ in cells[0])
+        return 2 + sum(2 + APPROX_DECIMALS + 5 for _ in cells[0])
     return 2 + sum(2 + max(c.width for c in col) for col in zip(*cells, strict=True))
 
 
@@ -1024,7 +1026,7 @@ def _approx_tex(cells: Sequence[Sequence[_Cell]]) -> str:
 
 
 def _approx_piece(cells: Sequence[Sequence[_Cell]]) -> _Piece:
-    return _Piece(rf"\approx {_approx_tex(cells)}", 2 + _width(cells, approx=True), True)
+    return _Piece(f"= {_approx_tex(cells)}", 2 + _width(cells, approx=True), True)
 
 
 def _align_item(lhs: str, pieces: Sequence[_Piece]) -> str:
@@ -1195,7 +1197,7 @@ def _field_symbol(name: str) -> str:
     }[kind]
 
 
-def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
+def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
     """The key, step by step: one ``align*`` body per section, with the intermediate
     products a student writes down (δ·Wᵀ, f′(h), Oᵀ·δ) before each result."""
     step = solution.trace.steps[0]
@@ -1205,6 +1207,10 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
     half = r"\frac{1}{2} " if p.loss == "half_mse" else ""
     factor = 1 if p.loss == "half_mse" else 2
     fmt = _KeyFormat(decimal=p.rounding.mode == "all" or p.activation in TRANSCENDENTAL)
+    # ≈ marks what was rounded: every value in mode all; otherwise σ/tanh of a non-zero h
+    # (to the rule's decimals, or to 30 in mode exact: an irrational value)
+    everything = p.rounding.mode == "all"
+    rounds_f = p.activation in TRANSCENDENTAL
 
     def fprime(l: int) -> list[list[Fraction]]:
         return [
@@ -1221,11 +1227,21 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
     forward = []
     for l in range(1, big_l + 1):
         forward.append(
-            _align_item(f"h_{l}", [formula(f"{_o(l - 1)} W_{l}"), *fmt.result(step.h[l - 1])])
+            _align_item(
+                f"h_{l}",
+                [formula(f"{_o(l - 1)} W_{l}"), *fmt.result(step.h[l - 1], rounded=everything)],
+            )
         )
-        forward.append(_align_item(f"O_{l}", [formula(f"f(h_{l})"), *fmt.result(step.o[l])]))
+        f_rounded = everything or (rounds_f and any(h != 0 for row in step.h[l - 1] for h in row))
+        forward.append(
+            _align_item(f"O_{l}", [formula(f"f(h_{l})"), *fmt.result(step.o[l], rounded=f_rounded)])
+        )
     loss = _align_item(
-        "L", [formula(rf"{half}\sum_{{i}} (y_i - \hat y_i)^2"), *fmt.scalar(step.loss)]
+        "L",
+        [
+            formula(rf"{half}\sum_{{i}} (y_i - \hat y_i)^2"),
+            *fmt.scalar(step.loss, rounded=everything),
+        ],
     )
     backward = []
     for l in range(big_l, 0, -1):
@@ -1242,7 +1258,7 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
                 [
                     formula(_delta_formula(p, l, big_l, lhs=False)),
                     fmt.product((first, r"\odot"), (fprime(l), "")),
-                    *fmt.result(step.delta[l - 1]),
+                    *fmt.result(step.delta[l - 1], rounded=everything),
                 ],
             )
         )
@@ -1252,7 +1268,7 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
                 [
                     formula(rf"{_o(l - 1)}^\top \delta_{l}"),
                     fmt.product((_transpose(step.o[l - 1]), ""), (step.delta[l - 1], "")),
-                    *fmt.result(step.grad_w[l - 1]),
+                    *fmt.result(step.grad_w[l - 1], rounded=everything),
                 ],
             )
         )
@@ -1266,7 +1282,7 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
                     2 * fmt.width(ws[l - 1]) + 6,
                     True,
                 ),
-                *fmt.result(step.layers_after[l - 1].w),
+                *fmt.result(step.layers_after[l - 1].w, rounded=everything),
             ],
         )
         for l in range(1, big_l + 1)
@@ -1277,6 +1293,8 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Tex]:
         "key_loss": Tex(loss),
         "key_backward": Tex(gap.join(backward)),
         "key_update": Tex(gap.join(update)),
+        "key_cut": any(r"\ldots" in text for text in (*forward, loss, *backward, *update)),
+        "key_approx": everything or rounds_f,
     }
 
 

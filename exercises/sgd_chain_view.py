@@ -12,6 +12,7 @@ exactly where the recorded value is a rounding of what the line computes.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.core.activations import REGISTRY
 from grader.core.engine import FractionOps, Rounding
-from grader.core.latex import Tex, num
+from grader.core.latex import Tex, cut_decimal, num
 from grader.core.numbers import fmt_dec, is_finite_decimal, tex_frac
 from grader.exercises.base import Solution
 
@@ -38,8 +39,8 @@ DEFINITION = {
     "softsign": r"\operatorname{softsign}(t) = \frac{t}{1 + |t|}, \qquad \operatorname{softsign}'(t) = \frac{1}{(1 + |t|)^2}",
 }
 SUBST_PLACES = 12  # a number put into a formula: terminating decimals up to this many places
-RESULT_PLACES = 20  # the result of a line: terminating decimals up to this many places
-APPROX_PLACES = 7  # decimals of the approximate renderings beside exact values
+RESULT_PLACES = 12  # the result of a line: terminating decimals up to this many places
+APPROX_PLACES = 7  # decimals shown (cut short, then an ellipsis) beside long exact values
 SHOWN_PLACES = 10  # digits kept (then an ellipsis) of a number too long to show exactly
 _EXACT = FractionOps(Rounding("exact"))
 
@@ -125,12 +126,12 @@ class Numbers:
 
     def matrix_lines(self, rows: Sequence[Sequence[Fraction]]) -> list[Tex]:
         """Lines of an ``align*``: ``&= exact``, then the decimals where they add something
-        (a fraction to read as a decimal, or decimals too long to take in)."""
+        (a fraction to read as a decimal, or decimals too long to take in), cut short with
+        an ellipsis (``≈`` is kept for values rounded by the rounding rule)."""
         cells = [v for row in rows for v in row]
         lines = [Tex(f"&= {self.matrix(rows)}")]
         if any(self.small(v) and v.denominator != 1 or not _short_decimal(v) for v in cells):
-            relation = "&= " if all(_short_decimal(v) for v in cells) else r"&\approx "
-            lines.append(Tex(relation + self.matrix(rows, exact=False)))
+            lines.append(Tex("&= " + self.matrix(rows, exact=False)))
         return lines
 
     def vector(self, values: Sequence[Fraction]) -> Tex:
@@ -167,23 +168,56 @@ def _exact_result(numerator: int, denominator: int, decimal_first: bool) -> str:
     if _small(x, decimal_first):
         return f"= {num(x, APPROX_PLACES)}"
     if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
-        return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
+        return rf"= {tex_frac(x)} = {cut_decimal(x, APPROX_PLACES)}"
     return f"= {_decimal(x, RESULT_PLACES)}"
 
 
 @functools.lru_cache(maxsize=1 << 14)
 def _cell(numerator: int, denominator: int, exact: bool, decimal_first: bool) -> str:
-    """A matrix entry: the exact value (``exact``), else decimals to APPROX_PLACES."""
+    """A matrix entry: the exact value (``exact``), else decimals to APPROX_PLACES (cut)."""
     if denominator == 1:
         return str(numerator)
     x = Fraction(numerator, denominator)
     if not exact:
-        places = _places(x)
-        shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
-        return fmt_dec(x, shown)
+        return cut_decimal(x, APPROX_PLACES)
     if _small(x, decimal_first):
         return tex_frac(x).replace(r"\frac", r"\tfrac")
     return _decimal(x, RESULT_PLACES)
+
+
+# ------------------------------------------------------------ long lines
+
+LINE_BUDGET = 66  # printed symbols (roughly) of one displayed line of the key
+_RELATION = re.compile(r" (?==|\\approx )")  # where a derivation line may break
+_COMMAND = re.compile(r"\\(?:left|right|,|quad)|\\[A-Za-z]+")
+
+
+def printed_width(tex: str) -> int:
+    """Roughly how many symbols ``tex`` prints: a command is one symbol (``\\left``,
+    ``\\,`` none), braces and scripts' marks nothing, a fraction its longer part."""
+    tex = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m[1], m[2], key=len), tex)
+    tex = tex.replace(r"\ldots", "...")
+    tex = _COMMAND.sub(lambda m: "" if m[0] in (r"\left", r"\right", r"\,", r"\quad") else "x", tex)
+    return sum(1 for ch in tex if ch not in "{}^_ ")
+
+
+def fold(line: str) -> Tex:
+    """An ``align*`` line ``lhs &= a = b = c`` broken before its relations into lines of
+    at most LINE_BUDGET symbols (continuation lines ``&= …``), so none runs into the margin."""
+    head, sep, rest = line.partition("&")
+    if not sep:
+        return Tex(line)
+    pieces = _RELATION.split(rest.strip())
+    lines = [[pieces[0]]]
+    used = printed_width(head) + printed_width(pieces[0])
+    for piece in pieces[1:]:
+        width = printed_width(piece)
+        if used + width > LINE_BUDGET:
+            lines.append([])
+            used = printed_width(head)
+        lines[-1].append(piece)
+        used += width
+    return Tex(f"{head}&" + "\\\\\n&".join(" ".join(part) for part in lines))
 
 
 def symbols(prefix: str, names: Sequence[str]) -> Tex:
@@ -247,7 +281,7 @@ def _step_view(
         o_line = rf"o_{l} &= {f}(h_{l}) = {f}\left({nf.value(h[l - 1])}\right) " + nf.result(
             o[l], _EXACT.activate(p.activation, h[l - 1]), rounded=transcendental
         )
-        forward += [Tex(h_line), Tex(o_line)]
+        forward += [fold(h_line), fold(o_line)]
 
     half = p.loss == "half_mse"
     half_tex = r"\tfrac12 " if half else ""
@@ -260,7 +294,7 @@ def _step_view(
     factor, factor_times = ("", "") if half else ("2", r"2 \cdot ")
     fprime = _EXACT.derivative(p.activation, h[d - 1], o[d])
     deltas = [
-        Tex(
+        fold(
             rf"\delta_{d} &= {factor}(o_{d} - y)\, {_f_prime_symbolic(p.activation, d)}"
             rf" = {factor_times}\left({nf.value(o[d])} - {nf.paren(y)}\right) \cdot "
             + _f_prime_numbers(nf, p.activation, h[d - 1], o[d])
@@ -272,7 +306,7 @@ def _step_view(
         w_next = w_old[1][l]
         computed = delta[l] * w_next * _EXACT.derivative(p.activation, h[l - 1], o[l])
         deltas.append(
-            Tex(
+            fold(
                 rf"\delta_{l} &= \delta_{l + 1}\, w_{l + 1}\, {_f_prime_symbolic(p.activation, l)}"
                 rf" = {nf.paren(delta[l])} \cdot {nf.paren(w_next)} \cdot "
                 + _f_prime_numbers(nf, p.activation, h[l - 1], o[l])

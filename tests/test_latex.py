@@ -91,8 +91,10 @@ def test_num_formatting():
     assert num(F(-2)) == "-2"
     assert num(F(5, 4)) == r"\frac{5}{4} = 1.25"
     assert num(F(-1, 8)) == r"-\frac{1}{8} = -0.125"
-    assert num(F(1, 3)) == r"\frac{1}{3} \approx 0.3333333"
-    assert num(F(118438919837, 3200000000000)) == r"\approx 0.0370122"
+    # a long value is cut short and marked with an ellipsis: ≈ means "rounded by the rule"
+    assert num(F(1, 3)) == r"\frac{1}{3} = 0.3333333\ldots"
+    assert num(F(-2, 3)) == r"-\frac{2}{3} = -0.6666666\ldots"  # cut, not rounded to ...7
+    assert num(F(118438919837, 3200000000000)) == r"0.0370121\ldots"
 
 
 def test_key_numbers_are_exact_or_marked():

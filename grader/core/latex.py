@@ -121,18 +121,29 @@ def dec(x: Fraction, decimals: int = 4) -> Tex:
 def num(x: Fraction, decimals: int = 7) -> Tex:
     """What a key shows: the exact fraction, and its decimal when that is not obvious.
 
-    ``\\frac{5}{4} = 1.25``; ``\\frac{118438919837}{3200000000000} \\approx 0.0370122``.
+    ``\\frac{5}{4} = 1.25``; ``\\frac{1}{3} = 0.3333333\\ldots`` (cut short, not rounded:
+    in a key ``≈`` only marks a value rounded as the rounding rule says).
     """
     x = Fraction(x)
     if x.denominator == 1:
         return Tex(str(x.numerator))
-    shown = fmt_exact_or_dec(x, decimals)
-    exact_decimal = not shown.startswith("≈")
-    sign = "=" if exact_decimal else r"\approx"
-    shown = shown.removeprefix("≈")
+    shown = cut_decimal(x, decimals)
     if len(fmt_frac(x)) > 24:  # a huge fraction says nothing to a reader: decimal only
-        return Tex(rf"{sign} {shown}" if not exact_decimal else shown)
-    return Tex(rf"{tex_frac(x)} {sign} {shown}")
+        return Tex(shown)
+    return Tex(rf"{tex_frac(x)} = {shown}")
+
+
+def cut_decimal(x: Fraction, places: int) -> str:
+    """``x`` as a decimal: in full when it ends within ``places`` decimals, else its first
+    ``places`` decimals and ``\\ldots`` (the digits go on; the exact value is elsewhere)."""
+    x = Fraction(x)
+    shown = fmt_exact_or_dec(x, places)
+    if not shown.startswith("≈"):
+        return shown
+    magnitude = abs(x.numerator) * 10**places // x.denominator
+    digits = str(magnitude).rjust(places + 1, "0")
+    sign = "-" if x < 0 else ""
+    return rf"{sign}{digits[:-places]}.{digits[-places:]}\ldots"
 
 
 class IndexMark(int):
