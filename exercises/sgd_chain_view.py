@@ -130,12 +130,15 @@ class Numbers:
         an ellipsis (``≈`` is kept for values rounded by the rounding rule)."""
         cells = [v for row in rows for v in row]
         lines = [Tex(f"&= {self.matrix(rows)}")]
-        if any(self.small(v) and v.denominator != 1 or not _short_decimal(v) for v in cells):
+        # the exact matrix shows long values cut short already: decimals only for fractions
+        if any(self.small(v) and v.denominator != 1 and not _short_decimal(v) for v in cells):
             lines.append(Tex("&= " + self.matrix(rows, exact=False)))
         return lines
 
     def vector(self, values: Sequence[Fraction]) -> Tex:
-        return Tex(r"\left[" + ",\\ ".join(self.value(v) for v in values) + r"\right]")
+        """A row of results (long ones cut to APPROX_PLACES: a row holds up to five)."""
+        shown = [self.value(v) if self.small(v) else cut_decimal(v, APPROX_PLACES) for v in values]
+        return Tex(r"\left[" + ",\\ ".join(shown) + r"\right]")
 
 
 # A key prints a value several times (a line's result, then inside later lines and in the
@@ -286,7 +289,7 @@ def _step_view(
     half = p.loss == "half_mse"
     half_tex = r"\tfrac12 " if half else ""
     loss_exact = (y - o[d]) ** 2 * (Fraction(1, 2) if half else 1)
-    loss = Tex(
+    loss = fold(
         rf"L &= {half_tex}(y - o_{d})^2 = {half_tex}\left({nf.value(y)} - {nf.paren(o[d])}\right)^2 "
         + nf.result(st.loss, loss_exact)
     )
