@@ -23,7 +23,7 @@ Everything is in centimetres, computed in Python, so TikZ only draws plain coord
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 NODE_RADIUS = 0.35  # cm: nodes are drawn 7 mm wide (minimum size=7mm)
@@ -106,11 +106,11 @@ def layout(
     # slots per column: nodes, then a waypoint for every column an edge skips
     slots: list[list[_Slot]] = [[] for _ in range(columns)]
     for name in [*inputs, *(n for n, _ in nodes)]:
-        down, half = NODE_RADIUS, NODE_RADIUS
+        down, width = NODE_RADIUS, NODE_RADIUS
         if name in labels:
             w, h = label_size(labels[name])
-            down, half = NODE_RADIUS + LABEL_DROP + h, max(half, w / 2)
-        slots[column[name]].append(_Slot(name, NODE_RADIUS, down, half, True))
+            down, width = NODE_RADIUS + LABEL_DROP + h, max(width, w / 2)
+        slots[column[name]].append(_Slot(name, NODE_RADIUS, down, width, True))
     chains: dict[tuple[str, str], list[str]] = {}
     for a, b in edges:
         chain = [a]
@@ -266,12 +266,11 @@ def _columns_x(half: Sequence[float]) -> list[float]:
 def _ports(
     chains: Mapping[tuple[str, str], list[str]],
     y: Mapping[str, float],
-    ends: object,
+    ends: Callable[[list[str]], tuple[str, str]],
 ) -> dict[tuple[str, str], float]:
     """Each edge's port offset at one of its end nodes (``ends(chain)`` = (the node, the
     next slot along the edge)): a node's edges get distinct offsets, ordered by the
     height of where they go, so they do not cross at the node."""
-    assert callable(ends)
     at: dict[str, list[tuple[float, tuple[str, str]]]] = {}
     for edge, chain in chains.items():
         node, toward = ends(chain)
