@@ -131,7 +131,7 @@ def _exercise(params: str, extra: str = "") -> str:
         pytest.param(
             GOOD.replace("title: Backpropagation", "titel: Backpropagation"),
             "2: /titel",
-            "unknown key; expected one of: id, title, course, language",
+            "unknown key; expected one of: id, language, title, course",
             id="unknown-top-level-key",
         ),
         pytest.param(
@@ -494,3 +494,45 @@ def test_cli_refuses_an_assignment_whose_numbers_explode(tmp_path: Path) -> None
     )
     out = run_cli("solve", str(write(tmp_path, _exercise(params))))
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
+
+
+# ------------------------------------------------------------ title and course per language
+
+
+def _load_text(tmp_path, text: str):
+    path = tmp_path / "hw.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_assignment(path)
+
+
+def test_title_and_course_per_language_print_the_assignments_language(tmp_path) -> None:
+    text = (
+        "id: hw\nlanguage: {lang}\n"
+        "title: {{en: Backpropagation, ru: Обратное распространение}}\n"
+        "course: {{en: Machine Learning, ru: Машинное обучение}}\n"
+        "exercises:\n  - {{id: g, type: chain_rule}}\n"
+    )
+    ru = _load_text(tmp_path, text.format(lang="ru"))
+    assert (ru.title, ru.course) == ("Обратное распространение", "Машинное обучение")
+    en = _load_text(tmp_path, text.format(lang="en"))
+    assert (en.title, en.course) == ("Backpropagation", "Machine Learning")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("{en: Backprop}", "3: /title: gives no text in the assignment's language 'ru'"),
+        (
+            "{ru: Обратное, de: Rückwärts}",
+            "3: /title: expected a text or texts per language (en, ru), got 'de'",
+        ),
+        ("{ru: [1, 2]}", "3: /title: Input should be a valid string"),
+    ],
+)
+def test_a_bad_title_per_language_is_named(tmp_path, title: str, expected: str) -> None:
+    with pytest.raises(UserError) as err:
+        _load_text(
+            tmp_path,
+            f"id: hw\nlanguage: ru\ntitle: {title}\nexercises:\n  - {{id: g, type: chain_rule}}\n",
+        )
+    assert str(err.value) == f"{tmp_path / 'hw.yaml'}:{expected}"

@@ -23,9 +23,9 @@ from pydantic import ValidationError
 
 import grader.exercises.chain_rule as chain_rule
 from grader.core.engine import CORRECT, NumberGrowthError
-from grader.core.latex import Tex, num
+from grader.core.latex import Tex, cut_decimal, num
 from grader.core.models import RoundingSpec
-from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
+from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
 from grader.exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
@@ -77,7 +77,7 @@ class PlainKeyFormat:
 
     def width(self, m: Sequence[Sequence[F]], approx: bool = False) -> float:
         return 2 + sum(
-            2 + max(APPROX_DECIMALS + 3 if approx else self.entry_width(x) for x in col)
+            2 + max(APPROX_DECIMALS + 5 if approx else self.entry_width(x) for x in col)
             for col in zip(*m, strict=True)
         )
 
@@ -89,14 +89,16 @@ class PlainKeyFormat:
 
     @staticmethod
     def approx(m: Sequence[Sequence[F]]) -> str:
-        return _bmatrix([[fmt_dec(x, APPROX_DECIMALS) for x in row] for row in m])
+        # a long exact value shown cut short (an ellipsis), not rounded: ≈ means rounded
+        return _bmatrix([[cut_decimal(x, APPROX_DECIMALS) for x in row] for row in m])
 
-    def result(self, m: Sequence[Sequence[F]]) -> list[_Piece]:
+    def result(self, m: Sequence[Sequence[F]], *, rounded: bool = False) -> list[_Piece]:
         exact = self.exact(m)
-        approx = _Piece(rf"\approx {self.approx(m)}", 2 + self.width(m, True), True)
+        approx = _Piece(f"= {self.approx(m)}", 2 + self.width(m, True), True)
         if exact is None:
             return [approx]
-        pieces = [_Piece(f"= {exact}", 2 + self.width(m), True)]
+        relation = r"\approx" if rounded else "="
+        pieces = [_Piece(f"{relation} {exact}", 2 + self.width(m), True)]
         if not all(is_finite_decimal(x) for row in m for x in row):
             pieces.append(approx)
         return pieces
@@ -107,12 +109,13 @@ class PlainKeyFormat:
             return self.approx(m), self.width(m, True), True
         return exact, self.width(m), False
 
-    def scalar(self, x: F) -> list[_Piece]:
+    def scalar(self, x: F, *, rounded: bool = False) -> list[_Piece]:
         exact = self.entry(x)
-        approx = _Piece(rf"\approx {fmt_dec(x, APPROX_DECIMALS)}", APPROX_DECIMALS + 4, True)
+        approx = _Piece(f"= {cut_decimal(x, APPROX_DECIMALS)}", APPROX_DECIMALS + 4, True)
         if exact is None:
             return [approx]
-        pieces = [_Piece(f"= {exact}", self.entry_width(x) + 2, True)]
+        relation = r"\approx" if rounded else "="
+        pieces = [_Piece(f"{relation} {exact}", self.entry_width(x) + 2, True)]
         return pieces if is_finite_decimal(x) else [*pieces, approx]
 
 
@@ -122,6 +125,8 @@ def test_mlp_key_format_is_the_plain_one(m: list[list[F]], x: F, decimal: bool) 
     memo, plain = _KeyFormat(decimal), PlainKeyFormat(decimal)
     for _ in range(2):  # computed, then from the memo
         assert memo.result(m) == plain.result(m)
+        assert memo.result(m, rounded=True) == plain.result(m, rounded=True)
+        assert memo.scalar(x, rounded=True) == plain.scalar(x, rounded=True)
         assert memo.operand(m) == plain.operand(m)
         assert memo.width(m) == plain.width(m)
         assert memo.scalar(x) == plain.scalar(x)
@@ -155,16 +160,14 @@ class PlainNumbers:
         if self.small(x):
             return f"= {num(x, APPROX_PLACES)}"
         if _places(x) is None and len(str(x.numerator)) + len(str(x.denominator)) <= 24:
-            return rf"= {tex_frac(x)} \approx {fmt_dec(x, APPROX_PLACES)}"
+            return rf"= {tex_frac(x)} = {cut_decimal(x, APPROX_PLACES)}"
         return f"= {_decimal(x, RESULT_PLACES)}"
 
     def cell(self, x: F, *, exact: bool) -> str:
         if x.denominator == 1:
             return str(x.numerator)
         if not exact:
-            places = _places(x)
-            shown = places if places is not None and places <= APPROX_PLACES else APPROX_PLACES
-            return fmt_dec(x, shown)
+            return cut_decimal(x, APPROX_PLACES)
         if self.small(x):
             return tex_frac(x).replace(r"\frac", r"\tfrac")
         return _decimal(x, RESULT_PLACES)
