@@ -73,6 +73,15 @@ FRACTION_SLASH = "\u2044"  # ⁄
         (7, F(7)),
         (-7, F(-7)),
         (F(1, 3), F(1, 3)),
+        # the decimal comma, in every language (issue 12): the value of the point form
+        ("0,25", F(1, 4)),
+        (f"{MINUS}0,125", F(-1, 8)),
+        ("-0,125", F(-1, 8)),
+        (" 1,5 ", F(3, 2)),
+        ("$1,5$", F(3, 2)),
+        ("1,5e-3", F(3, 2000)),
+        ("1,5/3", F(1, 2)),
+        ("\\frac{1,5}{3}", F(1, 2)),
     ],
 )
 def test_accepted(text: object, value: F) -> None:
@@ -104,9 +113,13 @@ def test_accepted(text: object, value: F) -> None:
         ("\uff11\uff12", "ASCII digits", 0),  # fullwidth １２
         ("1\uff12", "ASCII digits", 1),
         ("\u0661", "ASCII digits", 0),  # Arabic-Indic digit one
-        ("0,25", "use a point", 1),
-        (" 1,5", "use a point", 2),
-        ("$1,5$", "use a point", 2),
+        ("0,25,1", "more than one ','", 4),
+        ("1,000,000", "more than one ','", 5),
+        ("1.0,5", "both a point and a comma", 3),
+        (",5", "a digit on each side", 0),
+        (" 5,", "a digit on each side", 2),
+        ("$1 ,5$", "a digit on each side", 3),
+        ("1,e5", "a digit on each side", 1),
         ("\u215b", "ASCII digits", 0),  # ⅛
         ("1/2/3", "expected a number such as", 3),
         ("--1", "expected a number such as", 1),
@@ -270,6 +283,9 @@ def test_fmt_frac_and_tex_frac(x: F, frac: str, tex: str) -> None:
         ("5", None),
         ("1/4", None),
         ("\\frac{1}{4}", None),
+        ("0,250", 3),  # a decimal comma sets the places like a point
+        (f"{MINUS}0,5", 1),
+        ("1,5e-2", 3),
     ],
 )
 def test_decimal_places(text: str, places: int | None) -> None:
@@ -376,3 +392,17 @@ def test_plain_numbers_read_as_python_reads_them(
             parse_number(text)
         return
     assert parse_number(text) == F(text)
+
+
+def test_decimal_comma_sets_the_tolerance_like_a_point() -> None:
+    """``"0,9526"`` (a Russian sheet says "4 знака после запятой") stands for everything
+    that rounds to 0.9526, exactly like ``"0.9526"``: [0.95255, 0.95265]."""
+    from grader.grade.tolerance import answer_interval
+
+    comma = answer_interval("0,9526", parse_number("0,9526"), 4)
+    assert (comma.lo, comma.hi) == (F(95255, 100000), F(95265, 100000))
+    point = answer_interval("0.9526", parse_number("0.9526"), 4)
+    assert (comma.lo, comma.hi) == (point.lo, point.hi)
+    # more places than instructed narrow it, as after a point
+    longer = answer_interval(f"{MINUS}0,95260", parse_number(f"{MINUS}0,95260"), 4)
+    assert (longer.lo, longer.hi) == (F(-952605, 1000000), F(-952595, 1000000))

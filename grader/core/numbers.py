@@ -43,7 +43,7 @@ _DECIMAL_PARTS_RE = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9
 
 
 def parse_number(text: str | int | Fraction) -> Fraction:
-    """Read a number written as ``5``, ``-0.125``, ``1.25e-1``, ``1/4``, ``−1/8``,
+    """Read a number written as ``5``, ``-0.125``, ``0,25``, ``1.25e-1``, ``1/4``, ``−1/8``,
     ``\\frac{1}{4}`` or ``-\\tfrac18``; raise :class:`NumberError` otherwise."""
     if isinstance(text, bool):
         raise NumberError("expected a number, got a boolean")
@@ -81,7 +81,7 @@ def parse_number(text: str | int | Fraction) -> Fraction:
                 f"unexpected character {ch!r}: write numbers with ASCII digits", lead + i
             )
     if "," in s:
-        raise NumberError("unexpected ',': use a point for decimals (0.25)", lead + s.index(","))
+        s = _comma_as_point(s, lead)
     if "\\" in s:
         return _parse_tex(s, lead)
     m = _PLAIN_RE.fullmatch(s)
@@ -97,6 +97,25 @@ def parse_number(text: str | int | Fraction) -> Fraction:
     if den == 0:
         raise NumberError("division by zero", lead + m.start(2))
     return num / den
+
+
+def _comma_as_point(s: str, lead: int) -> str:
+    """``s`` with its decimal comma as a point (``0,25`` is ``0.25`` in every language):
+    exactly one comma, a digit on each side, and no point beside it."""
+    at = s.index(",")
+    if s.count(",") > 1:
+        raise NumberError(
+            "more than one ',': write one decimal comma (0,25) and no thousands separators",
+            lead + s.index(",", at + 1),
+        )
+    if "." in s:
+        raise NumberError(
+            "both a point and a comma: write the decimals after one of them (0.25 or 0,25)",
+            lead + at,
+        )
+    if not (0 < at < len(s) - 1 and s[at - 1].isdigit() and s[at + 1].isdigit()):
+        raise NumberError("a decimal comma needs a digit on each side (0,25)", lead + at)
+    return s[:at] + "." + s[at + 1 :]
 
 
 def _parse_tex(s: str, lead: int) -> Fraction:
@@ -186,11 +205,14 @@ def rounding_interval(x: Fraction, decimals: int) -> tuple[Fraction, Fraction]:
 
 
 def decimal_places(text: str) -> int | None:
-    """Digits after the point of a plainly written decimal (``"0.250"`` → 3), else None.
+    """Digits after the point (or the decimal comma) of a plainly written decimal
+    (``"0.250"`` and ``"0,250"`` → 3), else None.
 
     Fractions, integers and LaTeX stand for themselves, so they have no places.
     """
     s = text.strip().replace(UNICODE_MINUS, "-")
+    if s.count(",") == 1 and "." not in s:  # what parse_number reads as a decimal comma
+        s = s.replace(",", ".")
     m = _DECIMAL_PARTS_RE.fullmatch(s)
     if not m or m.group(3) is None and m.group(4) is None:
         return None

@@ -463,6 +463,9 @@ def _submission_model(exercises: tuple[tuple[str, Any], ...]) -> type[BaseModel]
         # allowed and ignored: the roster's variant counts, whatever params are claimed.
         params=(Any, None),
         approx=(Any, None),
+        # An answer template's help text and its editor's schema link: not answers.
+        help_text=(Any, Field(default=None, alias="_help")),
+        schema_link=(Any, Field(default=None, alias="$schema")),
         answers=(Optional[answers], None),  # noqa: UP045
     )
 
