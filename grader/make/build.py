@@ -4,7 +4,7 @@ Layout (the spec's contract)::
 
     sheets/<id>.tex  sheets/<id>.pdf  sheets/all.pdf
     keys/<id>.tex    keys/<id>.pdf    keys/<id>.json   keys/all.pdf
-    templates/<id>.json   schema.json   manifest.json
+    templates/<id>.json   forms/<id>.html   schema.json   manifest.json
 
 Everything is built in a staging directory beside DIR and swapped in at the end, so a
 killed run never leaves a half-written build.  :func:`text_files` is also what ``grader
@@ -41,6 +41,7 @@ from grader.course.variants import (
     read_secret,
 )
 from grader.exercises import get_exercise
+from grader.make.answer_page import answer_page
 from grader.make.documents import (
     Kind,
     StudentDoc,
@@ -96,6 +97,9 @@ def student_files(
     files[f"templates/{sid}.json"] = dump_json(template_json(assignment, sid, variants)).encode(
         "utf-8"
     )
+    # the answer page gets each exercise's spec and parameters: never its solution
+    given = [(v.exercise, v.params) for v in variants]
+    files[f"forms/{sid}.html"] = answer_page(assignment, student, given).encode("utf-8")
     return files
 
 
@@ -397,6 +401,7 @@ def _summary(out: Path, count: int, *, with_pdf: bool, seconds: float) -> None:
         + (", all.pdf with every sheet for printing" if with_pdf else ""),
         f"  keys/       solution keys (.tex{pdf_note}, .json)",
         "  templates/  answer templates to hand out (.json)",
+        "  forms/      answer pages to hand out (.html: fill in offline, download the .json)",
         "  schema.json, manifest.json (check the build with: grader check ASSIGNMENT DIR)",
     ]
     click.echo("\n".join(lines))

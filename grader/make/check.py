@@ -35,9 +35,9 @@ from grader.make.manifest import (
 
 MAX_DIFFS_PER_FILE = 10
 _BUILD_PATH_RE = re.compile(
-    r"^(?:schema\.json|(?:sheets|keys|templates)/[A-Za-z0-9][A-Za-z0-9_.-]{0,80})$"
+    r"^(?:schema\.json|(?:sheets|keys|templates|forms)/[A-Za-z0-9][A-Za-z0-9_.-]{0,80})$"
 )
-_STUDENT_FOLDERS = ("sheets", "keys", "templates")
+_STUDENT_FOLDERS = ("sheets", "keys", "templates", "forms")
 
 
 def json_differences(disk: Any, expected: Any, at: str = "") -> list[str]:

@@ -1,0 +1,580 @@
+// The answer page's logic: a live check of every field with the grader's own grammar,
+// a draft in localStorage, "Load file" and "Download submission".
+//
+// parseNumber mirrors grader/core/numbers.py:parse_number and checkFormula mirrors the
+// tokenizer and the syntax of grader/grade/formulas.py:parse_formula (not its semantic
+// checks: division by zero, degree and size limits, exponent ranges are left to the
+// grader).  tests/data/grammar_corpus.json and tests/test_answer_page.py keep them in
+// agreement: same verdict, same value, same kind of error, same position.
+"use strict";
+(function () {
+  const DATA = JSON.parse(document.getElementById("page-data").textContent);
+  const G = DATA.grammar;
+  const WHITESPACE = new Set(Array.from(G.whitespace));
+
+  // ------------------------------------------------------------ exact fractions
+
+  function gcd(a, b) {
+    if (a < 0n) a = -a;
+    if (b < 0n) b = -b;
+    while (b) [a, b] = [b, a % b];
+    return a;
+  }
+  function frac(n, d) {
+    if (d < 0n) [n, d] = [-n, -d];
+    const g = gcd(n, d) || 1n;
+    return { n: n / g, d: d / g };
+  }
+  function fracText(f) {
+    return f.d === 1n ? f.n.toString() : f.n.toString() + "/" + f.d.toString();
+  }
+
+  class GrammarError extends Error {
+    constructor(kind, position) {
+      super(kind);
+      this.kind = kind;
+      this.position = position;
+    }
+  }
+
+  // Python counts code points: one UTF-16 unit per code point keeps positions equal
+  // (a character outside the BMP is never valid here, whichever it is).
+  function units(text) {
+    return Array.from(text, (c) => (c.length > 1 ? "\uFFFF" : c)).join("");
+  }
+  function lstripLength(s, set) {
+    let i = 0;
+    while (i < s.length && set.has(s[i])) i++;
+    return i;
+  }
+  function strip(s, set) {
+    let a = lstripLength(s, set);
+    let b = s.length;
+    while (b > a && set.has(s[b - 1])) b--;
+    return s.slice(a, b);
+  }
+  const DOLLAR = new Set(["$"]);
+
+  // ------------------------------------------------------------ numbers
+
+  const DEC = "(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?";
+  const PLAIN = new RegExp("^([+-]?" + DEC + ")(?:/([+-]?" + DEC + "))?$", "d");
+  const SP = "[ \\t\\n\\r\\f\\v]*";
+  const ARG = "(?:\\{" + SP + "([^{}]*)" + SP + "\\}|([0-9]))";
+  const TEX = new RegExp("^([+-]?)\\\\[dt]?frac" + SP + ARG + SP + ARG + "$", "d");
+  const PARTS = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/;
+
+  function parseDecimal(s, offset) {
+    const m = PARTS.exec(s);
+    const sign = m[1], whole = m[2] || "", fraction = m[3] || "", exp = m[4];
+    const digits = (whole + fraction).replace(/^0+/, "");
+    if (digits.length > G.maxDigits) throw new GrammarError("digits", offset);
+    let e = 0;
+    if (exp !== undefined) {
+      const expDigits = exp.replace(/^[+-]+/, "").replace(/^0+/, "");
+      const value = parseInt(exp, 10);
+      if (expDigits.length > 4 || value > G.maxExponent || value < -G.maxExponent) {
+        throw new GrammarError("exponent", offset);
+      }
+      e = value;
+    }
+    let n = BigInt(whole + fraction || "0");
+    let d = 1n;
+    const shift = e - fraction.length;
+    if (shift >= 0) n *= 10n ** BigInt(shift);
+    else d = 10n ** BigInt(-shift);
+    const f = frac(n, d);
+    return sign === "-" ? { n: -f.n, d: f.d } : f;
+  }
+
+  function firstBad(s) {
+    for (let i = s.length; i > 0; i--) {
+      if (PLAIN.test(s.slice(0, i)) || PLAIN.test(s.slice(0, i) + "0")) {
+        return Math.min(i, s.length - 1);
+      }
+    }
+    return 0;
+  }
+
+  function commaAsPoint(s, lead) {
+    const at = s.indexOf(",");
+    const second = s.indexOf(",", at + 1);
+    if (second >= 0) throw new GrammarError("comma", lead + second);
+    if (s.includes(".")) throw new GrammarError("comma", lead + at);
+    const digit = (c) => c !== undefined && c >= "0" && c <= "9";
+    if (!(at > 0 && at < s.length - 1 && digit(s[at - 1]) && digit(s[at + 1]))) {
+      throw new GrammarError("comma", lead + at);
+    }
+    return s.slice(0, at) + "." + s.slice(at + 1);
+  }
+
+  function parseTex(s, lead) {
+    const m = TEX.exec(s);
+    if (!m) throw new GrammarError("tex", lead);
+    const numGroup = m[2] !== undefined ? 2 : 3;
+    const denGroup = m[4] !== undefined ? 4 : 5;
+    const ascii = new Set(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f");
+    const numText = strip(m[numGroup], ascii);
+    const denText = strip(m[denGroup], ascii);
+    if (!PLAIN.test(numText) || numText.includes("/")) {
+      throw new GrammarError("tex", lead + m.indices[numGroup][0]);
+    }
+    if (!PLAIN.test(denText) || denText.includes("/")) {
+      throw new GrammarError("tex", lead + m.indices[denGroup][0]);
+    }
+    const den = parseDecimal(denText, lead);
+    if (den.n === 0n) throw new GrammarError("zero_division", lead);
+    const num = parseDecimal(numText, lead);
+    const q = frac(num.n * den.d, num.d * den.n);
+    return m[1] === "-" ? { n: -q.n, d: q.d } : q;
+  }
+
+  function parseNumberOrThrow(text) {
+    const t = units(text);
+    if (t.length > G.maxNumberChars) throw new GrammarError("too_long", null);
+    let lead = lstripLength(t, WHITESPACE);
+    let s = strip(t, WHITESPACE).replace(/\u2212/g, "-").replace(/\u2044/g, "/");
+    if (s.startsWith("$") && s.endsWith("$") && s.length >= 2) {
+      const inner = strip(s, DOLLAR);
+      lead += lstripLength(s, DOLLAR) + lstripLength(inner, WHITESPACE);
+      s = strip(inner, WHITESPACE);
+    }
+    if (!s) throw new GrammarError("empty", 0);
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) > 127) throw new GrammarError("non_ascii", lead + i);
+    }
+    if (s.includes(",")) s = commaAsPoint(s, lead);
+    if (s.includes("\\")) return parseTex(s, lead);
+    const m = PLAIN.exec(s);
+    if (!m) throw new GrammarError("syntax", lead + firstBad(s));
+    const num = parseDecimal(m[1], lead);
+    if (m[2] === undefined) return num;
+    const at = lead + m.indices[2][0];
+    const den = parseDecimal(m[2], at);
+    if (den.n === 0n) throw new GrammarError("zero_division", at);
+    return frac(num.n * den.d, num.d * den.n);
+  }
+
+  function parseNumber(text) {
+    try {
+      return { ok: true, value: fracText(parseNumberOrThrow(text)) };
+    } catch (e) {
+      if (!(e instanceof GrammarError)) throw e;
+      return { ok: false, kind: e.kind, position: e.position };
+    }
+  }
+
+  // ------------------------------------------------------------ formulas
+
+  const F_SPACE = new Set(Array.from(" \t\r\n\u00a0\u2009\u202f$"));
+  const F_NUMBER = /(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
+  const F_IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+  const F_TEX = /\\(?:([A-Za-z]+)|([\s\S]?))/y;
+  const OPERATORS = {
+    "+": "+", "-": "-", "\u2212": "-", "*": "*", "\u00b7": "*", "\u22c5": "*",
+    "\u2219": "*", "\u00d7": "*", "/": "/", "\u00f7": "/", "^": "^",
+  };
+  const CLOSER = { "(": ")", "[": "]", "{": "}" };
+  const SUPERSCRIPTS = { "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5",
+    "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-" };
+  const TEX_OPERATORS = { cdot: "*", times: "*", div: "/" };
+  const TEX_FUNCTIONS = { exp: "exp", log: "log", ln: "log", tanh: "tanh", sigma: "sigma",
+    sqrt: "sqrt" };
+  const TEX_FRACS = new Set(["frac", "dfrac", "tfrac"]);
+  const TEX_SPACES = new Set([",", ";", ":", "!", " "]);
+
+  function tokenize(t, names) {
+    const tokens = [];
+    let i = 0;
+    const emit = (kind, text, pos, width) => {
+      if (tokens.length >= G.formulaMaxTokens) throw new GrammarError("too_many", pos);
+      tokens.push({ kind, text, pos });
+      i = pos + width;
+    };
+    const functionName = (name, pos, width) => {
+      if (!names.functions.includes(name)) throw new GrammarError("function", pos);
+      emit("func", name, pos, width);
+    };
+    const match = (re) => {
+      re.lastIndex = i;
+      return re.exec(t);
+    };
+    while (i < t.length) {
+      const ch = t[i];
+      let m;
+      if (F_SPACE.has(ch)) {
+        i++;
+      } else if ((m = match(F_NUMBER))) {
+        const literal = m[0];
+        const mantissa = literal.split(/[eE]/)[0].replace(".", "").replace(/^0+/, "");
+        if (mantissa.length > G.formulaMaxNumberDigits) throw new GrammarError("number", i);
+        const read = parseNumber(literal);
+        if (!read.ok) throw new GrammarError("number", i);
+        emit("num", literal, i, literal.length);
+      } else if ((m = match(F_IDENT))) {
+        const start = i, run = m[0];
+        let j = 0;
+        while (j < run.length) {
+          let name = null;
+          for (let size = Math.min(names.longest, run.length - j); size > 0; size--) {
+            if (Object.prototype.hasOwnProperty.call(names.table, run.slice(j, j + size))) {
+              name = run.slice(j, j + size);
+              break;
+            }
+          }
+          if (name === null) {
+            const isDigit = run[j] >= "0" && run[j] <= "9";
+            throw new GrammarError("name", isDigit ? start : start + j);
+          }
+          const [kind, canonical] = names.table[name];
+          if (kind === "func") functionName(canonical, start + j, name.length);
+          else emit(kind, canonical, start + j, name.length);
+          j += name.length;
+        }
+        i = start + run.length;
+      } else if ((m = match(F_TEX))) {
+        const start = i, command = m[1] || m[2] || "", end = i + m[0].length;
+        if (TEX_SPACES.has(command)) {
+          i = end;
+        } else if (command in TEX_OPERATORS) {
+          emit("op", TEX_OPERATORS[command], start, end - start);
+        } else if (TEX_FRACS.has(command)) {
+          emit("frac", "frac", start, end - start);
+        } else if (command === "sqrt" && t.slice(end).replace(/^[ \t]+/, "").startsWith("[")) {
+          throw new GrammarError("latex", start);
+        } else if (Object.prototype.hasOwnProperty.call(TEX_FUNCTIONS, command)) {
+          functionName(TEX_FUNCTIONS[command], start, end - start);
+        } else if (command === "left" || command === "right") {
+          let e = end;
+          while (e < t.length && (t[e] === " " || t[e] === "\t")) e++;
+          const bracket = t.slice(e, e + 1);
+          const wanted = command === "left" ? "([" : ")]";
+          if (!bracket || !wanted.includes(bracket)) throw new GrammarError("latex", start);
+          emit(command === "left" ? "open" : "close", bracket, start, e + 1 - start);
+        } else {
+          throw new GrammarError("latex", start);
+        }
+      } else if (ch === "*" && t.startsWith("**", i)) {
+        emit("op", "^", i, 2);
+      } else if (Object.prototype.hasOwnProperty.call(OPERATORS, ch)) {
+        emit("op", OPERATORS[ch], i, 1);
+      } else if (ch in CLOSER) {
+        emit("open", ch, i, 1);
+      } else if (ch === ")" || ch === "]" || ch === "}") {
+        emit("close", ch, i, 1);
+      } else if (Object.prototype.hasOwnProperty.call(SUPERSCRIPTS, ch)) {
+        const start = i;
+        let j = i;
+        while (j < t.length && Object.prototype.hasOwnProperty.call(SUPERSCRIPTS, t[j])) j++;
+        const digits = Array.from(t.slice(start, j), (c) => SUPERSCRIPTS[c]).join("");
+        if (!/^-?[0-9]{1,3}$/.test(digits)) throw new GrammarError("superscript", start);
+        emit("sup", digits, start, j - start);
+      } else if (ch === "σ") {
+        functionName("sigma", i, 1);
+      } else {
+        throw new GrammarError("character", i);
+      }
+    }
+    tokens.push({ kind: "end", text: "", pos: t.length });
+    return tokens;
+  }
+
+  // The parser says only whether the formula is well formed; ``constant`` tracks what
+  // may stand in an exponent (numbers only), ``e`` whether a base is Euler's number.
+  function parseTokens(tokens) {
+    let k = 0, depth = 0, functionDepth = 0;
+    const tok = () => tokens[k];
+    const advance = () => tokens[k++];
+    const enter = (pos) => {
+      depth++;
+      if (depth > G.formulaMaxDepth) throw new GrammarError("nesting", pos);
+    };
+    const unexpected = (t) => {
+      if (t.kind === "end") return new GrammarError("syntax", t.pos);
+      if (t.kind === "close") return new GrammarError("bracket", t.pos);
+      if (t.kind === "sup") return new GrammarError("superscript", t.pos);
+      return new GrammarError("syntax", t.pos);
+    };
+    const isOp = (t, ops) => t.kind === "op" && ops.includes(t.text);
+    function sum() {
+      let left = term();
+      while (isOp(tok(), "+-")) {
+        advance();
+        const right = term();
+        left = { constant: left.constant && right.constant, e: false };
+      }
+      return left;
+    }
+    function term() {
+      let left = unary();
+      for (;;) {
+        const t = tok();
+        if (isOp(t, "*/")) {
+          advance();
+          const right = unary();
+          left = { constant: left.constant && right.constant, e: false };
+        } else if (["var", "const", "func", "open", "frac"].includes(t.kind)) {
+          const right = power();
+          left = { constant: left.constant && right.constant, e: false };
+        } else if (t.kind === "num") {
+          throw new GrammarError("syntax", t.pos);
+        } else {
+          return left;
+        }
+      }
+    }
+    function unary() {
+      const t = tok();
+      if (isOp(t, "+-")) {
+        advance();
+        enter(t.pos);
+        const operand = unary();
+        depth--;
+        return { constant: operand.constant, e: t.text === "+" && operand.e };
+      }
+      return power();
+    }
+    function power() {
+      let base = primary();
+      while (tok().kind === "sup") {
+        advance();
+        base = { constant: base.constant, e: false };
+      }
+      if (isOp(tok(), "^")) {
+        const caret = advance();
+        enter(caret.pos);
+        const at = tok().pos;
+        const exponent = unary();
+        depth--;
+        if (!base.e && !exponent.constant) throw new GrammarError("exponent_formula", at);
+        base = { constant: base.constant && exponent.constant, e: false };
+      }
+      return base;
+    }
+    function primary() {
+      const t = tok();
+      if (t.kind === "num") { advance(); return { constant: true, e: false }; }
+      if (t.kind === "var") { advance(); return { constant: false, e: false }; }
+      if (t.kind === "const") { advance(); return { constant: false, e: true }; }
+      if (t.kind === "func") return call();
+      if (t.kind === "open") return group();
+      if (t.kind === "frac") {
+        advance();
+        const numerator = group();
+        const denominator = group();
+        return { constant: numerator.constant && denominator.constant, e: false };
+      }
+      throw unexpected(t);
+    }
+    function group() {
+      const opener = tok();
+      if (opener.kind !== "open") {
+        throw new GrammarError(opener.kind === "end" ? "syntax" : "bracket", opener.pos);
+      }
+      advance();
+      enter(opener.pos);
+      if (tok().kind === "close") throw new GrammarError("bracket", opener.pos);
+      const inner = sum();
+      const closer = tok();
+      if (closer.kind === "end") throw new GrammarError("bracket", opener.pos);
+      if (closer.kind !== "close") throw unexpected(closer);
+      if (closer.text !== CLOSER[opener.text]) throw new GrammarError("bracket", closer.pos);
+      advance();
+      depth--;
+      return inner;
+    }
+    function call() {
+      const t = advance();
+      if (functionDepth >= G.formulaMaxFunctionDepth) throw new GrammarError("nesting", t.pos);
+      if (tok().kind !== "open") throw new GrammarError("bracket", tok().pos);
+      functionDepth++;
+      group();
+      functionDepth--;
+      return { constant: false, e: false };
+    }
+    if (tok().kind === "end") throw new GrammarError("empty", 0);
+    sum();
+    const t = tok();
+    if (t.kind === "close") throw new GrammarError("bracket", t.pos);
+    if (t.kind !== "end") throw new GrammarError("syntax", t.pos);
+  }
+
+  function checkFormula(text, names) {
+    try {
+      const t = units(text);
+      if (t.length > G.formulaMaxLength) throw new GrammarError("too_long", G.formulaMaxLength);
+      parseTokens(tokenize(t, names));
+      return { ok: true };
+    } catch (e) {
+      if (!(e instanceof GrammarError)) throw e;
+      return { ok: false, kind: e.kind, position: e.position };
+    }
+  }
+
+  // For tests/test_answer_page.py: the page's checker, run in a real browser.
+  window.answerPageGrammar = { parseNumber, checkFormula };
+
+  // ------------------------------------------------------------ the page
+
+  const W = DATA.words;
+  const inputs = Array.from(document.querySelectorAll("input[data-ptr]"));
+  const notice = document.getElementById("notice");
+  const say = (text) => { notice.textContent = text; };
+  const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : ""));
+
+  function check(input) {
+    const field = DATA.fields[input.dataset.ptr];
+    const status = input.nextElementSibling;
+    const text = input.value;
+    let verdict;
+    if (text === "") {
+      input.classList.remove("ok", "bad");
+      status.textContent = "";
+      input.title = input.getAttribute("aria-label") + " — " + W.status_empty;
+      return "empty";
+    }
+    if (field.kind === "formula") {
+      verdict = checkFormula(text, DATA.vocabularies[field.vocabulary]);
+    } else {
+      verdict = parseNumber(text);
+    }
+    input.classList.toggle("ok", verdict.ok);
+    input.classList.toggle("bad", !verdict.ok);
+    if (verdict.ok) {
+      status.textContent = "✓";
+      input.title = field.kind === "formula" ? W.status_formula_ok
+        : fill(W.status_ok, { value: verdict.value });
+      input.removeAttribute("aria-invalid");
+    } else {
+      const where = verdict.position === null ? "" : " (" + fill(W.at, { n: verdict.position + 1 }) + ")";
+      status.textContent = W.errors[verdict.kind] + where;
+      input.title = status.textContent;
+      input.setAttribute("aria-invalid", "true");
+    }
+    return verdict.ok ? "ok" : "bad";
+  }
+
+  function recount() {
+    let filled = 0, bad = 0;
+    for (const input of inputs) {
+      if (input.value !== "") filled++;
+      if (input.classList.contains("bad")) bad++;
+    }
+    document.getElementById("count").textContent =
+      fill(W.count, { filled, total: inputs.length, bad });
+  }
+
+  function draft() {
+    const answers = {};
+    for (const input of inputs) if (input.value !== "") answers[input.dataset.ptr] = input.value;
+    return answers;
+  }
+
+  function save() {
+    try {
+      localStorage.setItem(DATA.storageKey, JSON.stringify({ answers: draft() }));
+    } catch (e) { /* storage full or disabled: the page still works */ }
+  }
+
+  function setAll(values) {
+    for (const input of inputs) {
+      const v = values[input.dataset.ptr];
+      input.value = v === undefined || v === null ? "" : String(v);
+      check(input);
+    }
+    recount();
+  }
+
+  // The answers as the submission's layout: every leaf the typed text, or null.
+  function submission() {
+    const texts = draft();
+    const build = (node, ptr) => {
+      if (Array.isArray(node)) return node.map((v, i) => build(v, ptr + "/" + i));
+      if (node !== null && typeof node === "object") {
+        const out = {};
+        for (const key of Object.keys(node)) {
+          out[key] = build(node[key], ptr + "/" + key.replace(/~/g, "~0").replace(/\//g, "~1"));
+        }
+        return out;
+      }
+      return Object.prototype.hasOwnProperty.call(texts, ptr) ? texts[ptr] : null;
+    };
+    return { assignment: DATA.assignment, student: DATA.student, answers: build(DATA.layout, "/answers") };
+  }
+
+  function leafAt(data, ptr) {
+    let node = data;
+    for (const raw of ptr.split("/").slice(1)) {
+      const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+      if (node === null || typeof node !== "object" || !(key in node)) return null;
+      node = node[key];
+    }
+    return typeof node === "string" || typeof node === "number" ? String(node) : null;
+  }
+
+  document.getElementById("download").addEventListener("click", () => {
+    const text = JSON.stringify(submission(), null, 2) + "\n";
+    const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = DATA.student + ".json";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+
+  document.getElementById("load").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      let data;
+      try {
+        data = JSON.parse(String(reader.result));
+      } catch (e) {
+        say(fill(W.load_failed, { reason: e.message }));
+        return;
+      }
+      if (data === null || typeof data !== "object" || data.assignment !== DATA.assignment ||
+          data.student !== DATA.student) {
+        const what = data && typeof data === "object" ? data.assignment + " / " + data.student : "?";
+        say(fill(W.load_other, { what }));
+        return;
+      }
+      const values = {};
+      for (const input of inputs) values[input.dataset.ptr] = leafAt(data, input.dataset.ptr);
+      setAll(values);
+      save();
+      say(W.loaded);
+    };
+    reader.readAsText(file);
+    event.target.value = "";
+  });
+
+  document.getElementById("clear").addEventListener("click", () => {
+    if (!window.confirm(W.clear_confirm)) return;
+    setAll({});
+    save();
+  });
+
+  for (const input of inputs) {
+    input.addEventListener("input", () => {
+      check(input);
+      recount();
+      save();
+    });
+  }
+
+  let restored = null;
+  try {
+    restored = JSON.parse(localStorage.getItem(DATA.storageKey) || "null");
+  } catch (e) { restored = null; }
+  if (restored && restored.answers && typeof restored.answers === "object") {
+    setAll(restored.answers);
+    say(W.restored);
+  } else {
+    recount();
+  }
+})();
