@@ -131,7 +131,7 @@
 
   function parseNumberOrThrow(text) {
     const t = units(text);
-    if (t.length > G.maxNumberChars) throw new GrammarError("too_long", null);
+    if (t.length > G.maxNumberChars) throw new GrammarError("too_long", 0);
     let lead = lstripLength(t, WHITESPACE);
     let s = strip(t, WHITESPACE).replace(/\u2212/g, "-").replace(/\u2044/g, "/");
     if (s.startsWith("$") && s.endsWith("$") && s.length >= 2) {
@@ -279,8 +279,18 @@
     return tokens;
   }
 
-  // The parser says only whether the formula is well formed; ``constant`` tracks what
-  // may stand in an exponent (numbers only), ``e`` whether a base is Euler's number.
+  // The parser says whether the formula is well formed, and does the checks of the
+  // grader that need only the plain numbers of a formula (folded exactly, as the grader
+  // folds them): exponents must be numbers in range, no division by a zero number, no
+  // log of a non-positive number, no root of a negative one, no number over 4096 bits.
+  // ``value`` is a known constant (or null), ``e`` whether it is Euler's number.
+  const MAX_POWER = 10n, MAX_BITS = 4096, MAX_ROOT_BITS = 64;
+  const bitLength = (x) => (x === 0n ? 0 : (x < 0n ? -x : x).toString(2).length);
+  const bits = (f) => bitLength(f.n) + bitLength(f.d);
+  const ZERO = { n: 0n, d: 1n };
+  const known = (value) => ({ value, e: false });
+  const unknown = { value: null, e: false };
+
   function parseTokens(tokens) {
     let k = 0, depth = 0, functionDepth = 0;
     const tok = () => tokens[k];
@@ -296,12 +306,54 @@
       return new GrammarError("syntax", t.pos);
     };
     const isOp = (t, ops) => t.kind === "op" && ops.includes(t.text);
+    const checked = (f, at) => {
+      if (bits(f) > MAX_BITS) throw new GrammarError("value", at);
+      return f;
+    };
+    function add(a, b, negate, at) {
+      if (a.value === null || b.value === null) return unknown;
+      const bn = negate ? -b.value.n : b.value.n;
+      return known(checked(frac(a.value.n * b.value.d + bn * a.value.d, a.value.d * b.value.d), at));
+    }
+    function multiply(a, b, at) {
+      if (a.value !== null && a.value.n === 0n) return known(ZERO);
+      if (b.value !== null && b.value.n === 0n) return known(ZERO);
+      if (a.value === null || b.value === null) return unknown;
+      return known(checked(frac(a.value.n * b.value.n, a.value.d * b.value.d), at));
+    }
+    function divide(a, b, at) {
+      if (b.value !== null && b.value.n === 0n) throw new GrammarError("zero_division", at);
+      if (b.value === null) return a.value !== null && a.value.n === 0n ? known(ZERO) : unknown;
+      return multiply(a, known(frac(b.value.d, b.value.n)), at);
+    }
+    function raiseTo(base, exponent, at) {
+      if (base.e) return unknown; // e^t is exp(t) for any t
+      const q = exponent.value;
+      if (q === null) throw new GrammarError("exponent_formula", at);
+      const absN = q.n < 0n ? -q.n : q.n;
+      if (absN > MAX_POWER * q.d || q.d > MAX_POWER) throw new GrammarError("exponent_range", at);
+      if (q.n < 0n && base.value !== null && base.value.n === 0n) {
+        throw new GrammarError("zero_division", at);
+      }
+      if (q.n === q.d) return base;
+      if (base.value === null) return unknown;
+      const b = base.value;
+      if (q.d !== 1n && b.n < 0n) throw new GrammarError("value", at);
+      if (bits(b) * Number(absN) / Number(q.d) > MAX_BITS) throw new GrammarError("value", at);
+      if (q.d !== 1n) {
+        if (bits(b) > MAX_ROOT_BITS) throw new GrammarError("value", at);
+        return unknown; // a root: the grader keeps it exact, the page need not know it
+      }
+      const p = Number(absN);
+      const n = b.n ** BigInt(p), d = b.d ** BigInt(p);
+      return known(q.n < 0n ? frac(d, n) : frac(n, d));
+    }
     function sum() {
       let left = term();
       while (isOp(tok(), "+-")) {
-        advance();
+        const op = advance();
         const right = term();
-        left = { constant: left.constant && right.constant, e: false };
+        left = add(left, right, op.text === "-", op.pos);
       }
       return left;
     }
@@ -311,11 +363,11 @@
         const t = tok();
         if (isOp(t, "*/")) {
           advance();
+          const at = tok().pos;
           const right = unary();
-          left = { constant: left.constant && right.constant, e: false };
+          left = t.text === "*" ? multiply(left, right, t.pos) : divide(left, right, at);
         } else if (["var", "const", "func", "open", "frac"].includes(t.kind)) {
-          const right = power();
-          left = { constant: left.constant && right.constant, e: false };
+          left = multiply(left, power(), t.pos);
         } else if (t.kind === "num") {
           throw new GrammarError("syntax", t.pos);
         } else {
@@ -330,15 +382,16 @@
         enter(t.pos);
         const operand = unary();
         depth--;
-        return { constant: operand.constant, e: t.text === "+" && operand.e };
+        if (t.text === "+") return operand;
+        return operand.value === null ? unknown : known({ n: -operand.value.n, d: operand.value.d });
       }
       return power();
     }
     function power() {
       let base = primary();
       while (tok().kind === "sup") {
-        advance();
-        base = { constant: base.constant, e: false };
+        const t = advance();
+        base = raiseTo(base, known(frac(BigInt(t.text), 1n)), t.pos);
       }
       if (isOp(tok(), "^")) {
         const caret = advance();
@@ -346,23 +399,26 @@
         const at = tok().pos;
         const exponent = unary();
         depth--;
-        if (!base.e && !exponent.constant) throw new GrammarError("exponent_formula", at);
-        base = { constant: base.constant && exponent.constant, e: false };
+        base = raiseTo(base, exponent, at);
       }
       return base;
     }
     function primary() {
       const t = tok();
-      if (t.kind === "num") { advance(); return { constant: true, e: false }; }
-      if (t.kind === "var") { advance(); return { constant: false, e: false }; }
-      if (t.kind === "const") { advance(); return { constant: false, e: true }; }
+      if (t.kind === "num") {
+        advance();
+        return known(parseNumberOrThrow(t.text));
+      }
+      if (t.kind === "var") { advance(); return unknown; }
+      if (t.kind === "const") { advance(); return { value: null, e: true }; }
       if (t.kind === "func") return call();
       if (t.kind === "open") return group();
       if (t.kind === "frac") {
         advance();
         const numerator = group();
+        const at = tok().pos;
         const denominator = group();
-        return { constant: numerator.constant && denominator.constant, e: false };
+        return divide(numerator, denominator, at);
       }
       throw unexpected(t);
     }
@@ -388,9 +444,13 @@
       if (functionDepth >= G.formulaMaxFunctionDepth) throw new GrammarError("nesting", t.pos);
       if (tok().kind !== "open") throw new GrammarError("bracket", tok().pos);
       functionDepth++;
-      group();
+      const arg = group();
       functionDepth--;
-      return { constant: false, e: false };
+      if (t.text === "sqrt") return raiseTo(arg, known({ n: 1n, d: 2n }), t.pos);
+      if (t.text === "log" && arg.value !== null && arg.value.n <= 0n) {
+        throw new GrammarError("value", t.pos);
+      }
+      return unknown; // exp(0) is 1 for the grader; the page need not know it
     }
     if (tok().kind === "end") throw new GrammarError("empty", 0);
     sum();
@@ -447,7 +507,8 @@
         : fill(W.status_ok, { value: verdict.value });
       input.removeAttribute("aria-invalid");
     } else {
-      const where = verdict.position === null ? "" : " (" + fill(W.at, { n: verdict.position + 1 }) + ")";
+      const unplaced = verdict.kind === "too_long" || verdict.kind === "empty";
+      const where = unplaced ? "" : " (" + fill(W.at, { n: verdict.position + 1 }) + ")";
       status.textContent = W.errors[verdict.kind] + where;
       input.title = status.textContent;
       input.setAttribute("aria-invalid", "true");

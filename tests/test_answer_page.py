@@ -1,0 +1,444 @@
+"""The answer page ``forms/<id>.html``: words, no key data, the grammar shared with the
+grader (a corpus both must read alike, the page's side run in headless Chromium), and the
+student's path end to end: type the key, download, ``grade`` → full marks."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import re
+import time
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from grader.core.numbers import NumberError, fmt_dec, fmt_frac, parse_number
+from grader.grade.formulas import DEFAULT_FUNCTIONS, FormulaError, parse_formula
+from grader.make import answer_page as page_module
+from grader.make.answer_page import name_table
+from grader.make.build import generate_command
+from tests.browser import chromium  # noqa: F401 - a fixture
+from tests.grammar_kinds import FORMULA_KINDS, NUMBER_KINDS, kind_of
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "grader" / "samples"
+CORPUS = json.loads((ROOT / "tests" / "data" / "grammar_corpus.json").read_text("utf-8"))
+SECRET = "answer-page-secret-2026"  # >= 16 bytes, >= 8 distinct characters
+WORDS = ROOT / "templates" / "answer_page.words.yaml"
+
+
+def build_course(tmp: Path, language: str = "en") -> Path:
+    """The sample course (every family) for three students, without PDFs."""
+    course = yaml.safe_load((SAMPLES / "course.yaml").read_text("utf-8"))
+    course["language"] = language
+    (tmp / "course.yaml").write_text(yaml.safe_dump(course, allow_unicode=True), "utf-8")
+    (tmp / "roster.csv").write_text(
+        "id,name\ns001,Alice Martin\ns002,Иванов Иван\ns003,<b>Eve</b> & \"Co\"\n", "utf-8"
+    )
+    old = os.environ.get("GRADER_SECRET")
+    os.environ["GRADER_SECRET"] = SECRET
+    try:
+        code = generate_command(
+            str(tmp / "course.yaml"), str(tmp / "roster.csv"), str(tmp / "build"), pdf=False, jobs=1
+        )
+    finally:
+        if old is None:
+            del os.environ["GRADER_SECRET"]
+        else:
+            os.environ["GRADER_SECRET"] = old
+    assert code == 0
+    return tmp / "build"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_course(tmp_path_factory.mktemp("course"))
+
+
+# ---------------------------------------------------------------- words and build
+
+
+def _shape(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _shape(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return len(node)
+    return type(node).__name__
+
+
+def test_words_have_the_same_keys_in_en_and_ru() -> None:
+    words = yaml.safe_load(WORDS.read_text("utf-8"))
+    assert set(words) == {"en", "ru"}
+    assert _shape(words["en"]) == _shape(words["ru"])
+    # every error kind the page can report has words
+    kinds = {kind for _, kind in NUMBER_KINDS + FORMULA_KINDS} | {"exponent_range"}
+    assert kinds <= set(words["en"]["errors"])
+    script = (ROOT / "templates" / "answer_page.js").read_text("utf-8")
+    assert set(re.findall(r'GrammarError\("(\w+)"', script)) <= set(words["en"]["errors"])
+
+
+def test_generate_writes_a_page_per_student_listed_and_checked(course: Path) -> None:
+    manifest = json.loads((course / "manifest.json").read_text("utf-8"))
+    for sid in ("s001", "s002", "s003"):
+        assert f"forms/{sid}.html" in manifest["files"]
+        assert (course / "forms" / f"{sid}.html").is_file()
+    from grader.make.check import check_command
+
+    old = os.environ.get("GRADER_SECRET")
+    os.environ["GRADER_SECRET"] = SECRET
+    try:
+        page = course / "forms" / "s002.html"
+        original = page.read_bytes()
+        assert check_command(str(course.parent / "course.yaml"), str(course)) == 0
+        page.write_bytes(original.replace(b"</main>", b"<p>edited</p></main>"))
+        assert check_command(str(course.parent / "course.yaml"), str(course)) == 1
+    finally:
+        page.write_bytes(original)
+        if old is None:
+            del os.environ["GRADER_SECRET"]
+        else:
+            os.environ["GRADER_SECRET"] = old
+
+
+def test_page_is_self_contained_escaped_and_in_the_course_language(tmp_path: Path, course: Path) -> None:
+    html = (course / "forms" / "s003.html").read_text("utf-8")
+    assert (
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in html
+    )
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//)""", html)  # nothing fetched
+    assert "<b>Eve</b>" not in html and "&lt;b&gt;Eve&lt;/b&gt; &amp; &#34;Co&#34;" in html
+    assert 'lang="en"' in html and "How to write your answers" in html
+    assert "W₂[1,2]" in html and "δ₃" in html and "o₁ (Step 1)" in html
+    ru = build_course(tmp_path, "ru")
+    html_ru = (ru / "forms" / "s001.html").read_text("utf-8")
+    assert 'lang="ru"' in html_ru and "Как записывать ответы" in html_ru and "Шаг 1" in html_ru
+    # the data block cannot end the script early, whatever a name holds
+    data = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S)
+    assert data is not None and "<" not in data.group(1)
+
+
+def test_the_builder_never_receives_a_solution() -> None:
+    """Structural: what builds the page takes parameters, never a Variant or a Solution."""
+    for fn in (
+        page_module.answer_page,
+        page_module.form_exercise,
+        page_module.render_answer_page,
+    ):
+        hints = typing.get_type_hints(fn)
+        shown = " ".join(str(h) for h in hints.values())
+        assert "Variant" not in shown and "Solution" not in shown, fn.__name__
+    source = (ROOT / "grader" / "make" / "answer_page.py").read_text("utf-8")
+    assert ".solution" not in source and "solve(" not in source
+
+
+# ---------------------------------------------------------------- no key data
+
+
+def _student_specific(html: str) -> str:
+    """The page without what every page shares (its script, style and rules)."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    html = re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+    return re.sub(r'<section class="rules".*?</section>', "", html, flags=re.S)
+
+
+def _leaves(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _leaves(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _leaves(v)
+    elif node is not None:
+        yield node
+
+
+def _key_texts(key: dict[str, Any]) -> set[str]:
+    """Every way a key value could be written: fraction, decimals (point and comma) at 4 and
+    7 places, and for a formula its text."""
+    texts: set[str] = set()
+    for leaf in _leaves(key["answers"]):
+        try:
+            value = parse_number(leaf)
+        except NumberError:
+            texts.add(leaf)  # a formula
+            continue
+        for text in (fmt_frac(value), fmt_dec(value, 4), fmt_dec(value, 7)):
+            texts |= {text, text.replace(".", ",")}
+    return texts
+
+
+def _given_texts(key: dict[str, Any]) -> set[str]:
+    """The student's given data, as numbers in every form: the page may show those."""
+    texts: set[str] = set()
+    for leaf in _leaves(key["params"]):
+        try:
+            value = parse_number(leaf) if isinstance(leaf, str | int) else None
+        except NumberError:
+            value = None
+        if value is not None:
+            texts |= {fmt_frac(value), fmt_dec(value, 4), fmt_dec(value, 7)}
+    return texts
+
+
+_NUMBER_TOKEN = re.compile(r"(?<![\w.,/])-?[0-9]+(?:[.,/][0-9]+)*(?![\w.,/])")
+SMALL = 20  # integers this small are indices and labels (W₂[1,2], step 1, row 0)
+
+
+def key_leaks(html: str, key: dict[str, Any]) -> list[str]:
+    """Key values found in the page, as written, base64 or hex."""
+    specific = _student_specific(html)
+    secret = _key_texts(key) - _given_texts(key)
+    found = []
+    tokens = set(_NUMBER_TOKEN.findall(specific))
+    for text in sorted(secret):
+        numeric = re.fullmatch(r"-?[0-9]+(?:[.,/][0-9]+)*", text) is not None
+        if numeric and re.fullmatch(r"-?[0-9]+", text) and abs(int(text)) <= SMALL:
+            continue
+        if (numeric and text in tokens) or (not numeric and text in specific):
+            found.append(text)
+        for encoded in (
+            base64.b64encode(text.encode()).decode().rstrip("="),
+            text.encode().hex(),
+        ):
+            if len(encoded) >= 6 and encoded in html:
+                found.append(f"{text} as {encoded}")
+    return found
+
+
+def test_no_page_holds_a_key_value(course: Path) -> None:
+    checked = 0
+    for key_path in sorted((course / "keys").glob("*.json")):
+        key = json.loads(key_path.read_text("utf-8"))
+        html = (course / "forms" / f"{key['student']}.html").read_text("utf-8")
+        assert key_leaks(html, key) == []
+        checked += len(_key_texts(key) - _given_texts(key))
+    assert checked > 300  # the scan looked at many values
+    # the scan finds a value that is there (as text, and as base64)
+    key = json.loads((course / "keys" / "s001.json").read_text("utf-8"))
+    value = next(
+        t for t in sorted(_key_texts(key) - _given_texts(key)) if "/" in t and len(t) > 4
+    )
+    html = (course / "forms" / "s001.html").read_text("utf-8")
+    assert key_leaks(html.replace("</main>", f"<p>{value}</p></main>"), key) == [value]
+    b64 = base64.b64encode(value.encode()).decode()
+    assert key_leaks(html.replace("</main>", f"<p>{b64}</p></main>"), key)
+
+
+# ---------------------------------------------------------------- the shared grammar
+
+
+def python_number(text: str) -> dict[str, Any]:
+    try:
+        return {"ok": True, "value": fmt_frac(parse_number(text))}
+    except NumberError as e:
+        return {"ok": False, "kind": kind_of(e.message, NUMBER_KINDS), "position": e.position}
+
+
+def python_formula(entry: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parse_formula(entry["text"], entry["variables"], entry["functions"], entry["generic"])
+        return {"ok": True}
+    except FormulaError as e:
+        return {"ok": False, "kind": kind_of(e.message, FORMULA_KINDS), "position": e.position}
+
+
+def test_corpus_covers_every_rule_and_limit() -> None:
+    numbers, formulas = CORPUS["numbers"], CORPUS["formulas"]
+    assert len(numbers) + len(formulas) >= 300
+    assert len(set(numbers)) == len(numbers)
+    number_results = [python_number(t) for t in numbers]
+    formula_results = [python_formula(e) for e in formulas]
+    assert sum(r["ok"] for r in number_results) >= 100
+    assert sum(not r["ok"] for r in number_results) >= 100
+    assert {r.get("kind") for r in number_results} - {None} == {k for _, k in NUMBER_KINDS}
+    formula_kinds = {r.get("kind") for r in formula_results} - {None}
+    assert formula_kinds == {k for _, k in FORMULA_KINDS} | {"exponent_range"}
+    # what the page does not check (the formula's degree) is not in the corpus
+    assert "unchecked" not in formula_kinds
+    # the limits on both sides of their boundary
+    boundaries = {
+        "1" * 1000: True,  # MAX_DIGITS significant digits
+        "1" * 1001: False,
+        " " * 2099 + "1": True,  # MAX_NUMBER_CHARS characters
+        "9" * 2101: False,
+        "1e80": True,  # MAX_EXPONENT
+        "1e-80": True,
+        "1e81": False,
+        "1e-81": False,
+    }
+    for text, ok in boundaries.items():
+        assert text in numbers and python_number(text)["ok"] is ok
+    # the decimal comma in every form it may take and may not
+    for text in ("0,25", "-0,125", "\u22120,125", "1,5e-3", "0,25,1", "1.0,5", ",5", "5,"):
+        assert text in numbers
+
+
+def test_page_checker_agrees_with_python_on_the_corpus(chromium: Any, course: Path) -> None:  # noqa: F811
+    chromium.get((course / "forms" / "s001.html").as_uri())
+    numbers = CORPUS["numbers"]
+    page_numbers = chromium.execute_script(
+        "return arguments[0].map(t => window.answerPageGrammar.parseNumber(t));", numbers
+    )
+    disagree = [
+        (text, python_number(text), got)
+        for text, got in zip(numbers, page_numbers, strict=True)
+        if python_number(text) != got
+    ]
+    assert disagree == []
+    formulas = CORPUS["formulas"]
+    tables = [name_table(e["variables"], e["functions"], e["generic"]) for e in formulas]
+    page_formulas = chromium.execute_script(
+        "return arguments[0].map((t, i) => window.answerPageGrammar.checkFormula(t, arguments[1][i]));",
+        [e["text"] for e in formulas],
+        tables,
+    )
+    disagree = [
+        (e["text"], python_formula(e), got)
+        for e, got in zip(formulas, page_formulas, strict=True)
+        if python_formula(e) != got
+    ]
+    assert disagree == []
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def _fields(driver: Any) -> list[Any]:
+    return driver.find_elements("css selector", "input[data-ptr]")
+
+
+def _value_at(data: Any, ptr: str) -> Any:
+    node = data
+    for part in ptr.split("/")[1:]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _download(driver: Any, name: str) -> dict[str, Any]:
+    target = Path(driver.downloads) / name
+    if target.exists():
+        target.unlink()
+    driver.find_element("id", "download").click()
+    for _ in range(100):
+        if target.exists() and target.stat().st_size > 0:
+            break
+        time.sleep(0.05)
+    text = target.read_text("utf-8")
+    return json.loads(text)
+
+
+def _grade(course: Path, submission: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    from grader.grade.batch import grade_command
+
+    subs = tmp / "subs"
+    subs.mkdir(parents=True, exist_ok=True)
+    (subs / "s001.json").write_text(json.dumps(submission, ensure_ascii=False), "utf-8")
+    roster = tmp / "roster.csv"
+    roster.write_text("id,name\ns001,Alice Martin\n", "utf-8")
+    old = os.environ.get("GRADER_SECRET")
+    os.environ["GRADER_SECRET"] = SECRET
+    try:
+        grade_command(
+            str(course.parent / "course.yaml"), [str(subs)], str(roster), str(tmp / "out"),
+            lms=None, jobs=1,
+        )
+    finally:
+        if old is None:
+            del os.environ["GRADER_SECRET"]
+        else:
+            os.environ["GRADER_SECRET"] = old
+    gradebook = list(csv.DictReader(io.StringIO((tmp / "out" / "gradebook.csv").read_text("utf-8"))))
+    report = json.loads((tmp / "out" / "reports" / "s001.json").read_text("utf-8"))
+    return {"row": gradebook[0], "report": report}
+
+
+def test_typed_key_downloads_a_submission_that_gets_full_marks(
+    chromium: Any,  # noqa: F811
+    course: Path,
+    tmp_path: Path,
+) -> None:
+    key = json.loads((course / "keys" / "s001.json").read_text("utf-8"))
+    chromium.get((course / "forms" / "s001.html").as_uri())
+    chromium.execute_script("localStorage.clear(); location.reload();")
+    fields = _fields(chromium)
+    pointers = [f.get_attribute("data-ptr") for f in fields]
+    assert len(pointers) == len(list(_leaves(key["answers"]))) == len(set(pointers))
+    typed: dict[str, str] = {}
+    for field, ptr in zip(fields, pointers, strict=True):
+        text = _value_at(key, ptr)
+        value = None
+        try:
+            value = parse_number(text)
+        except NumberError:
+            pass
+        # a short terminating decimal is typed with a decimal comma and a trailing zero,
+        # which must reach the file as typed
+        if value is not None and value.denominator in (2, 4, 5) and len(typed) % 3 == 0:
+            text = fmt_dec(value, 2).replace(".", ",") + "0"
+        field.send_keys(text)  # real key events
+        typed[ptr] = text
+        assert "ok" in field.get_attribute("class").split(), (ptr, text)
+    submission = _download(chromium, "s001.json")
+    assert list(submission) == ["assignment", "student", "answers"]
+    assert submission["assignment"] == key["assignment"] and submission["student"] == "s001"
+    for ptr, text in typed.items():
+        assert _value_at(submission, ptr) == text
+    graded = _grade(course, submission, tmp_path / "right")
+    assert graded["row"]["score"] == graded["row"]["max_score"] != ""
+    assert {f["status"] for f in graded["report"]["fields"]} == {"correct"}
+
+    # one wrong value: that field, and only that one, is incorrect
+    wrong_ptr = "/answers/mlp/h1/0/0"
+    wrong = chromium.find_element("css selector", f'input[data-ptr="{wrong_ptr}"]')
+    right_value = parse_number(typed[wrong_ptr])
+    wrong.clear()
+    wrong.send_keys(fmt_frac(right_value + 7))
+    submission = _download(chromium, "s001.json")
+    graded = _grade(course, submission, tmp_path / "wrong")
+    statuses = {f["pointer"]: f["status"] for f in graded["report"]["fields"]}
+    assert statuses[wrong_ptr] == "incorrect"
+    assert float(graded["row"]["score"]) < float(graded["row"]["max_score"])
+
+    # a reload restores the draft
+    chromium.refresh()
+    restored = {f.get_attribute("data-ptr"): f.get_attribute("value") for f in _fields(chromium)}
+    assert restored == {**typed, wrong_ptr: fmt_frac(right_value + 7)}
+
+    # Load file: an empty page reads the downloaded file back, and downloads it unchanged
+    path = tmp_path / "handed-in.json"
+    path.write_text(json.dumps(submission), "utf-8")
+    chromium.execute_script("localStorage.clear(); location.reload();")
+    assert all(f.get_attribute("value") == "" for f in _fields(chromium))
+    empty = _download(chromium, "s001.json")
+    assert list(_leaves(empty["answers"])) == []  # every field null
+    chromium.find_element("id", "load").send_keys(str(path))
+    for _ in range(100):
+        if _fields(chromium)[0].get_attribute("value"):
+            break
+        time.sleep(0.05)
+    assert _download(chromium, "s001.json") == submission
+
+
+def test_field_status_shows_the_rule(chromium: Any, course: Path) -> None:  # noqa: F811
+    chromium.get((course / "forms" / "s001.html").as_uri())
+    chromium.execute_script("localStorage.clear(); location.reload();")
+    field = chromium.find_element("css selector", 'input[data-ptr="/answers/graph/values/a"]')
+    field.send_keys("1,,5")
+    status = field.find_element("xpath", "following-sibling::span")
+    assert "bad" in field.get_attribute("class") and "decimal comma" in status.text
+    field.clear()
+    field.send_keys("\u22120,125")
+    assert "ok" in field.get_attribute("class") and "-1/8" in field.get_attribute("title")
+    formula = chromium.find_element("css selector", 'input[data-ptr="/answers/graph/partials/x/formula"]')
+    formula.send_keys("2z + y")
+    assert "bad" in formula.get_attribute("class") and "unknown name" in formula.find_element(
+        "xpath", "following-sibling::span"
+    ).text
+    chromium.execute_script("localStorage.clear();")
