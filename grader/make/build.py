@@ -41,7 +41,7 @@ from grader.course.variants import (
     read_secret,
 )
 from grader.exercises import get_exercise
-from grader.make.answer_page import answer_page
+from grader.make.answer_page import answer_page, page_words
 from grader.make.documents import (
     Kind,
     StudentDoc,
@@ -66,8 +66,13 @@ KINDS: tuple[tuple[Kind, str], ...] = (("sheet", "sheets"), ("key", "keys"))
 
 
 def template_json(assignment: Assignment, student_id: str, variants: Sequence[Variant]) -> Any:
-    """The answer template a student fills in: the submission layout with nulls."""
+    """The answer template a student fills in: the submission layout with nulls, after a
+    link to the schema (editors check the file as it is typed) and the rules in words
+    (grading ignores both)."""
+    rules = page_words(assignment.language)["template_help"]
     return {
+        "$schema": "../schema.json",
+        "_help": rules.replace("{id}", student_id),
         "assignment": assignment.id,
         "student": student_id,
         "answers": {

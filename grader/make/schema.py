@@ -10,17 +10,48 @@ from grader.course.submission import MAX_FORMULA_CHARS
 from grader.course.variants import is_fully_fixed
 from grader.exercises import get_exercise
 
+def _class(chars: str) -> str:
+    """A regex character class of ``chars``, every one as a ``\\uXXXX`` escape (the same
+    in Python's ``re`` and in ECMA-262, which JSON Schema's ``pattern`` uses)."""
+    return "[" + "".join(f"\\u{ord(c):04x}" for c in chars) + "]"
+
+
+# What :func:`grader.core.numbers.parse_number` strips around a number: str.strip()'s set.
+_WS = _class("".join(chr(c) for c in range(0x3001) if chr(c).isspace()))
+_TEX_WS = "[ \\t\\n\\r\\f\\v\\u001c-\\u001f]"  # around \\frac's arguments (ASCII)
+_SIGN = "[+\\-\\u2212]"
+_EXP = f"(?:[eE]{_SIGN}?[0-9]+)"
+_DECIMAL = f"(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+){_EXP}?|[0-9]+,[0-9]+{_EXP}?)"
+_PLAIN = f"{_SIGN}?{_DECIMAL}(?:[/\\u2044]{_SIGN}?{_DECIMAL})?"
+_ARG = f"(?:\\{{{_TEX_WS}*{_SIGN}?{_DECIMAL}{_TEX_WS}*\\}}|[0-9])"
+_TEX = f"{_SIGN}?\\\\[dt]?frac{_TEX_WS}*{_ARG}{_TEX_WS}*{_ARG}"
+_BODY = f"(?:{_PLAIN}|{_TEX})"
+# The number grammar as a pattern.  A regex cannot count, so it accepts what only the
+# parser refuses: more than MAX_DIGITS digits, an exponent over MAX_EXPONENT, a division
+# by zero, and a decimal comma in both parts of a fraction or beside a point in the other.
+NUMBER_PATTERN = f"^{_WS}*(?:{_BODY}|\\$+{_WS}*{_BODY}{_WS}*\\$+){_WS}*$"
+# The characters (and LaTeX commands) of the formula parser's vocabulary; which names a
+# field accepts is the parser's business.
+FORMULA_PATTERN = (
+    "^(?:[A-Za-z0-9_ \\t\\r\\n\\u00a0\\u2009\\u202f$+\\-*/^()\\[\\]{}.\\u2212\\u00b7"
+    "\\u22c5\\u2219\\u00d7\\u00f7\\u03c3\\u2070\\u00b9\\u00b2\\u00b3\\u2074-\\u2079\\u207b]"
+    "|\\\\[A-Za-z]+|\\\\[,;:! ])*$"
+)
+
 NUMBER_SCHEMA = {
-    "description": 'a number: a JSON number, or a string such as "1/4", "-0.125", "−1/8", "1.25e-1", "\\\\frac{1}{4}"',
+    "description": 'a number: a JSON number, or a string such as "1/4", "-0.125", "0,25", "−1/8", "1.25e-1", "\\\\frac{1}{4}"',
     "anyOf": [
         {"type": "number"},
-        {"type": "string", "maxLength": MAX_NUMBER_CHARS},
+        {"type": "string", "maxLength": MAX_NUMBER_CHARS, "pattern": NUMBER_PATTERN},
         {"type": "null"},
     ],
 }
 FORMULA_SCHEMA = {
-    "description": 'a formula in ordinary math syntax, e.g. "2x + y + 2(x+y)"',
-    "anyOf": [{"type": "string", "maxLength": MAX_FORMULA_CHARS}, {"type": "null"}],
+    "description": 'a formula in ordinary math syntax, e.g. "4x + 3y" or "2*x + y"',
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_FORMULA_CHARS, "pattern": FORMULA_PATTERN},
+        {"type": "null"},
+    ],
 }
 
 
@@ -39,6 +70,8 @@ def submission_schema(assignment: Assignment) -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["assignment", "student", "answers"],
         "properties": {
+            "$schema": {"type": "string", "description": "this schema, for editors"},
+            "_help": {"type": "string", "description": "how to write the answers (ignored)"},
             "assignment": {"const": assignment.id},
             "student": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
             "answers": {"type": "object", "additionalProperties": False, "properties": answers},
