@@ -10,13 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import under_ci
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-
-
-def ci() -> bool:
-    """CI is set to a true value (``true``, ``1``, ``yes``, any case)."""
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def browser_available() -> bool:
@@ -26,7 +23,7 @@ def browser_available() -> bool:
 def require_browser() -> None:
     """Skip without Chromium on a user's machine; under CI the browser tests must run."""
     if not browser_available():
-        if ci():
+        if under_ci():
             pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing, and under CI the browser tests must run")
         pytest.skip("Chromium or chromedriver is not installed")
 

@@ -240,23 +240,22 @@ NUMBERS: list[tuple[str, str, str, Any]] = [
         "invalid",
         "unexpected character '⁻': write numbers with ASCII digits (at character 3)",
     ),
+    # a decimal comma reads like a point (issue 12); other commas stay invalid
+    ("comma-decimal", s("0,25"), "incorrect", F(1, 4)),
+    ("comma-decimal-neg", s("-0,25"), "correct", F(-1, 4)),
+    ("comma-in-dollars", s("$-0,25$"), "correct", F(-1, 4)),
     (
-        "comma-decimal",
-        s("0,25"),
+        "comma-twice",
+        s("-0,25,0"),
         "invalid",
-        "unexpected ',': use a point for decimals (0.25) (at character 2)",
+        "more than one ',': write one decimal comma (0,25) and no thousands separators "
+        "(at character 6)",
     ),
     (
-        "comma-decimal-neg",
-        s("-0,25"),
+        "comma-without-leading-digit",
+        s("-,25"),
         "invalid",
-        "unexpected ',': use a point for decimals (0.25) (at character 3)",
-    ),
-    (
-        "comma-in-dollars",
-        s("$-0,25$"),
-        "invalid",
-        "unexpected ',': use a point for decimals (0.25) (at character 4)",
+        "a decimal comma needs a digit on each side (0,25) (at character 2)",
     ),
     (
         "vulgar-eighth",
