@@ -24,7 +24,9 @@ def require_browser() -> None:
     """Skip without Chromium on a user's machine; under CI the browser tests must run."""
     if not browser_available():
         if under_ci():
-            pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing, and under CI the browser tests must run")
+            pytest.fail(
+                f"{CHROMIUM} or {CHROMEDRIVER} is missing, and under CI the browser tests must run"
+            )
         pytest.skip("Chromium or chromedriver is not installed")
 
 

@@ -5,6 +5,7 @@ student's path end to end: type the key, download, ``grade`` → full marks."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import io
 import json
@@ -40,7 +41,7 @@ def build_course(tmp: Path, language: str = "en") -> Path:
     course["language"] = language
     (tmp / "course.yaml").write_text(yaml.safe_dump(course, allow_unicode=True), "utf-8")
     (tmp / "roster.csv").write_text(
-        "id,name\ns001,Alice Martin\ns002,Иванов Иван\ns003,<b>Eve</b> & \"Co\"\n", "utf-8"
+        'id,name\ns001,Alice Martin\ns002,Иванов Иван\ns003,<b>Eve</b> & "Co"\n', "utf-8"
     )
     old = os.environ.get("GRADER_SECRET")
     os.environ["GRADER_SECRET"] = SECRET
@@ -107,11 +108,11 @@ def test_generate_writes_a_page_per_student_listed_and_checked(course: Path) -> 
             os.environ["GRADER_SECRET"] = old
 
 
-def test_page_is_self_contained_escaped_and_in_the_course_language(tmp_path: Path, course: Path) -> None:
+def test_page_is_self_contained_escaped_and_in_the_course_language(
+    tmp_path: Path, course: Path
+) -> None:
     html = (course / "forms" / "s003.html").read_text("utf-8")
-    assert (
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in html
-    )
+    assert "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in html
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//)""", html)  # nothing fetched
     assert "<b>Eve</b>" not in html and "&lt;b&gt;Eve&lt;/b&gt; &amp; &#34;Co&#34;" in html
     assert 'lang="en"' in html and "How to write your answers" in html
@@ -222,9 +223,7 @@ def test_no_page_holds_a_key_value(course: Path) -> None:
     assert checked > 300  # the scan looked at many values
     # the scan finds a value that is there (as text, and as base64)
     key = json.loads((course / "keys" / "s001.json").read_text("utf-8"))
-    value = next(
-        t for t in sorted(_key_texts(key) - _given_texts(key)) if "/" in t and len(t) > 4
-    )
+    value = next(t for t in sorted(_key_texts(key) - _given_texts(key)) if "/" in t and len(t) > 4)
     html = (course / "forms" / "s001.html").read_text("utf-8")
     assert key_leaks(html.replace("</main>", f"<p>{value}</p></main>"), key) == [value]
     b64 = base64.b64encode(value.encode()).decode()
@@ -346,15 +345,21 @@ def _grade(course: Path, submission: dict[str, Any], tmp: Path) -> dict[str, Any
     os.environ["GRADER_SECRET"] = SECRET
     try:
         grade_command(
-            str(course.parent / "course.yaml"), [str(subs)], str(roster), str(tmp / "out"),
-            lms=None, jobs=1,
+            str(course.parent / "course.yaml"),
+            [str(subs)],
+            str(roster),
+            str(tmp / "out"),
+            lms=None,
+            jobs=1,
         )
     finally:
         if old is None:
             del os.environ["GRADER_SECRET"]
         else:
             os.environ["GRADER_SECRET"] = old
-    gradebook = list(csv.DictReader(io.StringIO((tmp / "out" / "gradebook.csv").read_text("utf-8"))))
+    gradebook = list(
+        csv.DictReader(io.StringIO((tmp / "out" / "gradebook.csv").read_text("utf-8")))
+    )
     report = json.loads((tmp / "out" / "reports" / "s001.json").read_text("utf-8"))
     return {"row": gradebook[0], "report": report}
 
@@ -374,10 +379,8 @@ def test_typed_key_downloads_a_submission_that_gets_full_marks(
     for field, ptr in zip(fields, pointers, strict=True):
         text = _value_at(key, ptr)
         value = None
-        try:
+        with contextlib.suppress(NumberError):
             value = parse_number(text)
-        except NumberError:
-            pass
         # a short terminating decimal is typed with a decimal comma and a trailing zero,
         # which must reach the file as typed
         if value is not None and value.denominator in (2, 4, 5) and len(typed) % 3 == 0:
@@ -436,9 +439,33 @@ def test_field_status_shows_the_rule(chromium: Any, course: Path) -> None:  # no
     field.clear()
     field.send_keys("\u22120,125")
     assert "ok" in field.get_attribute("class") and "-1/8" in field.get_attribute("title")
-    formula = chromium.find_element("css selector", 'input[data-ptr="/answers/graph/partials/x/formula"]')
+    formula = chromium.find_element(
+        "css selector", 'input[data-ptr="/answers/graph/partials/x/formula"]'
+    )
     formula.send_keys("2z + y")
-    assert "bad" in formula.get_attribute("class") and "unknown name" in formula.find_element(
-        "xpath", "following-sibling::span"
-    ).text
+    assert (
+        "bad" in formula.get_attribute("class")
+        and "unknown name" in formula.find_element("xpath", "following-sibling::span").text
+    )
     chromium.execute_script("localStorage.clear();")
+
+
+def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Path) -> None:
+    """Every graded leaf has a field of its kind, and a formula field accepts exactly the
+    names grading accepts there (the test may look at the solution; the page may not)."""
+    from grader.course.assignment import load_assignment
+    from grader.course.variants import make_variants
+    from grader.grade.grading import formula_names
+
+    assignment = load_assignment(str(course.parent / "course.yaml"))
+    for sid in ("s001", "s002", "s003"):
+        for v in make_variants(assignment, sid, SECRET.encode()):
+            form = page_module.form_exercise(v.exercise, v.params, "en", "")
+            fields = {f.pointer: f for f in page_module._all_fields(form.sections)}
+            graded = {p: c.kind for c in v.solution.computations for p in c.outputs}
+            assert {p: f.kind for p, f in fields.items()} == graded
+            for ptr, kind in graded.items():
+                if kind == "formula":
+                    variables, generic = formula_names(v.solution.values[ptr], v.params)
+                    expected = name_table(variables, DEFAULT_FUNCTIONS, generic)
+                    assert form.vocabularies[fields[ptr].vocabulary] == expected

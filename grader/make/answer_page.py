@@ -92,7 +92,9 @@ def sub(text: str) -> str:
 # ---------------------------------------------------------------- from params to layout
 
 
-def form_exercise(spec: ExerciseSpec, params: BaseModel, language: str, points: str) -> FormExercise:
+def form_exercise(
+    spec: ExerciseSpec, params: BaseModel, language: str, points: str
+) -> FormExercise:
     """The page's view of one exercise, from its parameters alone."""
     exercise = get_exercise(spec.type)
     layout = exercise.template_answers(params)
@@ -115,6 +117,8 @@ def _vocabulary(type_name: str, params: BaseModel) -> dict[str, Any] | None:
     """The names a formula field of this family accepts, as the grader reads them: the
     declared variables (``formula_names`` adds the key's free symbols, which are among
     them) and the generic function ``f`` of mlp_matrix."""
+    variables: tuple[str, ...]
+    generic: tuple[str, ...]
     if type_name == "chain_rule":
         variables, generic = tuple(params.variables), ()  # type: ignore[attr-defined]
     elif type_name == "mlp_matrix":
@@ -152,21 +156,17 @@ def _field(ptr: str, label: str, kind: Literal["number", "formula"] = "number") 
     return FormField(ptr, label, kind, "v" if kind == "formula" else "")
 
 
-def _grid(title: str, matrix: list[Any], ptr: str, symbol: str, w: dict[str, Any]) -> FormGrid:
+def _grid(title: str, matrix: list[Any], ptr: str, symbol: str) -> FormGrid:
     """A matrix as on the sheet, entries labelled 1-based (``W₂[1,2]``)."""
     width = len(matrix[0]) if matrix else 0
     rows = [
         (
             str(i + 1),
-            [_field(pointer(*_split(ptr), i, j), f"{symbol}[{i + 1},{j + 1}]") for j in range(width)],
+            [_field(f"{ptr}/{i}/{j}", f"{symbol}[{i + 1},{j + 1}]") for j in range(width)],
         )
         for i in range(len(matrix))
     ]
     return FormGrid(title, [str(j + 1) for j in range(width)], rows)
-
-
-def _split(ptr: str) -> list[str]:
-    return ptr.lstrip("/").split("/")
 
 
 def _chain_rule(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSection]:
@@ -174,7 +174,9 @@ def _chain_rule(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[Fo
     adjoints = [_field(f"{base}/adjoints/{n}", f"∂f/∂{sub(n)}") for n in layout["adjoints"]]
     partials = []
     for var in layout["partials"]:
-        partials.append(_field(f"{base}/partials/{var}/formula", f"∂f/∂{var}: {w['formula']}", "formula"))
+        partials.append(
+            _field(f"{base}/partials/{var}/formula", f"∂f/∂{var}: {w['formula']}", "formula")
+        )
         partials.append(_field(f"{base}/partials/{var}/value", f"∂f/∂{var}: {w['value_at_point']}"))
     return [
         FormSection(w["node_values"], values, [], []),
@@ -204,7 +206,7 @@ def _mlp(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSecti
             fields.append(_field(ptr, w["loss"]))
         elif isinstance(value, list):
             symbol = _mlp_symbol(key, w)
-            grids.append(_grid(symbol, value, ptr, symbol.split(" ")[0], w))
+            grids.append(_grid(symbol, value, ptr, symbol.split(" ")[0]))
         else:
             fields.append(_field(ptr, _mlp_symbol(key, w)))
     return [FormSection("", fields, grids, [])]
@@ -223,7 +225,15 @@ def _sgd(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSecti
             FormGrid(
                 w["forward"],
                 forward,
-                [("", [_field(f"{at}/forward/{i}", f"{c} ({name})") for i, c in enumerate(forward)])],
+                [
+                    (
+                        "",
+                        [
+                            _field(f"{at}/forward/{i}", f"{c} ({name})")
+                            for i, c in enumerate(forward)
+                        ],
+                    )
+                ],
             ),
             FormGrid(
                 w["deltas"],

@@ -10,6 +10,7 @@ from grader.course.submission import MAX_FORMULA_CHARS
 from grader.course.variants import is_fully_fixed
 from grader.exercises import get_exercise
 
+
 def _class(chars: str) -> str:
     """A regex character class of ``chars``, every one as a ``\\uXXXX`` escape (the same
     in Python's ``re`` and in ECMA-262, which JSON Schema's ``pattern`` uses)."""
