@@ -469,3 +469,16 @@ def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Pa
                     variables, generic = formula_names(v.solution.values[ptr], v.params)
                     expected = name_table(variables, DEFAULT_FUNCTIONS, generic)
                     assert form.vocabularies[fields[ptr].vocabulary] == expected
+
+
+def test_every_sheet_has_the_answer_rules_box(course: Path, tmp_path: Path) -> None:
+    for sid in ("s001", "s002", "s003"):
+        tex = (course / "sheets" / f"{sid}.tex").read_text("utf-8")
+        box = tex[tex.index(r"\answerrules{How to write your answers}") :]
+        box = box[: box.index("\n}\n")]
+        for rule in ('"1/4"', "0,25", "4x + 3y", "2*x + y", f"{{{sid}.json}}"):
+            assert rule in box, rule
+        assert f"forms/{sid}.html" in box and "grader validate" in box
+    ru = build_course(tmp_path, "ru")
+    tex = (ru / "sheets" / "s002.tex").read_text("utf-8")
+    assert r"\answerrules{Как записывать ответы}" in tex and "forms/s002.html" in tex

@@ -133,6 +133,10 @@ def squeeze(text: str) -> str:
 # ------------------------------------------------------------ the full build, with TeX
 
 
+def manifest_files(build: Path) -> dict[str, str]:
+    return json.loads((build / "manifest.json").read_text())["files"]
+
+
 def test_every_output_exists(require_tex, tex_build, setup):
     _, _, ids, _ = setup
     for sid in ids:
@@ -143,8 +147,10 @@ def test_every_output_exists(require_tex, tex_build, setup):
             f"keys/{sid}.pdf",
             f"keys/{sid}.json",
             f"templates/{sid}.json",
+            f"forms/{sid}.html",  # the answer page, with PDFs too
         ):
             assert (tex_build / rel).is_file(), rel
+            assert manifest_files(tex_build).get(rel), rel
     for rel in ("sheets/all.pdf", "keys/all.pdf", "schema.json", "manifest.json"):
         assert (tex_build / rel).is_file(), rel
     manifest = json.loads((tex_build / "manifest.json").read_text())
