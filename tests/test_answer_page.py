@@ -466,7 +466,7 @@ def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Pa
             assert {p: f.kind for p, f in fields.items()} == graded
             for ptr, kind in graded.items():
                 if kind == "formula":
-                    variables, generic = formula_names(v.solution.values[ptr], v.params)
+                    variables, generic = formula_names(v.solution.values[ptr], v)
                     expected = name_table(variables, DEFAULT_FUNCTIONS, generic)
                     assert form.vocabularies[fields[ptr].vocabulary] == expected
 

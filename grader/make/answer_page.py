@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +29,7 @@ from pydantic import BaseModel
 from grader.core import numbers
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.exercises import get_exercise
-from grader.exercises.base import pointer
+from grader.exercises.base import Exercise, pointer
 
 FORMULA_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")  # formulas.DEFAULT_FUNCTIONS
 FORMULA_MAX_LENGTH = 2000  # formulas.MAX_LENGTH
@@ -100,7 +99,7 @@ def form_exercise(
     layout = exercise.template_answers(params)
     w = page_words(language)
     base = pointer("answers", spec.id)
-    vocab = _vocabulary(spec.type, params)
+    vocab = _vocabulary(exercise, spec.type, params)
     title = spec.title or exercise.title[language]
     if spec.type == "chain_rule":
         sections = _chain_rule(layout, base, w)
@@ -110,23 +109,20 @@ def form_exercise(
         sections = _sgd(layout, base, w)
     else:  # a new family: its fields in layout order, labelled by their pointers
         sections = [FormSection(title, _generic_fields(layout, base), [], [])]
-    return FormExercise(spec.id, title, points, layout, sections, {"v": vocab} if vocab else {})
+    return FormExercise(spec.id, title, points, layout, sections, {"v": vocab})
 
 
-def _vocabulary(type_name: str, params: BaseModel) -> dict[str, Any] | None:
+# The undefined functions a family's key formulas use (grading takes them from the key;
+# tests/test_answer_page.py checks this table against it).
+GENERIC_FUNCTIONS: dict[str, tuple[str, ...]] = {"mlp_matrix": ("f",)}
+
+
+def _vocabulary(exercise: Exercise, type_name: str, params: BaseModel) -> dict[str, Any]:
     """The names a formula field of this family accepts, as the grader reads them: the
-    declared variables (``formula_names`` adds the key's free symbols, which are among
-    them) and the generic function ``f`` of mlp_matrix."""
-    variables: tuple[str, ...]
-    generic: tuple[str, ...]
-    if type_name == "chain_rule":
-        variables, generic = tuple(params.variables), ()  # type: ignore[attr-defined]
-    elif type_name == "mlp_matrix":
-        module = sys.modules[type(params).__module__]
-        variables, generic = tuple(module.formula_variables(params)), ("f",)
-    else:
-        return None
-    return name_table(variables, FORMULA_FUNCTIONS, generic)
+    family's declared formula variables (grading adds the key's free symbols, which are
+    among them) and its generic functions."""
+    variables = tuple(exercise.formula_variables(params))
+    return name_table(variables, FORMULA_FUNCTIONS, GENERIC_FUNCTIONS.get(type_name, ()))
 
 
 def name_table(
