@@ -43,6 +43,10 @@ def test_the_wheel_holds_the_package_under_its_own_name(wheel: Path) -> None:
         "grader/templates/chain_rule/key.tex.j2",
         "grader/templates/mlp_matrix/words.yaml",
         "grader/samples/course.yaml",
+        "grader/templates/answer_page.html.j2",  # the answer page and its assets
+        "grader/templates/answer_page.js",
+        "grader/templates/answer_page.css",
+        "grader/templates/answer_page.words.yaml",
     ):
         assert must in names, must
 
@@ -69,3 +73,5 @@ def test_an_installed_copy_generates_from_its_own_templates(wheel: Path, tmp_pat
     assert made.returncode == 0, made.stdout + made.stderr
     sheet = (tmp_path / "build" / "sheets" / "s001.tex").read_text("utf-8")
     assert "is trained by stochastic gradient descent" in sheet  # templates/sgd_chain/words.yaml
+    page = (tmp_path / "build" / "forms" / "s001.html").read_text("utf-8")
+    assert "answerPageGrammar" in page and "How to write your answers" in page

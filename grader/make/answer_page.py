@@ -63,6 +63,7 @@ class FormSection:
     fields: list[FormField]  # shown as a list of labelled fields
     grids: list[FormGrid]
     parts: list[FormSection]  # sub-sections (the steps of sgd_chain)
+    wide: bool = False  # one field per line (long labels: "∂f/∂x: value at the point")
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _chain_rule(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[Fo
     return [
         FormSection(w["node_values"], values, [], []),
         FormSection(w["adjoints"], adjoints, [], []),
-        FormSection(w["partials"], partials, [], []),
+        FormSection(w["partials"], partials, [], [], wide=True),
     ]
 
 
