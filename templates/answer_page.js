@@ -269,8 +269,8 @@
         const digits = Array.from(t.slice(start, j), (c) => SUPERSCRIPTS[c]).join("");
         if (!/^-?[0-9]{1,3}$/.test(digits)) throw new GrammarError("superscript", start);
         emit("sup", digits, start, j - start);
-      } else if (ch === "σ") {
-        functionName("sigma", i, 1);
+      } else if (ch === "σ") { // sigma, or the sheet's f when f is σ (an alias)
+        functionName(names.table["σ"] ? names.table["σ"][1] : "sigma", i, 1);
       } else {
         throw new GrammarError("character", i);
       }
@@ -450,6 +450,8 @@
       if (t.text === "log" && arg.value !== null && arg.value.n <= 0n) {
         throw new GrammarError("value", t.pos);
       }
+      if (t.text === "identity") return arg;
+      if (arg.value !== null && t.text in PIECEWISE) return known(PIECEWISE[t.text](arg.value));
       return unknown; // exp(0) is 1 for the grader; the page need not know it
     }
     if (tok().kind === "end") throw new GrammarError("empty", 0);
@@ -459,11 +461,68 @@
     if (t.kind !== "end") throw new GrammarError("syntax", t.pos);
   }
 
-  function checkFormula(text, names) {
+  // The activations that are rational on each piece: the grader folds them on a number.
+  const abs = (f) => (f.n < 0n ? { n: -f.n, d: f.d } : f);
+  const PIECEWISE = {
+    relu: (f) => (f.n > 0n ? f : ZERO),
+    softsign: (f) => frac(f.n * f.d, f.d * (f.d + abs(f).n)),
+    hard_sigmoid: (f) => {
+      const v = frac(f.n * 2n + f.d * 4n, f.d * 8n); // t/4 + 1/2
+      if (v.n < 0n) return ZERO;
+      return v.n > v.d ? { n: 1n, d: 1n } : v;
+    },
+  };
+
+  // What word processors put in place of ASCII, one character for one (as the grader).
+  function normalizeTypography(t) {
+    let out = "";
+    for (const ch of t) {
+      const c = ch.charCodeAt(0);
+      if (ch === "\u2012" || ch === "\u2013" || ch === "\u2014") out += "-";
+      else if (ch === "\u2022") out += "*";
+      else if (ch === "\u3000") out += " ";
+      else if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
+      else out += ch;
+    }
+    return out;
+  }
+
+  // The optional left-hand side of a formula field (grader/grade/lhs.py): "df/dx = …".
+  const LHS_NAME = "([A-Za-z][A-Za-z0-9]*)";
+  const LHS_PARTIALS = [
+    new RegExp("^d" + LHS_NAME + "/d" + LHS_NAME + "$"),
+    new RegExp("^\\\\frac\\{d" + LHS_NAME + "\\}\\{d" + LHS_NAME + "\\}$"),
+    new RegExp("^" + LHS_NAME + "_\\{?" + LHS_NAME + "\\}?$"),
+  ];
+  const OUTPUT_SPELLINGS = new Set(["ŷ", "y\u0302", "yhat", "y_hat", "\\hat{y}", "\\hat y", "y^"]);
+  function readsAsQuantity(name) {
+    const compact = Array.from(name).filter((c) => !WHITESPACE.has(c)).join("");
+    if (OUTPUT_SPELLINGS.has(compact) || OUTPUT_SPELLINGS.has(strip(name, WHITESPACE))) return true;
+    const d = compact.split("\\partial").join("d").split("∂").join("d").split("\u{1d715}").join("d");
+    return LHS_PARTIALS.some((re) => re.test(d));
+  }
+  function splitLhs(text) {
+    if (text.split("=").length !== 2) return [text, 0];
+    const at = text.indexOf("=");
+    const left = text.slice(0, at);
+    const name = strip(left, WHITESPACE);
+    if (Array.from(name).length > 40) throw new GrammarError("lhs", 0);
+    if (!readsAsQuantity(name)) throw new GrammarError("lhs", 0);
+    return [text.slice(at + 1), Array.from(left).length + 1];
+  }
+
+  function checkFormula(text, names, lhs) {
     try {
-      const t = units(text);
-      if (t.length > G.formulaMaxLength) throw new GrammarError("too_long", G.formulaMaxLength);
-      parseTokens(tokenize(t, names));
+      let t = text, offset = 0;
+      if (lhs) [t, offset] = splitLhs(text);
+      t = units(t);
+      try {
+        if (t.length > G.formulaMaxLength) throw new GrammarError("too_long", G.formulaMaxLength);
+        parseTokens(tokenize(normalizeTypography(t), names));
+      } catch (e) {
+        if (e instanceof GrammarError) e.position += offset;
+        throw e;
+      }
       return { ok: true };
     } catch (e) {
       if (!(e instanceof GrammarError)) throw e;
@@ -495,7 +554,7 @@
       return "empty";
     }
     if (field.kind === "formula") {
-      verdict = checkFormula(text, DATA.vocabularies[field.vocabulary]);
+      verdict = checkFormula(text, DATA.vocabularies[field.vocabulary], field.lhs);
     } else {
       verdict = parseNumber(text);
     }

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from grader.core.numbers import NumberError, fmt_dec, fmt_frac, parse_number
-from grader.grade.formulas import DEFAULT_FUNCTIONS, FormulaError, parse_formula
+from grader.grade.formulas import FormulaError, read_formula, vocabulary
+from grader.grade.lhs import LhsError, split_lhs
 from grader.make import answer_page as page_module
 from grader.make.answer_page import name_table
 from grader.make.build import generate_command
@@ -241,11 +242,25 @@ def python_number(text: str) -> dict[str, Any]:
 
 
 def python_formula(entry: dict[str, Any]) -> dict[str, Any]:
+    """The grader's reading of a formula field (grading.py: the optional left-hand side,
+    then read_formula with the field's names)."""
+    text, offset = entry["text"], 0
     try:
-        parse_formula(entry["text"], entry["variables"], entry["functions"], entry["generic"])
+        if entry["lhs"]:
+            _, text, offset = split_lhs(entry["text"])
+        read_formula(
+            text,
+            entry["variables"],
+            entry["functions"],
+            entry["generic"],
+            [tuple(a) for a in entry["aliases"]],
+        )
         return {"ok": True}
+    except LhsError:
+        return {"ok": False, "kind": "lhs", "position": 0}
     except FormulaError as e:
-        return {"ok": False, "kind": kind_of(e.message, FORMULA_KINDS), "position": e.position}
+        kind = kind_of(e.message, FORMULA_KINDS)
+        return {"ok": False, "kind": kind, "position": e.position + offset}
 
 
 def test_corpus_covers_every_rule_and_limit() -> None:
@@ -258,7 +273,7 @@ def test_corpus_covers_every_rule_and_limit() -> None:
     assert sum(not r["ok"] for r in number_results) >= 100
     assert {r.get("kind") for r in number_results} - {None} == {k for _, k in NUMBER_KINDS}
     formula_kinds = {r.get("kind") for r in formula_results} - {None}
-    assert formula_kinds == {k for _, k in FORMULA_KINDS} | {"exponent_range"}
+    assert formula_kinds == {k for _, k in FORMULA_KINDS} | {"exponent_range", "lhs"}
     # what the page does not check (the formula's degree) is not in the corpus
     assert "unchecked" not in formula_kinds
     # the limits on both sides of their boundary
@@ -292,11 +307,16 @@ def test_page_checker_agrees_with_python_on_the_corpus(chromium: Any, course: Pa
     ]
     assert disagree == []
     formulas = CORPUS["formulas"]
-    tables = [name_table(e["variables"], e["functions"], e["generic"]) for e in formulas]
+    tables = [
+        name_table(e["variables"], e["functions"], e["generic"], [tuple(a) for a in e["aliases"]])
+        for e in formulas
+    ]
     page_formulas = chromium.execute_script(
-        "return arguments[0].map((t, i) => window.answerPageGrammar.checkFormula(t, arguments[1][i]));",
+        "return arguments[0].map((t, i) => "
+        "window.answerPageGrammar.checkFormula(t, arguments[1][i], arguments[2][i]));",
         [e["text"] for e in formulas],
         tables,
+        [e["lhs"] for e in formulas],
     )
     disagree = [
         (e["text"], python_formula(e), got)
@@ -462,12 +482,15 @@ def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Pa
         for v in make_variants(assignment, sid, SECRET.encode()):
             form = page_module.form_exercise(v.exercise, v.params, "en", "")
             fields = {f.pointer: f for f in page_module._all_fields(form.sections)}
-            graded = {p: c.kind for c in v.solution.computations for p in c.outputs}
-            assert {p: f.kind for p, f in fields.items()} == graded
-            for ptr, kind in graded.items():
-                if kind == "formula":
+            comps = {p: c for c in v.solution.computations for p in c.outputs}
+            assert {p: f.kind for p, f in fields.items()} == {p: c.kind for p, c in comps.items()}
+            activation = v.family.mistake_context(v.params).activation
+            for ptr, comp in comps.items():
+                assert fields[ptr].lhs == (comp.quantity is not None), ptr
+                if comp.kind == "formula":
                     variables, generic = formula_names(v.solution.values[ptr], v)
-                    expected = name_table(variables, DEFAULT_FUNCTIONS, generic)
+                    functions, aliases = vocabulary(activation, generic)
+                    expected = name_table(variables, functions, generic, aliases)
                     assert form.vocabularies[fields[ptr].vocabulary] == expected
 
 

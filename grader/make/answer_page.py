@@ -46,6 +46,7 @@ class FormField:
     label: str  # what a screen reader says, e.g. "W₂[1,2]" or "o₁ (Step 1)"
     kind: Literal["number", "formula"]
     vocabulary: str = ""  # for a formula: the key of its names in the page's data
+    lhs: bool = False  # a formula that may name its quantity first: "df/dx = …", "ŷ = …"
 
 
 @dataclass(frozen=True)
@@ -116,18 +117,43 @@ def form_exercise(
 # The undefined functions a family's key formulas use (grading takes them from the key;
 # tests/test_answer_page.py checks this table against it).
 GENERIC_FUNCTIONS: dict[str, tuple[str, ...]] = {"mlp_matrix": ("f",)}
+# grader.grade.formulas.ACTIVATION_FUNCTIONS and ACTIVATION_SPELLINGS (make does not import
+# grade; tests/test_answer_page.py checks the page's vocabulary against grading's).
+ACTIVATION_FUNCTIONS = ("relu", "softsign", "hard_sigmoid", "identity")
+ACTIVATION_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "sigmoid": ("sigma", "sigmoid", "σ"),
+    "tanh": ("tanh",),
+    "relu": ("relu", "ReLU"),
+    "softsign": ("softsign",),
+    "hard_sigmoid": ("hard_sigmoid",),
+    "identity": ("identity",),
+}
 
 
 def _vocabulary(exercise: Exercise, type_name: str, params: BaseModel) -> dict[str, Any]:
     """The names a formula field of this family accepts, as the grader reads them: the
     family's declared formula variables (grading adds the key's free symbols, which are
-    among them) and its generic functions."""
+    among them), its generic functions, and when the sheet's f is an activation, every
+    other activation by name and the activation's own names read as f."""
     variables = tuple(exercise.formula_variables(params))
-    return name_table(variables, FORMULA_FUNCTIONS, GENERIC_FUNCTIONS.get(type_name, ()))
+    generic = GENERIC_FUNCTIONS.get(type_name, ())
+    activation = exercise.mistake_context(params).activation
+    functions: tuple[str, ...] = FORMULA_FUNCTIONS
+    aliases: tuple[tuple[str, str], ...] = ()
+    if activation is not None and len(generic) == 1:  # formulas.vocabulary
+        own = {"sigmoid": "sigma"}.get(activation, activation)
+        functions = tuple(n for n in (*FORMULA_FUNCTIONS, *ACTIVATION_FUNCTIONS) if n != own)
+        aliases = tuple(
+            (spelled, generic[0]) for spelled in ACTIVATION_SPELLINGS.get(activation, ())
+        )
+    return name_table(variables, functions, generic, aliases)
 
 
 def name_table(
-    variables: Sequence[str], functions: Sequence[str], generic: Sequence[str]
+    variables: Sequence[str],
+    functions: Sequence[str],
+    generic: Sequence[str],
+    aliases: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """The formula tokenizer's table of spellings (as ``formulas._names`` builds it)."""
     table: dict[str, list[str]] = {}
@@ -137,20 +163,26 @@ def name_table(
         table["ln"] = ["func", "log"]
     if "exp" in functions and "e" not in variables and "e" not in generic:
         table["e"] = ["const", "e"]
+    if "sigma" in functions:
+        table["sigmoid"] = table["σ"] = ["func", "sigma"]
     for g in generic:
         table[g] = ["func", g]
+    for spelled_as, canonical in aliases:
+        table[spelled_as] = ["func", canonical]
     for v in variables:
         table[v] = ["var", v]
     return {
         "table": table,
         "functions": sorted({*functions, *generic}),
         "variables": list(variables),
-        "longest": max((len(k) for k in table), default=0),
+        "longest": max((len(k) for k in table if k.isascii()), default=0),
     }
 
 
 def _field(ptr: str, label: str, kind: Literal["number", "formula"] = "number") -> FormField:
-    return FormField(ptr, label, kind, "v" if kind == "formula" else "")
+    # every formula field of the families asks for a named quantity (∂f/∂x, ŷ)
+    formula = kind == "formula"
+    return FormField(ptr, label, kind, "v" if formula else "", lhs=formula)
 
 
 def _grid(title: str, matrix: list[Any], ptr: str, symbol: str) -> FormGrid:
@@ -329,7 +361,11 @@ def render_answer_page(
     and formula vocabularies: nothing here has ever seen a solution."""
     w = page_words(assignment.language)
     fields = {
-        f.pointer: {"kind": f.kind, "vocabulary": f"{ex.id}:{f.vocabulary}" if f.vocabulary else ""}
+        f.pointer: {
+            "kind": f.kind,
+            "vocabulary": f"{ex.id}:{f.vocabulary}" if f.vocabulary else "",
+            "lhs": f.lhs,
+        }
         for ex in exercises
         for f in _all_fields(ex.sections)
     }
