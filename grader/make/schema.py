@@ -31,12 +31,14 @@ _BODY = f"(?:{_PLAIN}|{_TEX})"
 # parser refuses: more than MAX_DIGITS digits, an exponent over MAX_EXPONENT, a division
 # by zero, and a decimal comma in both parts of a fraction or beside a point in the other.
 NUMBER_PATTERN = f"^{_WS}*(?:{_BODY}|\\$+{_WS}*{_BODY}{_WS}*\\$+){_WS}*$"
-# The characters (and LaTeX commands) of the formula parser's vocabulary; which names a
-# field accepts is the parser's business.
+# The characters (and LaTeX commands) of the formula parser's vocabulary, with the
+# typographic look-alikes it reads as ASCII (dashes, bullet, fullwidth forms) and what an
+# optional left-hand side uses (= ∂ ŷ); which names a field accepts is the parser's business.
 FORMULA_PATTERN = (
     "^(?:[A-Za-z0-9_ \\t\\r\\n\\u00a0\\u2009\\u202f$+\\-*/^()\\[\\]{}.\\u2212\\u00b7"
-    "\\u22c5\\u2219\\u00d7\\u00f7\\u03c3\\u2070\\u00b9\\u00b2\\u00b3\\u2074-\\u2079\\u207b]"
-    "|\\\\[A-Za-z]+|\\\\[,;:! ])*$"
+    "\\u22c5\\u2219\\u00d7\\u00f7\\u03c3\\u2070\\u00b9\\u00b2\\u00b3\\u2074-\\u2079\\u207b"
+    "\\u2012-\\u2014\\u2022\\u3000\\uff01-\\uff5e=\\u2202\\u0177\\u0302]"
+    "|\\\\[A-Za-z]+|\\\\[,;:! ]|\U0001d715)*$"  # 𝜕 outside the class: one code point, two UTF-16 units
 )
 
 NUMBER_SCHEMA = {
