@@ -38,6 +38,7 @@ import pytest
 from grader.course.assignment import load_assignment, load_roster
 from grader.course.keys import key_json
 from grader.course.variants import make_variants
+from tests.helpers import OTHER_STRONG_SECRET
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "killpg") or not hasattr(os, "mkfifo"),
@@ -547,7 +548,7 @@ def test_killed_generate_leaves_the_old_or_the_new_build(course: Course, tmp_pat
         str(out),
         "--no-pdf",
     ]
-    assert run_grader(*args, cwd=tmp_path, secret="the-old-secret").returncode == 0
+    assert run_grader(*args, cwd=tmp_path, secret=OTHER_STRONG_SECRET).returncode == 0
     old = files_of(out)
 
     def beside(kind: str) -> list[Path]:

@@ -63,7 +63,7 @@ def _locked_fd(out: Path, deadline: float) -> int:
         try:
             fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
         except NotADirectoryError:
-            raise UserError("exists and is not a directory", file=str(out)) from None
+            raise UserError("cannot write: it exists and is not a directory", file=str(out)) from None
         except OSError as exc:
             raise os_error(exc, out) from None
         while True:
