@@ -141,7 +141,13 @@ class Staging:
     @classmethod
     def create(cls, parent: Path, prefix: str, out: str) -> Staging:
         """A new folder ``parent/<prefix><8 random characters>`` marked as staging for ``out``."""
-        return cls.mark(Path(tempfile.mkdtemp(prefix=prefix, dir=parent)), out)
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        try:
+            return cls.mark(path, out)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            raise
 
     @classmethod
     def mark(cls, path: Path, out: str) -> Staging:
@@ -149,7 +155,12 @@ class Staging:
         fd = os.open(path / MARKER, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)  # held until release: a live owner's folder is never stale
         staging = cls(path, fd, {"tool": TOOL, "out": out, "pid": os.getpid()})
-        staging.note()
+        try:
+            staging.note()
+        except BaseException:  # a full disk: no half-written marker stays behind
+            os.close(fd)
+            (path / MARKER).unlink(missing_ok=True)
+            raise
         return staging
 
     def note(self, **fields: Any) -> None:
