@@ -223,6 +223,47 @@ def test_two_concurrent_runs_give_one_consistent_result(course: Path, command: s
     )
 
 
+def test_worker_processes_of_a_killed_run_do_not_keep_its_lock(course: Path) -> None:
+    """Only the main process is killed (its workers live on for a moment): the lock and
+    the staging folder's marker go with it, so the next run goes through at once."""
+    roster = "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, 121))
+    (course / "roster.csv").write_text(roster, encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "generate",
+            "course.yaml",
+            "--roster",
+            "roster.csv",
+            "--out",
+            "build",
+            "--no-pdf",
+            "--jobs",
+            "2",
+        ],  # fmt: skip
+        cwd=course,
+        env=dict(os.environ, GRADER_SECRET=STRONG_SECRET),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not any((d / "keys").is_dir() for d in course.glob(".build.staging-*")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # the main process only
+        proc.wait(timeout=TIMEOUT)
+        result = generate(course)
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in course.iterdir()) == ["build", "course.yaml", "roster.csv"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def test_staging_folders_are_removed_only_when_marked_ours_and_abandoned(course: Path) -> None:
     assert generate(course).returncode == 0
     # one abandoned by a killed run (marker, nobody holds it): removed

@@ -32,6 +32,31 @@ MARKER = ".grader-staging"  # inside every temporary folder this tool makes
 TOOL = "backprop-grader"
 POLL_SECONDS = 0.05
 
+# The descriptors whose flocks this process holds.  A forked child (a worker process)
+# would share each lock and keep it after this process died, so children close them.
+_HELD: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_in_child)
+
+
+def _hold(fd: int) -> int:
+    _HELD.add(fd)
+    return fd
+
+
+def _let_go(fd: int) -> None:
+    _HELD.discard(fd)
+    os.close(fd)
+
 
 @contextmanager
 def exclusive(out: Path, *, wait: float) -> Iterator[None]:
@@ -46,7 +71,7 @@ def exclusive(out: Path, *, wait: float) -> Iterator[None]:
         except OSError as exc:
             raise os_error(exc, out) from None
     deadline = time.monotonic() + max(0.0, wait)
-    fd = _locked_fd(out, deadline)
+    fd = _hold(_locked_fd(out, deadline))
     try:
         yield
     except BaseException:
@@ -55,7 +80,7 @@ def exclusive(out: Path, *, wait: float) -> Iterator[None]:
                 out.rmdir()
         raise
     finally:
-        os.close(fd)
+        _let_go(fd)
 
 
 def _locked_fd(out: Path, deadline: float) -> int:
@@ -63,7 +88,9 @@ def _locked_fd(out: Path, deadline: float) -> int:
         try:
             fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
         except NotADirectoryError:
-            raise UserError("cannot write: it exists and is not a directory", file=str(out)) from None
+            raise UserError(
+                "cannot write: it exists and is not a directory", file=str(out)
+            ) from None
         except OSError as exc:
             raise os_error(exc, out) from None
         while True:
@@ -154,11 +181,12 @@ class Staging:
         """Mark the existing folder ``path`` as this run's, for ``out``."""
         fd = os.open(path / MARKER, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)  # held until release: a live owner's folder is never stale
+        _hold(fd)
         staging = cls(path, fd, {"tool": TOOL, "out": out, "pid": os.getpid()})
         try:
             staging.note()
         except BaseException:  # a full disk: no half-written marker stays behind
-            os.close(fd)
+            _let_go(fd)
             (path / MARKER).unlink(missing_ok=True)
             raise
         return staging
@@ -172,7 +200,7 @@ class Staging:
         os.fsync(self._fd)
 
     def release(self) -> None:
-        os.close(self._fd)
+        _let_go(self._fd)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -202,7 +230,7 @@ def stale(parent: Path, prefix: str, out: str) -> Iterator[Staging]:
         if not isinstance(record, dict) or record.get("tool") != TOOL or record.get("out") != out:
             os.close(fd)
             continue
-        yield Staging(Path(entry.path), fd, record)
+        yield Staging(Path(entry.path), _hold(fd), record)
 
 
 def os_error(exc: OSError, path: Path | str) -> UserError:

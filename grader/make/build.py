@@ -274,7 +274,7 @@ def generate_command(
     students = load_roster(roster_path)
     _check_ids(students, roster_path)
     secret = read_secret(assignment)
-    out = Path(os.path.abspath(out_dir))  # "." and "x/.." name a folder that can be renamed
+    out = Path(os.path.realpath(out_dir))  # "." or a symlink: the folder itself is replaced
     check_inputs_outside(out, out_dir, {"assignment": assignment_path, "roster": roster_path})
     engine = typesetting.find_engine() if pdf else None
     try:

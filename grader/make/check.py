@@ -262,6 +262,9 @@ def _check_listing(
             problems.append(f"{owner}{rel} does not match its sha256 in manifest.json")
     for folder in _STUDENT_FOLDERS:
         directory = build / folder
+        if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+            problems.append(f"{folder} is not a folder of the build (a name the build uses)")
+            continue
         if not directory.is_dir():
             continue
         for path in sorted(directory.iterdir()):
