@@ -775,3 +775,9 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status and "\nState:\tX" not in status
+
+
+def test_the_demo_secret_passes_the_strength_rule() -> None:
+    from grader.course.variants import DEMO_SECRET
+
+    assert secret_problem(DEMO_SECRET) is None
