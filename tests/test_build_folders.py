@@ -27,6 +27,7 @@ import pytest
 
 from grader.core.outdir import MARKER, Staging
 from grader.course.secret import secret_problem
+from tests.conftest import under_ci
 from tests.helpers import OTHER_STRONG_SECRET, STRONG_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -582,7 +583,7 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
     )
     if mounted.returncode != 0:
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail(f"cannot mount a tmpfs under CI=true: {mounted.stderr!r}")
         pytest.skip(f"cannot mount a tmpfs (not root?): {mounted.stderr.decode(errors='replace')}")
     try:
