@@ -175,9 +175,15 @@ def _read_at_most(path: Path, limit: int) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         kind = os.fstat(fd).st_mode
         if not stat.S_ISREG(kind):
-            what = "a named pipe (FIFO)" if stat.S_ISFIFO(kind) else "a device or socket"
-            if stat.S_ISDIR(kind):
-                what = "a directory"
+            what = (
+                "a named pipe (FIFO)"
+                if stat.S_ISFIFO(kind)
+                else "a directory"
+                if stat.S_ISDIR(kind)
+                else "a socket"
+                if stat.S_ISSOCK(kind)
+                else "a device"
+            )
             raise OSError(errno.EINVAL, f"not a regular file but {what}")
         return handle.read(limit + 1)
 
