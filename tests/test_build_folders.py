@@ -782,3 +782,19 @@ def test_the_demo_secret_passes_the_strength_rule() -> None:
     from grader.course.variants import DEMO_SECRET
 
     assert secret_problem(DEMO_SECRET) is None
+
+
+def test_an_empty_staging_folder_of_a_run_killed_before_its_marker_is_removed(
+    course: Path,
+) -> None:
+    """Killed between making its staging folder and marking it: the folder is empty (or
+    holds an empty marker); removing it loses nothing.  A non-empty unmarked one stays."""
+    (course / ".build.staging-abcd1234").mkdir()
+    (course / ".build.staging-efgh5678").mkdir()
+    (course / ".build.staging-efgh5678" / MARKER).write_bytes(b"")
+    (course / ".build.staging-ijkl9012").mkdir()
+    (course / ".build.staging-ijkl9012" / "mine.txt").write_text("keep")
+    assert generate(course).returncode == 0
+    assert sorted(p.name for p in course.iterdir() if p.name.startswith(".")) == [
+        ".build.staging-ijkl9012"
+    ]

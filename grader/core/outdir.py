@@ -220,17 +220,36 @@ def stale(parent: Path, prefix: str, out: str) -> Iterator[Staging]:
         try:
             fd = os.open(Path(entry.path) / MARKER, os.O_RDWR | os.O_NOFOLLOW)
         except OSError:
-            continue  # no marker: not ours (or not provably): leave it alone
+            _remove_if_empty(entry.path, prefix)  # killed before its marker: nothing in it
+            continue  # else not ours (or not provably): leave it alone
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by a live run
+            os.close(fd)
+            continue
+        try:
             record = json.loads(os.pread(fd, 65536, 0))
-        except (OSError, ValueError):  # held by a live run, or not our marker
+        except (OSError, ValueError):  # not our marker, or one a killed run never wrote
+            if os.fstat(fd).st_size == 0 and os.listdir(entry.path) == [MARKER]:
+                with contextlib.suppress(OSError):
+                    os.unlink(Path(entry.path) / MARKER)
+                _remove_if_empty(entry.path, prefix)
             os.close(fd)
             continue
         if not isinstance(record, dict) or record.get("tool") != TOOL or record.get("out") != out:
             os.close(fd)
             continue
         yield Staging(Path(entry.path), _hold(fd), record)
+
+
+def _remove_if_empty(path: str, prefix: str) -> None:
+    """Remove an empty folder named exactly as ``tempfile.mkdtemp`` names ours (a run killed
+    between making it and marking it): removing an empty folder loses nothing."""
+    name = os.path.basename(path)
+    rest = name[len(prefix) :]
+    if len(rest) == 8 and all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_" for ch in rest):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)  # fails unless empty
 
 
 def os_error(exc: OSError, path: Path | str) -> UserError:
