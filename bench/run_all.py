@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     # (script, default arguments, --quick arguments)
     ("bench_startup.py", [], ["--runs", "5"]),
     ("bench_generate.py", [], ["--students", "200"]),
+    ("bench_generate_memory.py", [], ["--students", "200,1000"]),
     ("bench_pdf.py", [], ["--students", "20", "--one-by-one", "5"]),
     ("bench_grade.py", [], ["--submissions", "300", "--course-submissions", "100", "--top", "0"]),
     ("bench_engine.py", [], ["--steps", "20"]),

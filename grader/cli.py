@@ -52,6 +52,35 @@ def friendly_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def weak_secret_option(fn: F) -> F:
+    """``--allow-weak-secret`` for every command that reads the course secret."""
+
+    def allow(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        from grader.course.secret import allow_weak_secrets
+
+        allow_weak_secrets(value)
+        return value
+
+    return click.option(
+        "--allow-weak-secret",
+        is_flag=True,
+        expose_value=False,
+        callback=allow,
+        help="Accept a secret shorter than 16 bytes or with fewer than 8 distinct characters.",
+    )(fn)
+
+
+def wait_option(fn: F) -> F:
+    """``--wait`` for every command that writes into an --out folder."""
+    return click.option(
+        "--wait",
+        default=0.0,
+        show_default=True,
+        type=click.FloatRange(0, 86400),
+        help="Seconds to wait for another run writing into the same --out, then give up.",
+    )(fn)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="backprop-grader")
 def main() -> None:
@@ -64,6 +93,7 @@ def main() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@weak_secret_option
 @friendly_errors
 def solve(assignment: str, student_id: str | None, fmt: str) -> None:
     """Print one solution key (a fully fixed assignment needs no --student)."""
@@ -120,17 +150,22 @@ def schema(assignment: str) -> None:
 @click.option(
     "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
+@wait_option
+@weak_secret_option
 @friendly_errors
-def generate(assignment: str, roster: str, out_dir: str, no_pdf: bool, jobs: int) -> None:
+def generate(
+    assignment: str, roster: str, out_dir: str, no_pdf: bool, jobs: int, wait: float
+) -> None:
     """Write every student's sheet, key, answer template, the schema and a manifest."""
     from grader.make.build import generate_command
 
-    sys.exit(generate_command(assignment, roster, out_dir, pdf=not no_pdf, jobs=jobs))
+    sys.exit(generate_command(assignment, roster, out_dir, pdf=not no_pdf, jobs=jobs, wait=wait))
 
 
 @main.command()
 @click.argument("assignment", type=click.Path(dir_okay=False))
 @click.argument("build_dir", type=click.Path(file_okay=False))
+@weak_secret_option
 @friendly_errors
 def check(assignment: str, build_dir: str) -> None:
     """Re-derive every key in BUILD_DIR, recompute it independently, compare."""
@@ -153,14 +188,22 @@ def check(assignment: str, build_dir: str) -> None:
 @click.option(
     "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
+@wait_option
+@weak_secret_option
 @friendly_errors
 def grade(
-    assignment: str, paths: tuple[str, ...], roster: str, out_dir: str, lms: str | None, jobs: int
+    assignment: str,
+    paths: tuple[str, ...],
+    roster: str,
+    out_dir: str,
+    lms: str | None,
+    jobs: int,
+    wait: float,
 ) -> None:
     """Grade submissions (files or directories of .json) into reports and a gradebook."""
     from grader.grade.batch import grade_command
 
-    sys.exit(grade_command(assignment, list(paths), roster, out_dir, lms=lms, jobs=jobs))
+    sys.exit(grade_command(assignment, list(paths), roster, out_dir, lms=lms, jobs=jobs, wait=wait))
 
 
 @main.command()

@@ -85,3 +85,9 @@ def assert_partials_compile(
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "Overfull \\hbox" not in result.stdout
+
+
+# Course secrets that pass the strength rule (16+ bytes, 8+ distinct characters): tests that
+# need a secret use these, never a short word (which every command now refuses).
+STRONG_SECRET = "t3st-Secret-f0r-the-grader-suite"
+OTHER_STRONG_SECRET = "an0ther-Secret-giving-other-variants"

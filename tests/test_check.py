@@ -22,7 +22,7 @@ from grader.exercises.sgd_chain import EXERCISE as SGD
 from grader.exercises.sgd_chain import SgdChainParams
 from grader.make.build import generate_command
 from grader.make.manifest import sha256
-from tests.helpers import CANONICAL_SGD
+from tests.helpers import CANONICAL_SGD, OTHER_STRONG_SECRET
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -102,7 +102,7 @@ def test_missing_file_is_named(build):
 
 
 def test_wrong_secret(build):
-    result = check(build, secret="not-the-secret")
+    result = check(build, secret=OTHER_STRONG_SECRET)
     assert result.exit_code == 1
     assert "wrong secret" in result.output
     assert len(result.output.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ import pytest
 
 from grader.demo import demo_command
 from tests.conftest import under_ci
+from tests.helpers import STRONG_SECRET
 
 
 def test_demo_without_pdf_does_the_whole_job(
@@ -136,7 +137,7 @@ def test_init_writes_a_starter_that_generates(tmp_path: Path) -> None:
     assert "grader generate" in proc.stdout
     text = (course / "assignment.yaml").read_text(encoding="utf-8")
     assert "fixed" in text and "randomized" in text
-    env = {**os.environ, "GRADER_SECRET": "starter-test-secret"}
+    env = {**os.environ, "GRADER_SECRET": STRONG_SECRET}
     gen = subprocess.run(
         [
             sys.executable,

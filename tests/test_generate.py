@@ -24,6 +24,7 @@ from grader.core.errors import UserError
 from grader.make.build import generate_command
 from grader.make.pdf import TexJob, explain_failure
 from tests.conftest import under_ci
+from tests.helpers import OTHER_STRONG_SECRET
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -291,7 +292,7 @@ def test_tex_build_matches_the_plain_build(require_tex, tex_build, plain_build):
 def test_another_secret_gives_other_variants(plain_build, setup, tmp_path):
     _, roster, ids, _ = setup
     other = tmp_path / "other"
-    assert generate(roster, other, secret="a-different-secret", pdf=False) == 0
+    assert generate(roster, other, secret=OTHER_STRONG_SECRET, pdf=False) == 0
     differ = sum(
         json.loads((other / "keys" / f"{sid}.json").read_text())["params"]
         != json.loads((plain_build / "keys" / f"{sid}.json").read_text())["params"]
@@ -375,14 +376,21 @@ def test_refuses_to_replace_a_directory_that_is_not_a_build(small_roster, tmp_pa
     assert (out / "thesis.tex").read_text() == "years of work"
 
 
-def test_replaces_an_earlier_build(small_roster, tmp_path):
+def test_replaces_an_earlier_build(small_roster, tmp_path, capsys):
+    """The build's own files are replaced; a file someone put into keys/ is not the tool's
+    to delete: it is carried over (and said), and check goes on reporting it."""
     roster = small_roster
     out = tmp_path / "b"
     assert generate(roster, out, pdf=False) == 0
+    own = sorted((out / "keys").glob("*.json"))[0]
+    (own).write_text("{}")  # the tool's file, changed: replaced
     (out / "keys" / "stale.json").write_text("{}")
+    capsys.readouterr()
     assert generate(roster, out, pdf=False) == 0
-    assert not (out / "keys" / "stale.json").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+    assert own.read_text() != "{}"
+    assert (out / "keys" / "stale.json").read_text() == "{}"
+    assert "kept 1 entries that are not part of a build: keys/stale.json" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # nothing left beside
 
 
 def test_a_failed_run_leaves_the_previous_build(small_roster, tmp_path, monkeypatch):
@@ -396,7 +404,7 @@ def test_a_failed_run_leaves_the_previous_build(small_roster, tmp_path, monkeypa
 
     monkeypatch.setattr("grader.make.build.make_manifest", boom)
     with pytest.raises(KeyboardInterrupt):
-        generate(roster, out, secret="another-secret", pdf=False)
+        generate(roster, out, secret=OTHER_STRONG_SECRET, pdf=False)
     assert text_files(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 

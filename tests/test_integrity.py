@@ -179,8 +179,9 @@ def test_generate_grade_check_and_solve_never_use_the_demo_secret(
     assert result.exit_code == 0
     assert used and set(used) == {SECRET.encode()}
     manifest = json.loads((build / "manifest.json").read_text())
-    assert manifest["secret_fingerprint"] == secret_fingerprint(SECRET.encode())
-    assert manifest["secret_fingerprint"] != secret_fingerprint(DEMO_SECRET)
+    aid = manifest["assignment"]["id"]
+    assert manifest["secret_fingerprint"] == secret_fingerprint(SECRET.encode(), aid)
+    assert manifest["secret_fingerprint"] != secret_fingerprint(DEMO_SECRET, aid)
     assert SECRET not in (build / "manifest.json").read_text()  # the fingerprint reveals nothing
 
 

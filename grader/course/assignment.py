@@ -6,8 +6,11 @@ Every problem is reported as one line: ``file:line: /json/pointer: what was expe
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
 import re
+import stat
 import types
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
@@ -166,8 +169,22 @@ class Assignment(BaseModel):
 
 def _read_at_most(path: Path, limit: int) -> bytes:
     """At most ``limit + 1`` bytes of ``path`` (one more tells "too large"): never the
-    whole of /dev/zero or of a huge file."""
-    with path.open("rb") as handle:
+    whole of /dev/zero or of a huge file.  Only a regular file is read: a FIFO or a device
+    is refused at once (opened without blocking, then looked at), never waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            what = (
+                "a named pipe (FIFO)"
+                if stat.S_ISFIFO(kind)
+                else "a directory"
+                if stat.S_ISDIR(kind)
+                else "a socket"
+                if stat.S_ISSOCK(kind)
+                else "a device"
+            )
+            raise OSError(errno.EINVAL, f"not a regular file but {what}")
         return handle.read(limit + 1)
 
 

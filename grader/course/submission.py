@@ -595,5 +595,6 @@ def submission_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
             sorted(p for p in path.glob("*.json") if not p.is_dir()) if path.is_dir() else [path]
         )
         for f in files:
-            found.setdefault(f.resolve(), f)
+            # a symlink loop has no real path (resolve() raises): it gets its own row
+            found.setdefault(Path(os.path.realpath(f)), f)
     return sorted(found.values(), key=str)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import os
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from grader.core.engine import NumberGrowthError
 from grader.core.errors import UserError
 from grader.core.memo import IdentityMemo
 from grader.course.assignment import Assignment, ExerciseSpec, fixed_params
+from grader.course.secret import secret_from_env
 from grader.exercises import get_exercise
 from grader.exercises.base import Exercise, Solution
 
@@ -86,9 +86,9 @@ def read_secret(assignment: Assignment, *, demo: bool = False) -> bytes | None:
     """
     if demo:
         return DEMO_SECRET
-    value = os.environ.get(assignment.secret_env, "")
-    if value:
-        return value.encode("utf-8")
+    value = secret_from_env(assignment.secret_env)  # bytes as given, refused when weak
+    if value is not None:
+        return value
     if needs_secret(assignment):
         raise UserError(
             f"the environment variable {assignment.secret_env} is not set; it holds the course secret "

@@ -22,8 +22,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from grader.core.errors import UserError
-from grader.core.fileio import atomic_write_text, dump_json, remove_staging_files, sync
+from grader.core.fileio import atomic_write_text, dump_json, sync
 from grader.core.gc_policy import batch_gc, worker_gc
+from grader.core.outdir import exclusive, os_error
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
 from grader.course.submission import (
     SubmissionError,
@@ -33,6 +34,7 @@ from grader.course.submission import (
     submission_files,
 )
 from grader.course.variants import Variant, is_fully_fixed, make_variants, read_secret
+from grader.grade import outputs
 from grader.grade.file_problems import FileProblem, annotate, found_in, template_of, unreadable
 from grader.grade.grading import GradingCache, grade_submission
 from grader.grade.lms import LMS_FORMATS, lms_gradebook
@@ -208,6 +210,7 @@ def grade_command(
     *,
     lms: str | None,
     jobs: int,
+    wait: float = 0.0,
 ) -> int:
     """Grade ``paths`` (files, or directories of ``*.json``) against the roster's variants;
     write ``reports/<id>.json|.md``, ``gradebook.csv`` and ``summary.html`` under ``out_dir``
@@ -228,11 +231,22 @@ def grade_command(
     _check_report_names(roster, roster_path)
     secret = read_secret(assignment)
     out = Path(out_dir)
-    for directory in (out, out / "reports"):  # what a killed run left half-written
-        remove_staging_files(directory)
     files = submission_files(paths)
-    with batch_gc():
-        return _grade_batch(assignment, roster, secret, out, files, lms, jobs)
+    try:
+        # one run at a time; everything is written into a staging folder inside --out and
+        # swapped in as one set (see grader.grade.outputs)
+        with exclusive(out, wait=wait), batch_gc():
+            outputs.finish_stale(out)
+            staged = outputs.staging(out)
+            try:
+                code = _grade_batch(assignment, roster, secret, staged.path, files, lms, jobs, out)
+                outputs.swap_in(staged, out)
+            except BaseException:
+                staged.remove()
+                raise
+            return code
+    except OSError as exc:
+        raise os_error(exc, out_dir) from None
 
 
 def _grade_batch(
@@ -243,7 +257,9 @@ def _grade_batch(
     files: Sequence[Path],
     lms: str | None,
     jobs: int,
+    shown: Path,
 ) -> int:
+    """Grade into ``out``; messages name ``shown``, where the outputs will be."""
     err = Console(stderr=True)
     show = err.is_terminal and len(files) + len(roster) >= PROGRESS_MIN
     with Progress(console=err, disable=not show, transient=True) as progress:
@@ -285,7 +301,8 @@ def _grade_batch(
     _write(out / "summary.html", page)
     if lms is not None:
         total = score_text(sum((spec.points for spec in assignment.exercises), Fraction(0)))
-        text = lms_gradebook(lms, row_dicts, assignment_title=assignment.title, max_score=total)
+        roster_rows = row_dicts[: len(roster)]  # files that belong to nobody: gradebook.csv only
+        text = lms_gradebook(lms, roster_rows, assignment_title=assignment.title, max_score=total)
         _write(out / f"gradebook-{lms}.csv", text)
     console = Console(highlight=False, soft_wrap=True)
     if not files:
@@ -293,9 +310,9 @@ def _grade_batch(
     console.print(summary.render(), markup=False)
     for line in _attention_lines(rows):
         console.print(line, markup=False)
-    extra = f", {out / f'gradebook-{lms}.csv'}" if lms else ""
+    extra = f", {shown / f'gradebook-{lms}.csv'}" if lms else ""
     console.print(
-        f"wrote {out / 'reports'}, {out / 'gradebook.csv'}{extra} and {out / 'summary.html'}",
+        f"wrote {shown / 'reports'}, {shown / 'gradebook.csv'}{extra} and {shown / 'summary.html'}",
         markup=False,
     )
     failed = any(r.status in ("invalid", "unmatched") for r in rows)

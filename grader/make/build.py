@@ -7,15 +7,16 @@ Layout (the spec's contract)::
     templates/<id>.json   forms/<id>.html   schema.json   manifest.json
 
 Everything is built in a staging directory beside DIR and swapped in at the end, so a
-killed run never leaves a half-written build.  :func:`text_files` is also what ``grader
+killed run never leaves a half-written build; one run at a time writes into DIR, and what
+DIR holds that the previous build did not write is carried over (see
+:mod:`grader.make.replace`).  :func:`text_files` is also what ``grader
 check`` regenerates in memory, so the two can never drift apart.
 """
 
 from __future__ import annotations
 
-import glob
+import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from grader.core.errors import UserError
 from grader.core.fileio import dump_json
 from grader.core.gc_policy import batch_gc
+from grader.core.outdir import Staging, exclusive, os_error
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
 from grader.course.keys import key_json
 from grader.course.variants import (
@@ -56,6 +58,14 @@ from grader.make.manifest import (
     make_manifest,
     secret_fingerprint,
     sha256,
+)
+from grader.make.replace import (
+    check_inputs_outside,
+    clean_beside,
+    foreign_entries,
+    read_listed,
+    staging_prefix,
+    swap_in,
 )
 from grader.make.schema import submission_schema
 
@@ -228,42 +238,6 @@ def _check_ids(students: Sequence[Student], roster: str) -> None:
         seen[folded] = student.id
 
 
-def _clean_beside(out: Path) -> None:
-    """Remove what a killed run left beside ``out``: its staging directories, and the
-    previous build it had moved aside (put back first if ``out`` itself is gone)."""
-    if not out.parent.is_dir():
-        return
-    name = glob.escape(out.name)
-    for old in sorted(out.parent.glob(f".{name}.old-*")):
-        if not out.exists():
-            old.rename(out)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    for staging in out.parent.glob(f".{name}.staging-*"):
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _staging_dir(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with renames only (never a half-written ``out``)."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    old.rmdir()
-    out.rename(old)
-    try:
-        staging.rename(out)
-    except BaseException:
-        old.rename(out)  # put the previous build back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _write(root: Path, files: dict[str, bytes], folders: set[Path] | None = None) -> None:
     """Write ``files`` under ``root``; ``folders``: those made already (by earlier calls)."""
     folders = set() if folders is None else folders
@@ -293,7 +267,13 @@ def progress_bar(console: Console) -> Iterator[Progress]:
 
 
 def generate_command(
-    assignment_path: str, roster_path: str, out_dir: str, *, pdf: bool, jobs: int
+    assignment_path: str,
+    roster_path: str,
+    out_dir: str,
+    *,
+    pdf: bool,
+    jobs: int,
+    wait: float = 0.0,
 ) -> int:
     """``grader generate``; 0 on success, 1 when TeX failed (everything else is written)."""
     from grader.make import pdf as typesetting
@@ -303,66 +283,116 @@ def generate_command(
     students = load_roster(roster_path)
     _check_ids(students, roster_path)
     secret = read_secret(assignment)
-    out = Path(out_dir)
-    _clean_beside(out)
-    _check_target(out)
+    out = Path(os.path.realpath(out_dir))  # "." or a symlink: the folder itself is replaced
+    check_inputs_outside(out, out_dir, {"assignment": assignment_path, "roster": roster_path})
     engine = typesetting.find_engine() if pdf else None
-
-    files = shared_files(assignment)
-    bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
-    tex_error: str | None = None
-    with batch_gc(), progress_bar(Console(stderr=True)) as progress:
-        staging = _staging_dir(out)
-        try:
-            # With worker processes, each student's files are written as they come, while
-            # the workers go on; without, all at the end (creating files in one burst
-            # costs the kernel less than creating them between computations).
-            eager = _parallel(jobs, len(students))
-            folders: set[Path] = set()
-            pending = dict(files)
-            for output in all_outputs(assignment, students, secret, jobs, progress):
-                files.update(output.files)
-                pending.update(output.files)
-                if eager:
-                    _write(staging, pending, folders)
-                    pending.clear()
-                for kind, body in output.bodies.items():
-                    bodies[kind].append(body)
-            _write(staging, pending, folders)
-            if engine is not None:
-                task = progress.add_task("Typesetting sheets and keys", total=None)
-                pdfs, tex_error = _typeset(assignment, students, bodies, staging, engine)
-                progress.remove_task(task)
-                files.update(pdfs)
-            manifest = make_manifest(
-                assignment_id=assignment.id,
-                assignment_sha256=sha256(Path(assignment_path).read_bytes()),
-                fingerprint=secret_fingerprint(secret) if needs_secret(assignment) else None,
-                students=students,
-                files=files,
-                pdf=engine is not None and tex_error is None,
-                variant_search_version=VARIANT_SEARCH_VERSION,
+    try:
+        with exclusive(out, wait=wait):
+            clean_beside(out)
+            _check_target(out)
+            previous = read_listed(out)
+            foreign = foreign_entries(out, previous) if previous is not None else []
+            tex_error = _build(
+                assignment,
+                students,
+                secret,
+                assignment_path,
+                out,
+                foreign,
+                engine=engine,
+                jobs=jobs,
             )
-            (staging / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
-            _swap_in(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    except OSError as exc:
+        raise os_error(exc, out_dir) from None
 
     if pdf and engine is None:
         click.echo(f"warning: {typesetting.INSTALL_HINT}", err=True)
     if tex_error is not None:
         click.echo(f"error: {tex_error}", err=True)
         log = out / "tex-error.log"
-        where = f" (TeX's log: {log})" if log.is_file() else ""
+        where = f" (TeX's log: {Path(out_dir) / 'tex-error.log'})" if log.is_file() else ""
         click.echo(
             f"error: no PDFs were written{where}; the .tex and .json files and the manifest "
             "are complete",
             err=True,
         )
     with_pdf = engine is not None and tex_error is None
-    _summary(out, len(students), with_pdf=with_pdf, seconds=time.monotonic() - started)
+    _summary(Path(out_dir), len(students), with_pdf=with_pdf, seconds=time.monotonic() - started)
+    if foreign:
+        shown = ", ".join(foreign[:10]) + (
+            f" and {len(foreign) - 10} more" if len(foreign) > 10 else ""
+        )
+        click.echo(f"kept {len(foreign)} entries that are not part of a build: {shown}")
     return 1 if tex_error is not None else 0
+
+
+FLUSH_EVERY = 64  # students whose files are written at once (memory stays flat)
+
+
+def _build(
+    assignment: Assignment,
+    students: Sequence[Student],
+    secret: bytes | None,
+    assignment_path: str,
+    out: Path,
+    foreign: list[str],
+    *,
+    engine: str | None,
+    jobs: int,
+) -> str | None:
+    """Write the build into a staging folder and swap it in; TeX's error, if any.
+
+    Files go to disk as they are made and only their sha256 is kept, so memory does not
+    grow with the class (the class documents' bodies are kept only for TeX)."""
+    digests: dict[str, str] = {}
+    bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
+    tex_error: str | None = None
+    with batch_gc(), progress_bar(Console(stderr=True)) as progress:
+        staging = Staging.create(out.parent, staging_prefix(out), out.name)
+        root = staging.path
+        try:
+            folders: set[Path] = set()
+            pending = shared_files(assignment)
+            for count, output in enumerate(
+                all_outputs(assignment, students, secret, jobs, progress), start=1
+            ):
+                pending.update(output.files)
+                if count % FLUSH_EVERY == 0:
+                    _flush(root, pending, folders, digests)
+                if engine is not None:
+                    for kind, body in output.bodies.items():
+                        bodies[kind].append(body)
+            _flush(root, pending, folders, digests)
+            if engine is not None:
+                task = progress.add_task("Typesetting sheets and keys", total=None)
+                pdfs, tex_error = _typeset(assignment, students, bodies, root, engine)
+                progress.remove_task(task)
+                digests.update((rel, sha256(data)) for rel, data in pdfs.items())
+            manifest = make_manifest(
+                assignment_id=assignment.id,
+                assignment_sha256=sha256(Path(assignment_path).read_bytes()),
+                fingerprint=secret_fingerprint(secret, assignment.id)
+                if needs_secret(assignment)
+                else None,
+                students=list(students),
+                digests=digests,
+                pdf=engine is not None and tex_error is None,
+                variant_search_version=VARIANT_SEARCH_VERSION,
+            )
+            (root / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
+            swap_in(staging, out, foreign)
+        except BaseException:
+            staging.remove()
+            raise
+    return tex_error
+
+
+def _flush(
+    root: Path, pending: dict[str, bytes], folders: set[Path], digests: dict[str, str]
+) -> None:
+    _write(root, pending, folders)
+    digests.update((rel, sha256(data)) for rel, data in pending.items())
+    pending.clear()
 
 
 def _typeset(

@@ -26,9 +26,9 @@ from grader.exercises.base import pointer
 from grader.make.build import progress_bar, shared_files, student_files
 from grader.make.documents import student_doc
 from grader.make.manifest import (
+    fingerprint_matches,
     manifest_students,
     read_manifest,
-    secret_fingerprint,
     sha256,
     tool_version,
 )
@@ -37,7 +37,7 @@ MAX_DIFFS_PER_FILE = 10
 _BUILD_PATH_RE = re.compile(
     r"^(?:schema\.json|(?:sheets|keys|templates|forms)/[A-Za-z0-9][A-Za-z0-9_.-]{0,80})$"
 )
-_STUDENT_FOLDERS = ("sheets", "keys", "templates", "forms")
+_STUDENT_FOLDERS = ("sheets", "keys", "templates", "forms")  # the tool's own: extras are errors
 
 
 def json_differences(disk: Any, expected: Any, at: str = "") -> list[str]:
@@ -142,7 +142,12 @@ def check_command(assignment_path: str, build_dir: str) -> int:
         )
     secret = read_secret(assignment)
     recorded = manifest.get("secret_fingerprint")
-    if needs_secret(assignment) and recorded is not None and recorded != secret_fingerprint(secret):
+    uses_secret = needs_secret(assignment) and secret is not None
+    if (
+        uses_secret
+        and isinstance(recorded, str)
+        and not fingerprint_matches(recorded, secret or b"", assignment.id)
+    ):
         click.echo(
             f"wrong secret: {assignment.secret_env} is not the secret this build was generated "
             "with, so no variant can be re-derived"
@@ -150,7 +155,7 @@ def check_command(assignment_path: str, build_dir: str) -> int:
         return 1
 
     problems: list[str] = []
-    if recorded != (secret_fingerprint(secret) if needs_secret(assignment) else None):
+    if (recorded is None) == uses_secret or not isinstance(recorded, str | None):
         problems.append(  # the wrong secret was said above: this is a manifest changed by hand
             "manifest.json records no secret fingerprint"
             if recorded is None
@@ -257,6 +262,9 @@ def _check_listing(
             problems.append(f"{owner}{rel} does not match its sha256 in manifest.json")
     for folder in _STUDENT_FOLDERS:
         directory = build / folder
+        if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+            problems.append(f"{folder} is not a folder of the build (a name the build uses)")
+            continue
         if not directory.is_dir():
             continue
         for path in sorted(directory.iterdir()):

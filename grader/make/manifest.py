@@ -1,8 +1,8 @@
 """``manifest.json``: what a build contains, so ``grader check`` can verify it later.
 
 It records the assignment (id and sha256 of the file), the tool version, the students,
-every file with its sha256, and a keyed fingerprint of the course secret: check can
-say "wrong secret" without the manifest revealing anything about the secret itself.
+every file with its sha256, and a slow, salted fingerprint of the course secret: check
+can say "wrong secret" without the manifest making the secret any easier to guess.
 """
 
 from __future__ import annotations
@@ -36,11 +36,36 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def secret_fingerprint(secret: bytes | None) -> str | None:
-    """HMAC(secret, constant): equal for equal secrets, and says nothing about the secret."""
+# scrypt with these costs takes ~0.1 s and 16 MB per guess: the fingerprint makes guessing a
+# weak secret far slower than the variants do (a fast hash here let anyone with the manifest
+# try ~730 000 secrets a second).  The salt ties a fingerprint to one assignment.
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+FINGERPRINT_PREFIX = "scrypt-n16384-r8-p1:"
+
+
+def secret_fingerprint(secret: bytes | None, assignment_id: str) -> str | None:
+    """A deliberately slow, salted derivation of the secret: equal for equal secrets and
+    assignments, and says nothing useful about the secret."""
     if secret is None:
         return None
+    salt = _FINGERPRINT_MESSAGE + b"\x00" + assignment_id.encode("utf-8")
+    digest = hashlib.scrypt(secret, salt=salt, dklen=32, maxmem=64 * 2**20, **SCRYPT)
+    return FINGERPRINT_PREFIX + digest.hex()
+
+
+def legacy_fingerprint(secret: bytes) -> str:
+    """The fingerprint builds made before the slow one record (HMAC-SHA256 of a constant):
+    ``check`` still recognises it, ``generate`` no longer writes it."""
     return hmac.new(secret, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def fingerprint_matches(recorded: str, secret: bytes, assignment_id: str) -> bool:
+    """Whether ``recorded`` (either format) is the fingerprint of ``secret``."""
+    if recorded.startswith(FINGERPRINT_PREFIX):
+        expected = secret_fingerprint(secret, assignment_id) or ""
+    else:
+        expected = legacy_fingerprint(secret)
+    return hmac.compare_digest(recorded.encode("utf-8"), expected.encode("utf-8"))
 
 
 def make_manifest(
@@ -49,10 +74,11 @@ def make_manifest(
     assignment_sha256: str,
     fingerprint: str | None,
     students: list[Student],
-    files: dict[str, bytes],
+    digests: dict[str, str],
     pdf: bool,
     variant_search_version: int,
 ) -> dict[str, Any]:
+    """The manifest of a build; ``digests``: the sha256 of every file, by path."""
     return {
         "tool": TOOL,
         "format": FORMAT,
@@ -62,7 +88,7 @@ def make_manifest(
         "secret_fingerprint": fingerprint,
         "pdf": pdf,
         "students": [{"id": s.id, "name": s.name} for s in students],
-        "files": {path: sha256(files[path]) for path in sorted(files)},
+        "files": {path: digests[path] for path in sorted(digests)},
     }
 
 

@@ -11,13 +11,15 @@ the file ID, and the environment pins SOURCE_DATE_EPOCH for anything else.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +179,7 @@ def _run(command: list[str], workdir: Path, timeout: float, job: TexJob) -> None
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group, so a timeout kills mktexpk & co too
+        preexec_fn=_die_with(os.getpid()),
     )
     try:
         code = proc.wait(timeout=timeout)
@@ -192,6 +195,37 @@ def _run(command: list[str], workdir: Path, timeout: float, job: TexJob) -> None
         log = workdir / f"{JOBNAME}.log"
         text = log.read_text("utf-8", errors="replace") if log.is_file() else ""
         raise TexFailure(explain_failure(job, text), log=text)
+
+
+def _load_prctl() -> Any:
+    """libc's ``prctl`` on Linux (None elsewhere), resolved once, before any fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return prctl
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """For ``preexec_fn``: have the kernel SIGKILL the TeX process when the thread that
+    started it dies, however it dies (a SIGKILL of ``generate`` runs no clean-up of ours).
+    The child makes one system call, nothing else."""
+    if _PRCTL is None:
+        return None
+
+    def die_with_parent() -> None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was asked for
+            os._exit(1)
+
+    return die_with_parent
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
