@@ -325,7 +325,7 @@ def test_regenerating_carries_the_instructors_files_and_check_ignores_them(cours
         ("sheets/notes.txt", "sheets/notes.txt belongs to no student"),
         ("keys/s999.json", "keys/s999.json belongs to no student"),
         ("templates/all.json", "extra file templates/all.json"),
-        ("forms/s001.html", "extra file forms/s001.html"),
+        ("forms/s999.html", "forms/s999.html belongs to no student"),
     ],
 )
 def test_files_inside_the_tools_folders_stay_errors(course: Path, rel: str, expected: str) -> None:
