@@ -382,7 +382,7 @@ def cross_entropy(ops: Ops, rules: Rules, p: Matrix, labels: Sequence[int]) -> N
     """L = −Σ_obs ln p_y (0-based labels), from the probabilities as recorded."""
     total: Num = ops.const(0)
     for row, label in zip(p, labels, strict=True):
-        total = total - ops.transcendental(rules.log_name, row[label])
+        total = total - ops.transcendental(rules.log_name, row[_target(rules, label)])
     return ops.record(total)
 
 
@@ -395,6 +395,15 @@ def softmax_delta(ops: Ops, rules: Rules, p: Matrix, labels: Sequence[int]) -> M
         ]
         for row, label in zip(p, labels, strict=True)
     ]
+
+
+def bias_update(
+    ops: Ops, rules: Rules, b: Sequence[Num], grad: Sequence[Num], learning_rate: Fraction
+) -> list[Num]:
+    """b ← b − γ·∂L/∂b; b kept as it was when ``rules.bias_gradient`` is off."""
+    if not rules.bias_gradient:
+        grad = [ops.const(0) for _ in grad]
+    return update(ops, rules, [list(b)], [list(grad)], learning_rate)[0]
 
 
 def loss_value(ops: Ops, loss: str, o_out: Matrix, y: Matrix, batch_divisor: int = 1) -> Num:
