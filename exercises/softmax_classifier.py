@@ -63,6 +63,7 @@ MAX_ABS_VALUE = 100  # given numbers beyond this are not a hand exercise
 MIN_PROBABILITY = Fraction(1, 20)  # nice variants: no class is all but ruled out
 MIN_SPREAD = Fraction(1, 10)  # … and the probabilities are not (nearly) all equal
 MAX_ANSWER = 50  # nice variants: no answer beyond ±50
+MIN_HIDDEN_DELTA = Fraction(1, 100)  # … and every hidden unit learns something
 
 Matrix = list[list[Any]]
 Width = Annotated[int, Field(ge=1, le=4)]
@@ -587,6 +588,10 @@ class SoftmaxClassifier(Exercise):
                     return False  # a dead unit learns nothing this step
                 if p.activation in TRANSCENDENTAL and any(abs(v) > 3 for v in h):
                     return False  # saturated
+                if any(abs(v) < MIN_HIDDEN_DELTA for v in step[f"delta{l}"]):
+                    # δ·Wᵀ sums p − onehot(y) (which adds up to 0) when a row of W is
+                    # constant: a hidden unit then learns (almost) nothing
+                    return False
         if "x" not in fixed and (
             len({tuple(r) for r in p.x}) < len(p.x) or any(not any(r) for r in p.x)
         ):
