@@ -781,8 +781,8 @@ def float_oracle_mismatches(p: SoftmaxClassifierParams, answers: Any) -> list[st
         for l in range(1, big_l):
             agree(f"{at}/h{l}", step[f"h{l}"], outs[l - 1] @ ws[l - 1] + bs[l - 1], False)
             h = _exact_values(step[f"h{l}"])
-            transcendental = p.activation in ("sigmoid", "tanh")
-            agree(f"{at}/o{l}", step[f"o{l}"], f(arr(step[f"h{l}"])), transcendental and any(h))
+            irrational = p.activation in ("sigmoid", "tanh")
+            agree(f"{at}/o{l}", step[f"o{l}"], f(arr(step[f"h{l}"])), irrational and any(h))
         agree(f"{at}/logits", step["logits"], outs[-1] @ ws[-1] + bs[-1], False)
         z = arr(step["logits"])
         e = np.exp(z - z.max())
