@@ -453,7 +453,8 @@ def _ops(p: SoftmaxClassifierParams) -> FractionOps:
 def _key_values(p: SoftmaxClassifierParams, computations: list[Computation]) -> dict[str, Any]:
     """The key: every computation run in order on the key's own earlier values (raises
     NumberGrowthError when a value outgrows a hand exercise)."""
-    ops, values = _ops(p), {}
+    ops = _ops(p)
+    values: dict[str, Any] = {}
     for comp in computations:
         outputs = comp.compute({ptr: values[ptr] for ptr in comp.inputs}, ops, CORRECT)
         for ptr, value in zip(comp.outputs, outputs, strict=True):

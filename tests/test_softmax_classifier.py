@@ -426,6 +426,7 @@ def test_partials_show_the_network_the_formulas_and_the_key() -> None:
 def test_sheet_and_key_partials_compile(require_tex: None, tmp_path: Path) -> None:
     cases = [variant(FIXED).params, variant(HIDDEN).params, variant(SQUARE).params]
     cases += [v.params for v in nice_variants("softmax_classifier", _fixed_for, 3, seed=5)]
+
     # the key's page-break hint is the class document's macro (see preamble.tex.j2)
     def partial(p: Any, kind: str, language: str) -> str:
         return "\\providecommand{\\graderneedspace}[1]{}\n" + _render(p, kind, language)

@@ -122,9 +122,7 @@ def bounds(name: str, q: Fraction, digits: int = 30) -> tuple[Fraction, Fraction
 # ---------------------------------------------------------------- softmax
 
 
-def _softmax_bounds(
-    differences: tuple[Fraction, ...], precision: int
-) -> tuple[Fraction, Fraction]:
+def _softmax_bounds(differences: tuple[Fraction, ...], precision: int) -> tuple[Fraction, Fraction]:
     """Bounds on 1/(1 + Σⱼ exp(dⱼ)) from rigorous bounds on each exp(dⱼ)."""
     total_lo, total_hi = Fraction(1), Fraction(1)
     for d in differences:
@@ -151,7 +149,9 @@ def softmax_rounded(differences: tuple[Fraction, ...], decimals: int) -> Fractio
     )
 
 
-def softmax_bounds(differences: tuple[Fraction, ...], digits: int = 30) -> tuple[Fraction, Fraction]:
+def softmax_bounds(
+    differences: tuple[Fraction, ...], digits: int = 30
+) -> tuple[Fraction, Fraction]:
     """Rigorous rational bounds on pᵢ = 1/(1 + Σⱼ exp(dⱼ)), at least ``digits`` decimals tight."""
     for d in differences:
         _check_domain("exp", d)
