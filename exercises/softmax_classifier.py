@@ -154,12 +154,19 @@ def _params(params: BaseModel | None) -> SoftmaxClassifierParams:
 # ------------------------------------------------------------ answer fields
 
 
-def step_fields(p: SoftmaxClassifierParams) -> dict[str, tuple[int, int] | int | None]:
+Shape = tuple[int, int] | int | None
+
+
+def step_fields(p: SoftmaxClassifierParams) -> dict[str, Shape]:
     """A step's answer fields in the order a student computes them, with their shapes:
     (rows, cols) for a matrix, an int for a vector, None for the scalar loss."""
-    s = p.sizes()
+    return _fields(tuple(p.sizes()))
+
+
+@functools.lru_cache(maxsize=256)  # asked for every field of every candidate: by sizes
+def _fields(s: tuple[int, ...]) -> dict[str, Shape]:
     big_l = len(s) - 1
-    fields: dict[str, tuple[int, int] | int | None] = {}
+    fields: dict[str, Shape] = {}
     for l in range(1, big_l):
         fields[f"h{l}"] = s[l]
         fields[f"o{l}"] = s[l]
@@ -191,6 +198,11 @@ def _layout(shape: tuple[int, int] | int | None, leaf: Any) -> Any:
     return [[leaf((i, j)) for j in range(shape[1])] for i in range(shape[0])]
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the same fields for every student of a build
+def _field_ptrs(ex: str, s: int, name: str, shape: Shape) -> tuple[str, ...]:
+    return tuple(_pointer("answers", ex, "steps", s, name, *ix) for ix in _leaf_parts(shape))
+
+
 @dataclass(frozen=True)
 class _StepGraph:
     """The answer fields of one SGD step and how each is computed from earlier fields,
@@ -212,8 +224,7 @@ class _StepGraph:
         return _pointer("answers", self.ex, "steps", self.s, name, *index)
 
     def ptrs(self, name: str) -> tuple[str, ...]:
-        shape = step_fields(self.p)[name]
-        return tuple(self.at(name, *ix) for ix in _leaf_parts(shape))
+        return _field_ptrs(self.ex, self.s, name, step_fields(self.p)[name])
 
     def vec(self, v: Mapping[str, Any], name: str) -> list[Any]:
         return [v[ptr] for ptr in self.ptrs(name)]
@@ -450,6 +461,9 @@ def _ops(p: SoftmaxClassifierParams) -> FractionOps:
     return FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
 
 
+_MAX_BITS = int((MAX_DIGITS - 1) / 0.30103)  # below it, no value can pass MAX_DIGITS
+
+
 def _key_values(p: SoftmaxClassifierParams, computations: list[Computation]) -> dict[str, Any]:
     """The key: every computation run in order on the key's own earlier values (raises
     NumberGrowthError when a value outgrows a hand exercise)."""
@@ -459,7 +473,8 @@ def _key_values(p: SoftmaxClassifierParams, computations: list[Computation]) -> 
         outputs = comp.compute({ptr: values[ptr] for ptr in comp.inputs}, ops, CORRECT)
         for ptr, value in zip(comp.outputs, outputs, strict=True):
             values[ptr] = value
-        digits = max(decimal_digits(v) for v in outputs)
+        bits = max(max(abs(v.numerator).bit_length(), v.denominator.bit_length()) for v in outputs)
+        digits = max(decimal_digits(v) for v in outputs) if bits > _MAX_BITS else 0
         if digits > MAX_DIGITS:
             raise engine.NumberGrowthError(int(comp.label.rsplit(" ", 1)[-1]), digits, MAX_DIGITS)
     return values
@@ -473,12 +488,16 @@ def _rounded_leaves(
     if p.rounding.mode == "all":
         return frozenset(values)
     rounded = set()
+    logits: dict[str, set[Fraction]] = {}  # per step
+    for ptr, value in values.items():
+        parts = ptr.split("/")
+        if parts[5] == "logits":
+            logits.setdefault(parts[4], set()).add(value)
     for ptr, value in values.items():
         parts = ptr.split("/")
         name, step = parts[5], parts[4]
         if name == "probabilities":
-            logits = {v for q, v in values.items() if q.split("/")[4:6] == [step, "logits"]}
-            if len(logits) > 1 or value != Fraction(1, p.classes):
+            if len(logits[step]) > 1 or value != Fraction(1, p.classes):
                 rounded.add(ptr)
         elif name == "loss" and value != 0:
             rounded.add(ptr)
@@ -593,6 +612,8 @@ class SoftmaxClassifier(Exercise):
                     # δ·Wᵀ sums p − onehot(y) (which adds up to 0) when a row of W is
                     # constant: a hidden unit then learns (almost) nothing
                     return False
+        if "weights" not in fixed and p.weights is not None and _degenerate(p.weights, p.biases):
+            return False
         if "x" not in fixed and (
             len({tuple(r) for r in p.x}) < len(p.x) or any(not any(r) for r in p.x)
         ):
@@ -702,6 +723,20 @@ class SoftmaxClassifier(Exercise):
             return float_oracle_mismatches(_params(params), answers)
         except (KeyError, IndexError, TypeError) as exc:
             return [f"the key's layout is not this variant's: {exc!r}"]
+
+
+def _degenerate(weights: list[Matrix], biases: list[list[Fraction]] | None) -> bool:
+    """A unit whose incoming weights are all zero ignores its inputs, and two hidden units
+    with the same weights and bias stay twins forever: neither is an exercise worth doing."""
+    for l, w in enumerate(weights):
+        columns = list(zip(*w, strict=True))
+        if any(not any(col) for col in columns):
+            return True
+        if l < len(weights) - 1:
+            units = [(col, biases[l][j] if biases else 0) for j, col in enumerate(columns)]
+            if len(set(units)) < len(units):
+                return True
+    return False
 
 
 X_VALUES = tuple(Fraction(v) for v in (-2, -1, 0, 1, 2))

@@ -432,3 +432,121 @@ def test_sheet_and_key_partials_compile(require_tex: None, tmp_path: Path) -> No
         return "\\providecommand{\\graderneedspace}[1]{}\n" + _render(p, kind, language)
 
     assert_partials_compile(tmp_path, partial, cases)
+
+
+def test_exact_mode_keeps_probabilities_to_30_decimals() -> None:
+    v = variant({**FIXED, "rounding": {"mode": "exact", "decimals": 4}})
+    p = v.solution.answers["steps"][0]["probabilities"]
+    total = 2 * mpmath.exp(0.5) + mpmath.exp(-1)
+    assert p[2] == _mp_round(mpmath.exp(-1) / total, 30)
+    assert FAMILY.check_independently(v.params, v.solution.answers) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "texts"),
+    [
+        ("probabilities", ["0", "-1", "1e300"]),  # ln of 0 and of a negative number
+        ("logits", ["123456789/7", "1e-30", "-999"]),  # exp far beyond a hand exercise
+        ("o1", ["-1e5", "0", "x"]),
+    ],
+)
+def test_hostile_answers_are_graded_without_a_traceback(field: str, texts: list[str]) -> None:
+    v = variant(HIDDEN)
+    submission = {"student": "s1", "answers": {"ex": _json(v.solution.answers)}}
+    submission["answers"]["ex"]["steps"][0][field] = texts
+    report = grade(v, submission)
+    mine = [f for f in report.fields if f"/steps/0/{field}/" in f.pointer]
+    assert all(f.status in ("incorrect", "invalid") for f in mine[:2])
+    assert 0 < report.score < 10
+
+
+# The mapping (secret, assignment, exercise, student) → variant, pinned as for the other
+# families (tests/test_variant_golden.py): a change must come with a new version.
+GOLDEN_SECRET = b"golden-softmax-secret-4d9b1e7a"
+
+
+def test_golden_variants() -> None:
+    from grader.course.variants import make_variants
+
+    assignment = Assignment.model_validate(
+        {
+            "id": "hw-soft",
+            "exercises": [
+                {"id": "soft", "type": "softmax_classifier", "points": 10},
+                {
+                    "id": "deep",
+                    "type": "softmax_classifier",
+                    "points": 10,
+                    "params": {"hidden": [2], "order": [1, 2]},
+                },
+            ],
+        }
+    )
+    got = {
+        sid: {
+            v.exercise.id: v.params.model_dump(mode="json")
+            for v in make_variants(assignment, sid, GOLDEN_SECRET)
+        }
+        for sid in ("s001", "s042")
+    }
+    assert got == GOLDEN_SOFTMAX
+
+
+GOLDEN_SOFTMAX: dict[str, Any] = {
+    "s001": {
+        "soft": {
+            "x": [["2", "0"], ["0", "-2"]],
+            "labels": [1, 3],
+            "classes": 3,
+            "hidden": [],
+            "activation": "relu",
+            "weights": [[["-1/2", "1/2", "0"], ["-1", "1/2", "-1/2"]]],
+            "biases": [["0", "1/2", "0"]],
+            "init": "random",
+            "learning_rate": "1/10",
+            "order": [1],
+            "rounding": {"mode": "transcendental", "decimals": 4},
+        },
+        "deep": {
+            "x": [["1", "0"], ["2", "0"]],
+            "labels": [3, 1],
+            "classes": 3,
+            "hidden": [2],
+            "activation": "relu",
+            "weights": [[["1", "1"], ["1/2", "-1/2"]], [["-1", "1", "0"], ["1/2", "1", "-1/2"]]],
+            "biases": [["-1/2", "-1/2"], ["-1/2", "-1/2", "0"]],
+            "init": "random",
+            "learning_rate": "1/4",
+            "order": [1, 2],
+            "rounding": {"mode": "transcendental", "decimals": 4},
+        },
+    },
+    "s042": {
+        "soft": {
+            "x": [["-1", "-2"], ["-1", "1"]],
+            "labels": [3, 1],
+            "classes": 3,
+            "hidden": [],
+            "activation": "relu",
+            "weights": [[["1/2", "-1/2", "1"], ["1", "1", "1"]]],
+            "biases": [["0", "1/2", "1/2"]],
+            "init": "random",
+            "learning_rate": "1/10",
+            "order": [1],
+            "rounding": {"mode": "transcendental", "decimals": 4},
+        },
+        "deep": {
+            "x": [["1", "0"], ["2", "-1"]],
+            "labels": [1, 3],
+            "classes": 3,
+            "hidden": [2],
+            "activation": "relu",
+            "weights": [[["1", "1/2"], ["0", "1/2"]], [["-1", "1/2", "1"], ["0", "-1", "-1"]]],
+            "biases": [["0", "1/2"], ["-1/2", "1/2", "-1/2"]],
+            "init": "random",
+            "learning_rate": "1/4",
+            "order": [1, 2],
+            "rounding": {"mode": "transcendental", "decimals": 4},
+        },
+    },
+}

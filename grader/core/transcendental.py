@@ -11,6 +11,7 @@ terminates, and gives the rounding a student with a perfect calculator gets.
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import lru_cache
@@ -144,9 +145,31 @@ def softmax_rounded(differences: tuple[Fraction, ...], decimals: int) -> Fractio
         _check_domain("exp", d)
     if not any(differences):  # all logits equal: pᵢ = 1/K, rational
         return round_half_away(Fraction(1, len(differences) + 1), decimals)
+    quick = _softmax_by_float(differences, decimals)
+    if quick is not None:
+        return quick
     return _round_from_bounds(
         lambda prec: _softmax_bounds(differences, prec), decimals, f"softmax {differences}"
     )
+
+
+# The float shortcut: a float64 pᵢ from dⱼ with |dⱼ| ≤ 700 is within 1e-13 of the true pᵢ
+# (each dⱼ converted to within 700·2⁻⁵³ ≈ 8e-14, exp, the sum and 1/S each within a few
+# ulps, relative; pᵢ ≤ 1).  When no rounding boundary lies within 1e-11 of it — a hundred
+# times that error — the float decides the rounding; otherwise the rigorous loop does.
+_FLOAT_MAX_DIFFERENCE = 700
+_FLOAT_MARGIN = 1e-11
+_FLOAT_MAX_DECIMALS = 9
+
+
+def _softmax_by_float(differences: tuple[Fraction, ...], decimals: int) -> Fraction | None:
+    if decimals > _FLOAT_MAX_DECIMALS or any(abs(d) > _FLOAT_MAX_DIFFERENCE for d in differences):
+        return None
+    p = 1.0 / (1.0 + math.fsum(math.exp(float(d)) for d in differences))
+    scaled = p * 10.0**decimals
+    if abs(scaled - math.floor(scaled) - 0.5) <= _FLOAT_MARGIN * 10.0**decimals:
+        return None  # too close to a halfway point for a float to tell
+    return round_half_away(Fraction(p), decimals)
 
 
 def softmax_bounds(
