@@ -377,14 +377,14 @@ class _StepGraph:
                 self.ptrs("loss"),
                 self.ptrs("probabilities"),
                 self.loss,
-                ("log_base_10", "wrong_class"),
+                ("log_base_10", "wrong_class", "wrong_observation"),
             ),
             Computation(
                 f"δ of step {n}",
                 self.ptrs("delta_out"),
                 self.ptrs("probabilities"),
                 self.delta_out,
-                ("sign_flip", "wrong_class"),
+                ("sign_flip", "wrong_class", "wrong_observation"),
             ),
         ]
         for l in range(big_l - 1, 0, -1):

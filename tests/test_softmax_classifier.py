@@ -382,6 +382,58 @@ def test_random_variants_are_nice_and_agree_with_the_float_oracle(seed: int) -> 
             assert any(f"/{name}" in p for p in problems), (name, problems)
 
 
+def _everywhere(v: Variant) -> list[tuple[str, Rules]]:
+    """Every mistake the variant's computations declare, as the Rules of a student who
+    makes it everywhere."""
+    p = v.params
+    rate = p.learning_rate
+    table: dict[str, list[Rules]] = {
+        "sign_flip": [Rules(delta_sign=-1)],
+        "wrong_class": [Rules(target_class=j) for j in range(p.classes)],
+        "unnormalized_softmax": [Rules(normalize=False)],
+        "log_base_10": [Rules(log_name="log10")],
+        "missing_bias_gradient": [Rules(bias_gradient=False)],
+        "gradient_ascent": [Rules(update_sign=1)],
+        "wrong_observation": [Rules(observation=j) for j in range(len(p.x))],
+        "transposed": [Rules(transpose=True)],
+        "missing_activation_derivative": [Rules(derivative="one")],
+        "wrong_activation_derivative": [Rules(derivative="value")],
+        "learning_rate": [
+            Rules(learning_rate=r) for r in sorted({rate * 2, rate / 2, F(1)} - {rate})
+        ],
+    }
+    declared = {m for c in v.solution.computations for m in c.mistakes}
+    return [(m, rules) for m in sorted(declared) for rules in table[m]]
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_random_students_with_each_mistake_everywhere_are_diagnosed(seed: int) -> None:
+    variants = nice_variants("softmax_classifier", _fixed_for, 8, seed)
+    seen: set[str] = set()
+    for i, v in enumerate(variants):
+        style = ("exact", "decimal")[i % 2]
+        control = grade(v, student(v, lambda comp: CORRECT, style))
+        assert control.score == control.max_score
+        for mistake, rules in _everywhere(v):
+            report = grade(v, student(v, lambda comp, rules=rules: rules, style))
+            wrong = [f for f in report.fields if f.status == "incorrect"]
+            for f in wrong:
+                ids = [d.id for d in f.diagnosis]
+                assert mistake in ids and "arithmetic" not in ids, (mistake, f.pointer, ids)
+            if wrong:
+                seen.add(mistake)
+    assert {
+        "sign_flip",
+        "wrong_class",
+        "unnormalized_softmax",
+        "log_base_10",
+        "missing_bias_gradient",
+        "gradient_ascent",
+        "learning_rate",
+        "wrong_observation",
+    } <= seen
+
+
 def test_the_oracle_shares_no_code_with_the_engine() -> None:
     import ast
     import inspect
