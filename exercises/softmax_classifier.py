@@ -595,10 +595,12 @@ class SoftmaxClassifier(Exercise):
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         p = _params(params)
-        random_numbers = any(name not in fixed for name in RANDOMIZED)
-        if not random_numbers:
-            return True  # the instructor fixed everything: theirs to judge
-        for step in solution.answers["steps"]:
+        # what the instructor fixed stays as given, even when it is degenerate (zero weights
+        # give equal probabilities and dead units: their call)
+        drawn_weights = p.init == "random" and not ("weights" in fixed and "biases" in fixed)
+        if not drawn_weights and not any(name not in fixed for name in ("x", "labels")):
+            return True
+        for step in solution.answers["steps"] if drawn_weights else ():
             probs = step["probabilities"]
             if min(probs) < MIN_PROBABILITY or max(probs) - min(probs) < MIN_SPREAD:
                 return False
