@@ -142,8 +142,12 @@ def _check_shapes(
         )
     for l, (m, (rows, cols)) in enumerate(zip(given, shapes, strict=True)):
         if len(m) != rows or any(len(r) != cols for r in m):
-            what = f"a vector of {cols}" if name == "biases" else f"a {rows}×{cols} matrix"
-            raise ValueError(f"{name}[{l}] (layer {l + 1}) must be {what} (inputs × units)")
+            what = (
+                f"a vector of {cols} (one bias per unit)"
+                if name == "biases"
+                else f"a {rows}×{cols} matrix (inputs × units)"
+            )
+            raise ValueError(f"{name}[{l}] (layer {l + 1}) must be {what}")
 
 
 def _params(params: BaseModel | None) -> SoftmaxClassifierParams:
