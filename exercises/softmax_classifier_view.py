@@ -24,12 +24,6 @@ _ACTIVATION_TEX = {
     ),
     "softsign": (r"f(t) = \frac{t}{1 + |t|}", r"f'(t) = \frac{1}{(1 + |t|)^2}"),
 }
-_SYMBOL = {
-    "logits": "z",
-    "probabilities": "p",
-    "loss": "L",
-    "delta_out": r"\delta_{\mathrm{out}}",
-}
 
 
 def _num(x: Fraction) -> str:
@@ -54,18 +48,34 @@ def _matrix(m: Sequence[Sequence[Fraction]]) -> str:
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
-def _symbol(name: str) -> str:
-    if name in _SYMBOL:
-        return _SYMBOL[name]
-    kind, layer = name.rstrip("0123456789"), name[len(name.rstrip("0123456789")) :]
+def _definition(name: str, layers: int, label: int) -> str:
+    """``symbol &= formula``: what the key line of a field computes (layer numbers from 1,
+    ``layers`` the output layer's; ``label`` the observation's class)."""
+
+    def o_prev(l: int) -> str:
+        return "x" if l == 1 else f"o_{{{l - 1}}}"
+
+    def delta(l: int) -> str:
+        return r"\delta_{\mathrm{out}}" if l == layers else rf"\delta_{{{l}}}"
+
+    if name == "logits":
+        return rf"z &= {o_prev(layers)} W_{{{layers}}} + b_{{{layers}}}"
+    if name == "probabilities":
+        return r"p &= \operatorname{softmax}(z)"
+    if name == "loss":
+        return rf"L &= -\ln p_{{{label}}}"
+    if name == "delta_out":
+        return rf"\delta_{{\mathrm{{out}}}} &= p - \mathrm{{onehot}}({label})"
+    kind = name.rstrip("0123456789")
+    l = int(name[len(kind) :])
     return {
-        "h": f"h_{{{layer}}}",
-        "o": f"o_{{{layer}}}",
-        "delta": rf"\delta_{{{layer}}}",
-        "grad_W": rf"\partial L/\partial W_{{{layer}}}",
-        "grad_b": rf"\partial L/\partial b_{{{layer}}}",
-        "W": rf"W_{{{layer}}}'",
-        "b": rf"b_{{{layer}}}'",
+        "h": rf"h_{{{l}}} &= {o_prev(l)} W_{{{l}}} + b_{{{l}}}",
+        "o": rf"o_{{{l}}} &= f(h_{{{l}}})",
+        "delta": rf"\delta_{{{l}}} &= ({delta(l + 1)} W_{{{l + 1}}}^\top) \odot f'(h_{{{l}}})",
+        "grad_W": rf"\frac{{\partial L}}{{\partial W_{{{l}}}}} &= {o_prev(l)}^\top {delta(l)}",
+        "grad_b": rf"\frac{{\partial L}}{{\partial b_{{{l}}}}} &= {delta(l)}",
+        "W": rf"W_{{{l}}}' &= W_{{{l}}} - \gamma \frac{{\partial L}}{{\partial W_{{{l}}}}}",
+        "b": rf"b_{{{l}}}' &= b_{{{l}}} - \gamma \frac{{\partial L}}{{\partial b_{{{l}}}}}",
     }[kind]
 
 
@@ -132,8 +142,8 @@ def latex_view(p: SoftmaxClassifierParams, solution: Solution, language: str) ->
                 shown = _vector(value)
             else:
                 shown = _matrix(value)
-            rel = "" if shown.startswith(r"\approx") else "= "
-            rows.append(Tex(f"{_symbol(name)} &{rel}{shown}"))
+            rel = " " if shown.startswith(r"\approx") else " = "
+            rows.append(Tex(_definition(name, big_l, p.labels[obs - 1]) + rel + shown))
         steps.append(
             {
                 "number": s + 1,
