@@ -284,7 +284,8 @@ class _StepGraph:
         self, v: Mapping[str, Any], ops: Ops, rules: Rules, *, layer: int
     ) -> list[Any]:
         o_prev = self.o_prev(v, ops, rules, layer)
-        return engine.pre_activation(ops, o_prev, self.w(v, ops, layer), self.b(v, ops, layer))[0]
+        w, b = self.w(v, ops, layer), self.b(v, ops, layer)
+        return engine.pre_activation(ops, o_prev, w, b, rules)[0]
 
     def output(self, v: Mapping[str, Any], ops: Ops, rules: Rules, *, layer: int) -> list[Any]:
         return engine.activate(ops, self.p.activation, [self.vec(v, f"h{layer}")])[0]
@@ -337,9 +338,6 @@ class _StepGraph:
 
     # ---- the fields, in the order a student computes them
 
-    def square(self, layer: int) -> bool:
-        return len(self.w0[layer - 1]) == len(self.w0[layer - 1][0])
-
     def computations(self) -> list[Computation]:
         n, big_l = self.s + 1, self.layers
         derivative: tuple[MistakeId, ...] = (
@@ -356,7 +354,8 @@ class _StepGraph:
                     self.ptrs(name),
                     (*self.o_prev_ptrs(l), *self.prev_ptrs(l)),
                     partial(self.pre_activation, layer=l),
-                    ("wrong_observation",) if l == 1 else (),
+                    # (engine.product tries a transpose only where its shape fits)
+                    ("transposed", "wrong_observation") if l == 1 else ("transposed",),
                 )
             )
             if l < big_l:
@@ -392,7 +391,6 @@ class _StepGraph:
             ),
         ]
         for l in range(big_l - 1, 0, -1):
-            transposed: tuple[MistakeId, ...] = ("transposed",) if self.square(l + 1) else ()
             out.append(
                 Computation(
                     f"δ{l} of step {n}",
@@ -404,12 +402,12 @@ class _StepGraph:
                         *self.prev_ptrs(l + 1),
                     ),
                     partial(self.hidden_delta, layer=l),
-                    (*derivative, *transposed),
+                    (*derivative, "transposed"),
                 )
             )
         for l in range(1, big_l + 1):
             delta = self.ptrs(self.out_name("delta", l))
-            mistakes: tuple[MistakeId, ...] = ("transposed",) if self.square(l) else ()
+            mistakes: tuple[MistakeId, ...] = ("transposed",)
             if l == 1:
                 mistakes += ("wrong_observation",)
             out.append(

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from grader.core import engine, transcendental
-from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
+from grader.core.engine import CORRECT, TRANSPOSE_KINDS, FractionOps, Rounding, Rules
 from grader.core.intervals import Interval, IntervalOps
 from grader.core.numbers import fmt_dec, fmt_frac, round_half_away
 from grader.course.assignment import Assignment, ExerciseSpec
@@ -297,8 +297,9 @@ MISTAKES = [
     ("missing_bias_gradient", Rules(bias_gradient=False), "∂L/∂b1 of step 1", FIXED),
     ("wrong_observation", Rules(observation=1), "z of step 1", FIXED),
     ("wrong_observation", Rules(observation=0), "∂L/∂W1 of step 2", FIXED),
-    ("transposed", Rules(transpose=True), "∂L/∂W1 of step 1", SQUARE),
-    ("transposed", Rules(transpose=True), "δ1 of step 1", HIDDEN),
+    ("transposed", Rules(transpose="result"), "∂L/∂W1 of step 1", SQUARE),  # δᵀ·x
+    ("transposed", Rules(transpose="right"), "z of step 1", SQUARE),  # x·Wᵀ
+    ("transposed", Rules(transpose="right"), "δ1 of step 1", HIDDEN),  # δ·W₂
     ("wrong_activation_derivative", Rules(derivative="value"), "δ1 of step 1", HIDDEN),
 ]
 
@@ -395,7 +396,7 @@ def _everywhere(v: Variant) -> list[tuple[str, Rules]]:
         "missing_bias_gradient": [Rules(bias_gradient=False)],
         "gradient_ascent": [Rules(update_sign=1)],
         "wrong_observation": [Rules(observation=j) for j in range(len(p.x))],
-        "transposed": [Rules(transpose=True)],
+        "transposed": [Rules(transpose=kind) for kind in TRANSPOSE_KINDS],
         "missing_activation_derivative": [Rules(derivative="one")],
         "wrong_activation_derivative": [Rules(derivative="value")],
         "learning_rate": [

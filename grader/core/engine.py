@@ -250,9 +250,9 @@ def product(a: Matrix, b: Matrix, rules: Rules = CORRECT) -> Matrix:
             a, b = transpose(a), transpose(b)
         elif kind == "swapped":
             a, b = b, a
-        if len(a[0]) == len(b) and (
-            (kind == "result" and rows == cols) or (len(a), len(b[0])) == (rows, cols)
-        ):
+        # (A·B)ᵀ has A·B's shape only when that is square
+        fits = rows == cols if kind == "result" else (len(a), len(b[0])) == (rows, cols)
+        if len(a[0]) == len(b) and fits:
             out = matmul(a, b)
             return transpose(out) if kind == "result" else out
         a, b = _original(a, b, kind)
