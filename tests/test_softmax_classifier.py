@@ -181,6 +181,10 @@ def test_engine_primitives_on_numbers_and_intervals() -> None:
     assert engine.softmax(ops, Rules(normalize=False), [[F(1), F(0)]]) == [[F(27183, 10000), F(1)]]
     assert engine.bias_update(ops, Rules(bias_gradient=False), [F(1)], [F(3)], F(1)) == [F(1)]
     assert engine.bias_update(ops, CORRECT, [F(1)], [F(3)], F(1, 2)) == [F(-1, 2)]
+    # a transposed result has the product's shape only when that is square: a row times a
+    # 2×3 matrix stays the row (the slip cannot have been made), it never becomes a column
+    row, w = [[F(1), F(2)]], [[F(1), 0, 1], [2, 1, 0]]
+    assert engine.product(row, w, Rules(transpose="result")) == [[5, 2, 1]]
     iv = IntervalOps(Rounding("transcendental", 4))
     loss = engine.cross_entropy(iv, CORRECT, [[Interval(F(1, 2), F(6, 10))]], [0])
     assert loss.contains(F(5108, 10000)) and loss.contains(F(6931, 10000))  # −ln 0.6 … −ln 0.5
