@@ -613,3 +613,16 @@ GOLDEN_SOFTMAX: dict[str, Any] = {
         },
     },
 }
+
+
+def test_the_softmax_diagnoses_are_explained_in_the_assignment_language() -> None:
+    from grader.grade.mistakes import explain
+
+    ctx = FAMILY.mistake_context(variant(FIXED).params)
+    assert "p − onehot(y), not onehot(y) − p" in explain("sign_flip", "", "δ of step 1", ctx)
+    assert "а не onehot(y) − p" in explain("sign_flip", "", "δ of step 1", ctx, "ru")
+    assert "класса 2" in explain("wrong_class", "class 2", "δ of step 1", ctx, "ru")
+    assert "of class 2" in explain("wrong_class", "class 2", "δ of step 1", ctx, "en")
+    for mistake in ("unnormalized_softmax", "log_base_10", "missing_bias_gradient"):
+        ru = explain(mistake, "", "b1 after step 1", ctx, "ru")
+        assert ru.startswith("В b₁") and ru != explain(mistake, "", "b1 after step 1", ctx)
