@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from grader.core.latex import Tex
-from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, tex_frac
+from grader.core.latex import Tex, cut_decimal
+from grader.core.numbers import fmt_exact_or_dec, fmt_frac, tex_frac
 from grader.exercises.base import Solution
 from grader.exercises.softmax_classifier import SoftmaxClassifierParams, step_fields
 
-APPROX_DECIMALS = 6
+CUT_PLACES = 8  # decimals shown of a long value (the key JSON holds it exactly)
 _ACTIVATION_TEX = {
     "relu": (r"f(t) = \max(0, t)", r"f'(t) = [t > 0]"),
     "identity": (r"f(t) = t", r"f'(t) = 1"),
@@ -27,15 +27,16 @@ _ACTIVATION_TEX = {
 
 
 def _num(x: Fraction) -> str:
-    """A value as a student writes it: integer, short exact decimal, else a fraction
-    (≈ a decimal when the fraction is long)."""
+    """A value as a student writes it: an integer, a decimal that ends within 12 places, a
+    short fraction, else its first decimals cut short with an ellipsis (not rounded: in a
+    key ≈ marks only what the rounding rule rounded)."""
     if x.denominator == 1:
         return str(x.numerator)
     shown = fmt_exact_or_dec(x, 12)
     if not shown.startswith("≈"):
         return shown
     if len(fmt_frac(x)) > 12:
-        return r"\approx " + fmt_dec(x, APPROX_DECIMALS)
+        return cut_decimal(x, CUT_PLACES)
     return tex_frac(x)
 
 
@@ -132,6 +133,9 @@ def latex_view(p: SoftmaxClassifierParams, solution: Solution, language: str) ->
     diagram = [diagram[-1], *diagram[:-1]]
     steps = []
     fields = step_fields(p)
+    # (step, field) of every value the rounding rule rounded: shown with ≈
+    rounded = {(int(ptr.split("/")[4]), ptr.split("/")[5]) for ptr in solution.rounded}
+    cut = False
     for s, (obs, answers) in enumerate(zip(p.order, solution.answers["steps"], strict=True)):
         rows = []
         for name, shape in fields.items():
@@ -142,8 +146,9 @@ def latex_view(p: SoftmaxClassifierParams, solution: Solution, language: str) ->
                 shown = _vector(value)
             else:
                 shown = _matrix(value)
-            rel = " " if shown.startswith(r"\approx") else " = "
+            rel = r" \approx " if (s, name) in rounded else " = "
             rows.append(Tex(_definition(name, big_l, p.labels[obs - 1]) + rel + shown))
+            cut = cut or r"\ldots" in shown
         steps.append(
             {
                 "number": s + 1,
@@ -173,5 +178,6 @@ def latex_view(p: SoftmaxClassifierParams, solution: Solution, language: str) ->
         ],
         "fields": Tex(", ".join(r"\texttt{" + n.replace("_", r"\_") + "}" for n in fields)),
         "rounding_mode": p.rounding.mode,
+        "cut_any": cut,
         "steps": steps,
     }
