@@ -626,3 +626,20 @@ def test_the_softmax_diagnoses_are_explained_in_the_assignment_language() -> Non
     for mistake in ("unnormalized_softmax", "log_base_10", "missing_bias_gradient"):
         ru = explain(mistake, "", "b1 after step 1", ctx, "ru")
         assert ru.startswith("В b₁") and ru != explain(mistake, "", "b1 after step 1", ctx)
+
+
+def test_the_answer_page_has_a_field_for_every_graded_leaf() -> None:
+    from grader.make import answer_page
+
+    for params in (FIXED, HIDDEN):
+        v = variant(params)
+        form = answer_page.form_exercise(v.exercise, v.params, "ru", "10")
+        fields = {f.pointer: f for f in answer_page._all_fields(form.sections)}
+        assert {p: f.kind for p, f in fields.items()} == {
+            p: c.kind for c in v.solution.computations for p in c.outputs
+        }
+        step = form.sections[0].parts[0]
+        assert step.title == "Шаг 1" and [g.title for g in step.grids][:3] in (
+            ["z", "p", "δ"],
+            ["h₁", "o₁", "z"],
+        )
