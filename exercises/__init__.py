@@ -16,6 +16,7 @@ EXERCISE_MODULES = {
     "sgd_chain": "grader.exercises.sgd_chain",
     "mlp_matrix": "grader.exercises.mlp_matrix",
     "chain_rule": "grader.exercises.chain_rule",
+    "softmax_classifier": "grader.exercises.softmax_classifier",
 }
 
 

@@ -41,6 +41,10 @@ MistakeId = Literal[
     "wrong_observation",
     "missing_path",
     "transposed",
+    "unnormalized_softmax",
+    "wrong_class",
+    "log_base_10",
+    "missing_bias_gradient",
 ]
 
 
@@ -97,6 +101,7 @@ class MistakeContext:
     observations: tuple[tuple[Any, ...], ...] = ()
     loss: str | None = None
     activation: str | None = None
+    classes: int = 0  # softmax output: the classes a ``wrong_class`` slip may pick
 
 
 class Exercise(abc.ABC):

@@ -234,6 +234,12 @@ class _SymbolicOps:
     def derivative(self, name: str, h: Any, o: Any) -> Any:
         raise NotImplementedError("the ŷ formula needs no derivative")
 
+    def softmax(self, z: Any) -> Any:
+        raise NotImplementedError("the ŷ formula has no softmax")
+
+    def transcendental(self, name: str, x: Any) -> Any:
+        raise NotImplementedError("the ŷ formula has no exp or log")
+
     def record(self, x: Any) -> Any:
         return x
 

@@ -73,6 +73,19 @@ exercises:
     # tolerance: {rule: absolute, value: 0.001}   # or exact, relative, decimals, significant
     # carried_forward_credit: 1                    # share of points for work that is right
     #                                              # given the student's own earlier answers
+
+  # 4. A softmax classifier (uncomment to use): logits, softmax probabilities, the
+  #    cross-entropy loss, δ = p − onehot(y), gradients and SGD steps.
+  # - id: softmax
+  #   type: softmax_classifier
+  #   points: 10
+  #   params:
+  #     classes: 3          # K, 2-5
+  #     hidden: []          # [] = softmax regression; [2] = one hidden layer of 2 units
+  #     order: [1, 2]       # the observation of each SGD step
+  #     rounding: {mode: transcendental, decimals: 4}   # each p_i and the loss rounded
+  #     # Randomized unless given: x (rows), labels (1-based classes), weights, biases
+  #     # (or init: zeros), learning_rate.
 """
 
 STARTER_ROSTER = """\

@@ -2175,7 +2175,7 @@ ASSIGNMENTS: list[tuple[str, Any, str, str]] = [
         "type-injection",
         _sub("type: chain_rule", "type: __import__('os')"),
         "schema",
-        "18: /exercises/1/type: unknown exercise type \"__import__('os')\"; expected one of sgd_chain, mlp_matrix, chain_rule",
+        "18: /exercises/1/type: unknown exercise type \"__import__('os')\"; expected one of sgd_chain, mlp_matrix, chain_rule, softmax_classifier",
     ),
     (
         "params-string",

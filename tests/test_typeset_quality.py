@@ -1,7 +1,8 @@
 """Sheets and keys as they are printed (issue 18, items 4, 5 and 7).
 
 A class of every family (chain rule; matrix form with σ rounded and with exact ReLU, and
-rounding everything; SGD steps with σ rounded and with exact tanh) is typeset in English
+rounding everything; SGD steps with σ rounded and with exact tanh; softmax regression, and
+a softmax classifier with a tanh hidden layer rounding everything) is typeset in English
 and in Russian, as ``generate`` typesets it (one class document per kind).  Then:
 
 - no overfull box wider than 1 pt in TeX's log (nothing runs into the margin);
@@ -70,6 +71,19 @@ def course(language: str) -> Assignment:
                     "type": "sgd_chain",
                     "points": 10,
                     "params": {"depth": 4, "activation": "tanh", "rounding": {"mode": "exact"}},
+                },
+                {"id": "softmax", "type": "softmax_classifier", "points": 10},
+                {
+                    "id": "softmax_deep",
+                    "type": "softmax_classifier",
+                    "points": 10,
+                    "params": {
+                        "hidden": [3],
+                        "classes": 4,
+                        "activation": "tanh",
+                        "order": [1, 2],
+                        "rounding": {"mode": "all", "decimals": 3},
+                    },
                 },
             ],
         }

@@ -11,7 +11,8 @@ diagnose them.
 Conventions (observations are rows, as in the course):
 ``H_l = O_{l-1}·W_l + b_l``, ``O_l = f_l(H_l)``, ``O_0 = X``;
 loss ``Σ_obs Σ_out c·(y − ŷ)²`` with c = 1 (``mse``) or ½ (``half_mse``), divided by
-the batch size when ``reduction == "mean"``;
+the batch size when ``reduction == "mean"``; or, for a softmax output,
+``P = softmax(H_L)`` row by row with cross-entropy ``−Σ_obs ln p_y`` and ``δ_L = P − onehot(y)``;
 ``δ_L = ∂L/∂H_L``, ``δ_l = (δ_{l+1}·W_{l+1}ᵀ) ⊙ f′(H_l)``, ``∂L/∂W_l = O_{l-1}ᵀ·δ_l``,
 ``∂L/∂b_l = Σ_rows δ_l``, and the update ``W ← W − γ·∂L/∂W``.
 """
@@ -74,6 +75,10 @@ class Rules:
     # ("swapped") or (A·B)ᵀ ("result"), wherever that has the right shape
     transpose: TransposeKind | None = None
     omit_term: int | None = None  # chain rule: the i-th path (term of a sum) left out
+    normalize: bool = True  # False: exp(z) taken as the probabilities (softmax unnormalized)
+    target_class: int | None = None  # 0-based class whose one-hot is used instead of y's
+    log_name: str = "ln"  # "log10": the cross-entropy taken with the decimal logarithm
+    bias_gradient: bool = True  # False: the biases' gradient left out (taken as 0)
 
 
 CORRECT = Rules()
@@ -119,6 +124,10 @@ class Ops(Protocol):
 
     def const(self, q: Fraction | int) -> Num: ...
 
+    def softmax(self, z: Sequence[Num]) -> list[Num]: ...
+
+    def transcendental(self, name: str, x: Num) -> Num: ...
+
 
 @dataclass(frozen=True)
 class FractionOps:
@@ -142,6 +151,18 @@ class FractionOps:
 
     def const(self, q: Fraction | int) -> Fraction:
         return q if type(q) is Fraction else Fraction(q)  # immutable: no copy needed
+
+    def transcendental(self, name: str, x: Fraction) -> Fraction:
+        """exp, ln or log₁₀ (see grader.core.transcendental), rounded as σ is."""
+        return transcendental.rounded(name, x, self.rounding.transcendental_decimals)
+
+    def softmax(self, z: Sequence[Fraction]) -> list[Fraction]:
+        """Each pᵢ from the exact logits, rounded as σ is (Σp may miss 1 in the last digit)."""
+        k = self.rounding.transcendental_decimals
+        return [
+            transcendental.softmax_rounded(transcendental.softmax_differences(z, i), k)
+            for i in range(len(z))
+        ]
 
 
 def activation_derivative(ops: Ops, rules: Rules, name: str, h: Num, o: Num) -> Num:
@@ -229,9 +250,9 @@ def product(a: Matrix, b: Matrix, rules: Rules = CORRECT) -> Matrix:
             a, b = transpose(a), transpose(b)
         elif kind == "swapped":
             a, b = b, a
-        if len(a[0]) == len(b) and (
-            (kind == "result" and rows == cols) or (len(a), len(b[0])) == (rows, cols)
-        ):
+        # (A·B)ᵀ has A·B's shape only when that is square
+        fits = rows == cols if kind == "result" else (len(a), len(b[0])) == (rows, cols)
+        if len(a[0]) == len(b) and fits:
             out = matmul(a, b)
             return transpose(out) if kind == "result" else out
         a, b = _original(a, b, kind)
@@ -322,8 +343,10 @@ def weight_gradient(ops: Ops, o_prev: Matrix, delta: Matrix, rules: Rules = CORR
     return _map(product(transpose(o_prev), delta, rules), ops.record)
 
 
-def bias_gradient(ops: Ops, delta: Matrix) -> list[Num]:
-    """∂L/∂b = Σ over observations of δ."""
+def bias_gradient(ops: Ops, delta: Matrix, rules: Rules = CORRECT) -> list[Num]:
+    """∂L/∂b = Σ over observations of δ (0 under ``rules.bias_gradient = False``)."""
+    if not rules.bias_gradient:
+        return [ops.const(0) for _ in delta[0]]
     sums = []
     for j in range(len(delta[0])):
         total: Num = delta[0][j]
@@ -341,6 +364,46 @@ def update(ops: Ops, rules: Rules, w: Matrix, grad: Matrix, learning_rate: Fract
         [ops.record(x + step * g) for x, g in zip(w_row, g_row, strict=True)]
         for w_row, g_row in zip(w, grad, strict=True)
     ]
+
+
+def softmax(ops: Ops, rules: Rules, z: Matrix) -> Matrix:
+    """P = softmax(Z) row by row (each row the logits of one observation); exp(Z) when
+    ``rules.normalize`` is off."""
+    if not rules.normalize:
+        return [[ops.transcendental("exp", x) for x in row] for row in z]
+    return [ops.softmax(row) for row in z]
+
+
+def _target(rules: Rules, label: int) -> int:
+    return rules.target_class if rules.target_class is not None else label
+
+
+def cross_entropy(ops: Ops, rules: Rules, p: Matrix, labels: Sequence[int]) -> Num:
+    """L = −Σ_obs ln p_y (0-based labels), from the probabilities as recorded."""
+    total: Num = ops.const(0)
+    for row, label in zip(p, labels, strict=True):
+        total = total - ops.transcendental(rules.log_name, row[_target(rules, label)])
+    return ops.record(total)
+
+
+def softmax_delta(ops: Ops, rules: Rules, p: Matrix, labels: Sequence[int]) -> Matrix:
+    """δ_L = ∂L/∂Z = P − onehot(y) for softmax with cross-entropy (0-based labels)."""
+    return [
+        [
+            ops.record(rules.delta_sign * (pj - (1 if j == _target(rules, label) else 0)))
+            for j, pj in enumerate(row)
+        ]
+        for row, label in zip(p, labels, strict=True)
+    ]
+
+
+def bias_update(
+    ops: Ops, rules: Rules, b: Sequence[Num], grad: Sequence[Num], learning_rate: Fraction
+) -> list[Num]:
+    """b ← b − γ·∂L/∂b; b kept as it was when ``rules.bias_gradient`` is off."""
+    if not rules.bias_gradient:
+        grad = [ops.const(0) for _ in grad]
+    return update(ops, rules, [list(b)], [list(grad)], learning_rate)[0]
 
 
 def loss_value(ops: Ops, loss: str, o_out: Matrix, y: Matrix, batch_divisor: int = 1) -> Num:

@@ -44,16 +44,8 @@ class IntervalOps:
     def activate(self, name: str, h: Any) -> Interval:
         h = as_interval(h)
         exact = activation(name).exact
-        if exact is None:
-            # σ and tanh are increasing: rigorous bounds at the endpoints enclose the exact
-            # values, and the instructed rounding of each endpoint encloses every rounded one
-            # (rounding is monotone).  A student may give either, so take the hull.
-            k = self.rounding.transcendental_decimals
-            lo = transcendental.bounds(name, h.lo)[0]
-            hi = transcendental.bounds(name, h.hi)[1]
-            rounded_lo = transcendental.rounded(name, h.lo, k)
-            rounded_hi = transcendental.rounded(name, h.hi, k)
-            return Interval(min(lo, rounded_lo), max(hi, rounded_hi))
+        if exact is None:  # σ, tanh
+            return self.transcendental(name, h)
         return self.record(_monotone(exact, h))  # every rational activation is non-decreasing
 
     def derivative(self, name: str, h: Any, o: Any) -> Interval:
@@ -75,3 +67,37 @@ class IntervalOps:
 
     def const(self, q: Fraction | int) -> Interval:
         return Interval(q)
+
+    def transcendental(self, name: str, x: Any) -> Interval:
+        """σ, tanh, exp, ln or log₁₀ of every value in x: each is increasing, so rigorous
+        bounds at the endpoints enclose the exact values, and the instructed rounding of
+        each endpoint encloses every rounded one (rounding is monotone).  A student may
+        give either, so take the hull."""
+        h = as_interval(x)
+        k = self.rounding.transcendental_decimals
+        lo = transcendental.bounds(name, h.lo)[0]
+        hi = transcendental.bounds(name, h.hi)[1]
+        rounded_lo = transcendental.rounded(name, h.lo, k)
+        rounded_hi = transcendental.rounded(name, h.hi, k)
+        return Interval(min(lo, rounded_lo), max(hi, rounded_hi))
+
+    def softmax(self, z: Any) -> list[Interval]:
+        """Every pᵢ = 1/(1 + Σⱼ exp(zⱼ − zᵢ)) over logits anywhere in their intervals.
+
+        pᵢ is not monotone in each logit, but it is decreasing in every difference
+        dⱼ = zⱼ − zᵢ, and dⱼ's ends are reached all at once (zᵢ at one end, the others
+        at the opposite one): bounds at the differences' ends enclose every exact pᵢ, and
+        the instructed rounding there every rounded one (rounding is monotone).
+        """
+        zs = [as_interval(x) for x in z]
+        k = self.rounding.transcendental_decimals
+        out = []
+        for i, zi in enumerate(zs):
+            low_d = tuple(zj.lo - zi.hi for j, zj in enumerate(zs) if j != i)
+            high_d = tuple(zj.hi - zi.lo for j, zj in enumerate(zs) if j != i)
+            lo = transcendental.softmax_bounds(high_d)[0]
+            hi = transcendental.softmax_bounds(low_d)[1]
+            r_lo = transcendental.softmax_rounded(high_d, k)
+            r_hi = transcendental.softmax_rounded(low_d, k)
+            out.append(Interval(min(lo, r_lo), max(hi, r_hi)))
+        return out

@@ -93,6 +93,15 @@ def variations(
     elif mistake == "transposed":
         for kind in TRANSPOSE_KINDS:
             yield Variation(mistake, Rules(transpose=kind), _TRANSPOSED[kind])
+    elif mistake == "unnormalized_softmax":
+        yield Variation(mistake, Rules(normalize=False), "exp(z) taken as the probabilities")
+    elif mistake == "wrong_class":
+        for j in range(ctx.classes):
+            yield Variation(mistake, Rules(target_class=j), f"class {j + 1}")
+    elif mistake == "log_base_10":
+        yield Variation(mistake, Rules(log_name="log10"), "log₁₀ taken instead of ln")
+    elif mistake == "missing_bias_gradient":
+        yield Variation(mistake, Rules(bias_gradient=False), "the biases' gradient left out")
 
 
 # ---------------------------------------------------------------- the learning rate
@@ -230,6 +239,8 @@ def explain(
     key = f"diagnosis_{mistake}"
     if mistake == "missing_factor_2" and ctx.loss == "half_mse":
         key = "diagnosis_missing_factor_2_half"
+    if mistake == "sign_flip" and ctx.loss == "cross_entropy":
+        key = "diagnosis_sign_flip_softmax"
     if mistake == ARITHMETIC and detail == FORMULA_DETAIL:
         key = "diagnosis_arithmetic_formula"
     if key not in words:
@@ -244,6 +255,8 @@ def explain(
         if part and part["path"]
         else words["diagnosis_term"].format(term=part["term"])
         if part and part["term"]
+        else words["diagnosis_class"].format(number=part["class"])
+        if part and part["class"]
         else detail
     )
     return words[key].format(
@@ -260,7 +273,7 @@ def explain(
 
 _DETAIL_PARTS = re.compile(
     r"observation (?P<observation>\d+) \((?P<values>[^()]*)\)"
-    r"|path (?P<path>\d+) left out|the term (?P<term>.+) is missing"
+    r"|path (?P<path>\d+) left out|the term (?P<term>.+) is missing|class (?P<class>\d+)"
 )
 
 

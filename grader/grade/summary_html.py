@@ -30,6 +30,10 @@ MISTAKE_NAMES = {
     "missing_path": "a path of the chain rule missing",
     "transposed": "matrix product with a transpose wrong",
     "rounding": "rounded too early or too coarsely",
+    "unnormalized_softmax": "exp(z) taken as the probabilities",
+    "wrong_class": "one-hot of another class",
+    "log_base_10": "log₁₀ instead of ln",
+    "missing_bias_gradient": "bias gradient left out",
     "arithmetic": "arithmetic slip",
     FORMAT_PROBLEM: "format problem (answers the grader could not read)",
 }

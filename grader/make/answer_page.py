@@ -109,6 +109,8 @@ def form_exercise(
         sections = _mlp(layout, base, w)
     elif spec.type == "sgd_chain":
         sections = _sgd(layout, base, w)
+    elif spec.type == "softmax_classifier":
+        sections = _softmax(layout, base, w)
     else:  # a new family: its fields in layout order, labelled by their pointers
         sections = [FormSection(title, _generic_fields(layout, base), [], [])]
     return FormExercise(spec.id, title, points, layout, sections, {"v": vocab})
@@ -283,6 +285,44 @@ def _sgd(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSecti
             ]
             grids.append(FormGrid(w[key], [f"{w['neuron']} {n}" for n in neurons], rows))
         steps.append(FormSection(name, [], grids, []))
+    return [FormSection("", [], [], steps)]
+
+
+_SOFTMAX_SYMBOLS = {"logits": "z", "probabilities": "p", "delta_out": "δ"}
+
+
+def _softmax_symbol(key: str, w: dict[str, Any]) -> str:
+    if key in _SOFTMAX_SYMBOLS:
+        return _SOFTMAX_SYMBOLS[key]
+    if m := re.fullmatch(r"grad_([Wb])([0-9]+)", key):
+        return f"∂L/∂{sub(m.group(1) + m.group(2))}"
+    if m := re.fullmatch(r"([Wb])([0-9]+)", key):
+        return f"{sub(key)} {w['after_step']}"
+    return sub(key.replace("delta", "δ"))
+
+
+def _softmax(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSection]:
+    """softmax_classifier: a section per step, each vector a one-row grid, each matrix a
+    grid, the loss a field (the order of the sheet's list)."""
+    steps = []
+    for s, step in enumerate(layout["steps"]):
+        name = w["step"].format(n=s + 1)
+        at = f"{base}/steps/{s}"
+        fields, grids = [], []
+        for key, value in step.items():
+            symbol = _softmax_symbol(key, w)
+            short = symbol.split(" ")[0]
+            if not isinstance(value, list):
+                fields.append(_field(f"{at}/{key}", f"{w['loss']} L ({name})"))
+            elif value and isinstance(value[0], list):
+                grids.append(_grid(symbol, value, f"{at}/{key}", short))
+            else:
+                row = [
+                    _field(f"{at}/{key}/{j}", f"{short}[{j + 1}] ({name})")
+                    for j in range(len(value))
+                ]
+                grids.append(FormGrid(symbol, [str(j + 1) for j in range(len(value))], [("", row)]))
+        steps.append(FormSection(name, fields, grids, []))
     return [FormSection("", [], [], steps)]
 
 
