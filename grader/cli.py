@@ -251,11 +251,17 @@ def grade(
     show_default=True,
     help="One Gradescope test per answer field, or per step.",
 )
-def autograde(assignment: str, roster: str, root: str, tests_per: str) -> None:
+@click.option(
+    "--peers",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The roster's copy-detection index (the bundle's peers.json).",
+)
+def autograde(assignment: str, roster: str, root: str, tests_per: str, peers: str | None) -> None:
     """Grade one Gradescope submission into ROOT/results/results.json (always exit 0)."""
     from grader.grade.autograde import autograde_command
 
-    sys.exit(autograde_command(assignment, roster, root, tests_per=tests_per))
+    sys.exit(autograde_command(assignment, roster, root, tests_per=tests_per, peers=peers))
 
 
 @main.group()
@@ -276,9 +282,20 @@ def export() -> None:
 @friendly_errors
 def gradescope(assignment: str, roster: str, out_file: str, wheel: str | None) -> None:
     """Write a Gradescope autograder bundle (it holds the course secret: keep it private)."""
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.course.variants import is_fully_fixed, make_variants, read_secret
+    from grader.grade.peers import build_index
     from grader.make.gradescope import export_gradescope
 
-    path = export_gradescope(assignment, roster, out_file, wheel=wheel)
+    # the roster's copy-detection index goes into the bundle (grade builds it per batch;
+    # an autograder sees one submission at a time); none when everybody has the same data
+    spec = load_assignment(assignment)
+    extra: dict[str, bytes] = {}
+    if not all(is_fully_fixed(e) for e in spec.exercises):
+        secret = read_secret(spec)
+        index = build_index(load_roster(roster), lambda sid: make_variants(spec, sid, secret))
+        extra["peers.json"] = (index.to_json() + "\n").encode("utf-8")
+    path = export_gradescope(assignment, roster, out_file, wheel=wheel, extra_files=extra)
     click.echo(
         f"wrote {path}: it holds the course secret; upload it to Gradescope only "
         "(Configure Autograder > Zip file upload), never share or commit it"

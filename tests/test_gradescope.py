@@ -228,3 +228,34 @@ def test_a_group_is_graded_against_the_named_members_own_variant(
         assignment=course,
     )  # fmt: skip
     assert other["score"] < own["score"]
+
+
+def test_copied_work_is_a_hidden_test_for_the_instructor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the bundle's copy-detection index (grader.grade.peers), work on a classmate's
+    data is flagged in a test Gradescope shows to instructors only (visibility hidden)."""
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.course.keys import key_json
+    from grader.course.variants import make_variants
+    from grader.grade.peers import build_index
+
+    secret = "Peers-Test-Secret-9kLmN"
+    monkeypatch.setenv("GRADER_SECRET", secret)
+    course = SAMPLES / "course.yaml"
+    spec = load_assignment(course)
+    roster = tmp_path / "r.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    index = build_index(load_roster(roster), lambda s: make_variants(spec, s, secret.encode()))
+    peers = tmp_path / "peers.json"
+    index.save(peers)
+    key = key_json(spec, "s001", make_variants(spec, "s001", secret.encode()))
+    copied = {"assignment": spec.id, "student": "s002", "answers": key["answers"]}
+    root = fake_root(tmp_path, [BLAISE], {"a.json": json.dumps(copied).encode()})
+    autograde_command(str(course), str(roster), str(root), peers=str(peers))
+    result = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    hidden = [t for t in result["tests"] if t["visibility"] == "hidden"]
+    assert [t["name"] for t in hidden] == ["Instructor: flags"]
+    assert "copied_from:s001" in hidden[0]["output"]
+    visible = json.dumps([t for t in result["tests"] if t not in hidden]) + result["output"]
+    assert "s001" not in visible  # the student is never told whose data it was

@@ -40,7 +40,12 @@ class _Refusal(Exception):
 
 
 def autograde_command(
-    assignment_path: str, roster_path: str, root: str, *, tests_per: str = "field"
+    assignment_path: str,
+    roster_path: str,
+    root: str,
+    *,
+    tests_per: str = "field",
+    peers: str | None = None,
 ) -> int:
     results = Path(root) / "results" / "results.json"
     lang = "en"
@@ -49,7 +54,7 @@ def autograde_command(
 
         assignment = load_assignment(assignment_path)
         lang = assignment.language
-        result = _grade(assignment, roster_path, Path(root), tests_per)
+        result = _grade(assignment, roster_path, Path(root), tests_per, peers)
     except _Refusal as exc:
         result = _refusal(exc.message, lang)
     except Exception as exc:  # noqa: BLE001 - a results.json, whatever happens
@@ -80,12 +85,15 @@ def _write(path: Path, result: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
 
 
-def _grade(assignment: Any, roster_path: str, root: Path, tests_per: str) -> dict[str, Any]:
+def _grade(
+    assignment: Any, roster_path: str, root: Path, tests_per: str, peers: str | None
+) -> dict[str, Any]:
     from grader.course.assignment import load_roster
     from grader.course.submission import SubmissionError, check_assignment, read_submission
     from grader.course.variants import make_variants, read_secret
-    from grader.grade.grading import grade_submission
+    from grader.grade.grading import GradingCache, grade_submission
     from grader.grade.lms_match import file_student, load_people
+    from grader.grade.peers import load_index
 
     w = words(assignment.language)
     roster = load_roster(roster_path)
@@ -114,7 +122,9 @@ def _grade(assignment: Any, roster_path: str, root: Path, tests_per: str) -> dic
         student = named  # a group hands in the work of the member it names
     by_id = {s.id: s for s in roster}
     variants = make_variants(assignment, student, read_secret(assignment))
-    report = grade_submission(assignment, by_id[student], variants, data)
+    # the roster's copy-detection index, when the bundle has one (grader.grade.peers)
+    index = load_index(peers) if peers and Path(peers).is_file() else None
+    report = grade_submission(assignment, by_id[student], variants, data, GradingCache(peers=index))
     notes = []
     if len(members) == 1 and named is not None and named != student:
         notes.append(w["note_classmate"].format(named=named))
@@ -183,6 +193,19 @@ def _result(assignment: Any, report: Any, tests_per: str, notes: Sequence[str]) 
         t["max_score"] = score_number(t["max_score"])
         t["output_format"] = "md"
         t["visibility"] = visibility
+    flags = sorted({flag for f in report.fields for flag in f.flags})
+    if flags:  # for the instructor only: Gradescope never shows a hidden test to a student
+        tests.append(
+            {
+                "name": "Instructor: flags",
+                "score": 0,
+                "max_score": 0,
+                "status": "failed",
+                "output": "; ".join(f"`{f}`" for f in flags),
+                "output_format": "md",
+                "visibility": "hidden",
+            }
+        )
     return {
         "score": score_number(report.score),
         "output": "\n\n".join(lines),

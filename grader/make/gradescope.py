@@ -7,6 +7,7 @@ top of the zip, unpacked to ``/autograder/source``)::
     run_autograder      reads the secret into the environment, runs `grader autograde`
     wheels/backprop_grader-….whl
     assignment.yaml, roster.csv, secret.txt
+    peers.json          the roster's copy-detection index (randomized data only)
     SECRET-README.txt   the bundle holds the course secret: upload it to Gradescope only
 
 The bundle is secret: with the secret and the roster anyone can make every student's key.
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from grader.core.errors import UserError
@@ -40,9 +42,11 @@ set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 export @SECRET_ENV@="$(cat "$SOURCE/secret.txt")"
+PEERS=()
+if [ -f "$SOURCE/peers.json" ]; then PEERS=(--peers "$SOURCE/peers.json"); fi
 cd "$SOURCE"  # -I and this folder: only the installed tool is imported, never a checkout
 exec "${PYTHON:-python3}" -I -m grader.cli autograde "$SOURCE/assignment.yaml" \\
-    --roster "$SOURCE/roster.csv" --root "$ROOT"
+    --roster "$SOURCE/roster.csv" --root "$ROOT" "${PEERS[@]}"
 """
 
 README = """THIS BUNDLE IS SECRET.
@@ -54,8 +58,15 @@ student's personal parameters and answer key.  Upload autograder.zip only to Gra
 
 
 def export_gradescope(
-    assignment_path: str, roster_path: str, out: str, *, wheel: str | None = None
+    assignment_path: str,
+    roster_path: str,
+    out: str,
+    *,
+    wheel: str | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
+    """Write the bundle to ``out``; ``extra_files`` (e.g. ``peers.json``, the roster's
+    copy-detection index) go into it too."""
     from grader.course.assignment import load_assignment, load_roster
     from grader.course.variants import read_secret
 
@@ -78,6 +89,7 @@ def export_gradescope(
             "SECRET-README.txt": (README.encode(), 0o644),
             f"wheels/{wheel_path.name}": (wheel_path.read_bytes(), 0o644),
         }
+        files.update({name: (data, 0o600) for name, data in (extra_files or {}).items()})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
