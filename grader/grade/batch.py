@@ -142,9 +142,8 @@ class _Grader:
             report = grade_submission(self.assignment, student, variants, data, self._plans)
             template = template_of(self.assignment.id, student.id, variants)
             problems = found_in(data, template, language, lambda: _text_of(task.path))
-            if task.flags:  # the report says it too (e.g. a classmate's file, graded as yours)
-                notes = [flag_note(f, language) for f in task.flags]
-                report = replace(report, problems=(*report.problems, *notes))
+            # the report says it too (e.g. a classmate's file, graded as yours)
+            problems += [FileProblem("", None, None, flag_note(f, language)) for f in task.flags]
         except SubmissionError as exc:
             reason = f"{note}{where}: {exc.message}"
             text = self._write_unreadable(student, unreadable(exc, language))
