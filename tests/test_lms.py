@@ -334,6 +334,9 @@ def test_hostile_zip_entries_each_get_a_row_and_nothing_leaves_out(
     assert "symbolic link" in rows["s003"]["reason"]
     assert "zip" in rows["s002"]["reason"] and rows["s002"]["status"] == "invalid"
     assert "compressed more than 100 times" in rows["s001"]["reason"]
+    # the uploader still gets a report saying why (score 0)
+    report = json.loads((out / "reports" / "s001.json").read_text(encoding="utf-8"))
+    assert report["score"] == 0 and "compressed more than 100 times" in json.dumps(report)
     assert "twice" in rows["s004"]["reason"]
 
 
