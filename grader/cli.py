@@ -257,6 +257,7 @@ def grade(
     type=click.Path(dir_okay=False),
     help="The roster's copy-detection index (the bundle's peers.json).",
 )
+@weak_secret_option
 def autograde(assignment: str, roster: str, root: str, tests_per: str, peers: str | None) -> None:
     """Grade one Gradescope submission into ROOT/results/results.json (always exit 0)."""
     from grader.grade.autograde import autograde_command
@@ -279,6 +280,7 @@ def export() -> None:
     type=click.Path(dir_okay=False),
     help="The tool's wheel to put in the bundle (default: built from this checkout).",
 )
+@weak_secret_option
 @friendly_errors
 def gradescope(assignment: str, roster: str, out_file: str, wheel: str | None) -> None:
     """Write a Gradescope autograder bundle (it holds the course secret: keep it private)."""

@@ -38,6 +38,7 @@ cd "$(dirname "$0")"
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission.  It always writes results/results.json.
+# (The secret's strength was checked by `grader export gradescope`: not again here.)
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
@@ -46,7 +47,7 @@ PEERS=()
 if [ -f "$SOURCE/peers.json" ]; then PEERS=(--peers "$SOURCE/peers.json"); fi
 cd "$SOURCE"  # -I and this folder: only the installed tool is imported, never a checkout
 exec "${PYTHON:-python3}" -I -m grader.cli autograde "$SOURCE/assignment.yaml" \\
-    --roster "$SOURCE/roster.csv" --root "$ROOT" "${PEERS[@]}"
+    --roster "$SOURCE/roster.csv" --root "$ROOT" --allow-weak-secret "${PEERS[@]}"
 """
 
 README = """THIS BUNDLE IS SECRET.
