@@ -34,6 +34,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("bench_pdf.py", [], ["--students", "20", "--one-by-one", "5"]),
     ("bench_grade.py", [], ["--submissions", "300", "--course-submissions", "100", "--top", "0"]),
     ("bench_engine.py", [], ["--steps", "20"]),
+    ("bench_autograde.py", [], ["--runs", "3"]),
 )
 
 

@@ -190,6 +190,19 @@ def check(assignment: str, build_dir: str) -> None:
 )
 @wait_option
 @weak_secret_option
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["moodle", "canvas", "files"]),
+    default=None,
+    help="What the paths are (default: told from the names).",
+)
+@click.option(
+    "--moodle-worksheet",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Moodle's downloaded grading worksheet: matches people by email, and is filled in.",
+)
 @friendly_errors
 def grade(
     assignment: str,
@@ -199,11 +212,96 @@ def grade(
     lms: str | None,
     jobs: int,
     wait: float,
+    source: str | None,
+    moodle_worksheet: str | None,
 ) -> None:
-    """Grade submissions (files or directories of .json) into reports and a gradebook."""
+    """Grade submissions (files, folders of .json, or Moodle and Canvas submission
+    downloads, zipped or extracted) into reports and a gradebook."""
     from grader.grade.batch import grade_command
 
-    sys.exit(grade_command(assignment, list(paths), roster, out_dir, lms=lms, jobs=jobs, wait=wait))
+    sys.exit(
+        grade_command(
+            assignment,
+            list(paths),
+            roster,
+            out_dir,
+            lms=lms,
+            jobs=jobs,
+            source=source,
+            moodle_worksheet=moodle_worksheet,
+            wait=wait,
+        )
+    )
+
+
+@main.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.option("--roster", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--root",
+    default="/autograder",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Gradescope's folder (submission/, submission_metadata.json, results/).",
+)
+@click.option(
+    "--tests-per",
+    type=click.Choice(["field", "step"]),
+    default="field",
+    show_default=True,
+    help="One Gradescope test per answer field, or per step.",
+)
+@click.option(
+    "--peers",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The roster's copy-detection index (the bundle's peers.json).",
+)
+@weak_secret_option
+def autograde(assignment: str, roster: str, root: str, tests_per: str, peers: str | None) -> None:
+    """Grade one Gradescope submission into ROOT/results/results.json (always exit 0)."""
+    from grader.grade.autograde import autograde_command
+
+    sys.exit(autograde_command(assignment, roster, root, tests_per=tests_per, peers=peers))
+
+
+@main.group()
+def export() -> None:
+    """Bundles for other platforms."""
+
+
+@export.command()
+@click.argument("assignment", type=click.Path(dir_okay=False))
+@click.option("--roster", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--wheel",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The tool's wheel to put in the bundle (default: built from this checkout).",
+)
+@weak_secret_option
+@friendly_errors
+def gradescope(assignment: str, roster: str, out_file: str, wheel: str | None) -> None:
+    """Write a Gradescope autograder bundle (it holds the course secret: keep it private)."""
+    from grader.course.assignment import load_assignment, load_roster
+    from grader.course.variants import is_fully_fixed, make_variants, read_secret
+    from grader.grade.peers import build_index
+    from grader.make.gradescope import export_gradescope
+
+    # the roster's copy-detection index goes into the bundle (grade builds it per batch;
+    # an autograder sees one submission at a time); none when everybody has the same data
+    spec = load_assignment(assignment)
+    extra: dict[str, bytes] = {}
+    if not all(is_fully_fixed(e) for e in spec.exercises):
+        secret = read_secret(spec)
+        index = build_index(load_roster(roster), lambda sid: make_variants(spec, sid, secret))
+        extra["peers.json"] = (index.to_json() + "\n").encode("utf-8")
+    path = export_gradescope(assignment, roster, out_file, wheel=wheel, extra_files=extra)
+    click.echo(
+        f"wrote {path}: it holds the course secret; upload it to Gradescope only "
+        "(Configure Autograder > Zip file upload), never share or commit it"
+    )
 
 
 @main.command()

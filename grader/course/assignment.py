@@ -110,6 +110,8 @@ class Assignment(BaseModel):
     course: str = Field(default="", max_length=200)
     secret_env: str = Field(default="GRADER_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
     due: str | None = Field(default=None, max_length=100)
+    # what students see of an autograder's result, and when (Gradescope's visibility)
+    feedback: Literal["immediate", "after_due_date", "score_only"] = "immediate"
     exercises: list[ExerciseSpec] = Field(min_length=1, max_length=20)
     # top-level defaults of the exercises' options of the same names (see EXERCISE_DEFAULTS)
     carried_forward_credit: ExactNumber | None = None

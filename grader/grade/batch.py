@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -22,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from grader.core.errors import UserError
-from grader.core.fileio import atomic_write_text, dump_json, sync
+from grader.core.fileio import atomic_write_bytes, atomic_write_text, dump_json, sync
 from grader.core.gc_policy import batch_gc, worker_gc
 from grader.core.outdir import exclusive, os_error
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
@@ -38,6 +39,10 @@ from grader.grade import outputs
 from grader.grade.file_problems import FileProblem, annotate, found_in, template_of, unreadable
 from grader.grade.grading import GradingCache, grade_submission
 from grader.grade.lms import LMS_FORMATS, lms_gradebook
+from grader.grade.lms_feedback import canvas_ids, write_lms_feedback
+from grader.grade.lms_intake import Chosen, Intake, take_in
+from grader.grade.lms_match import Worksheet, explain_flag, read_worksheet
+from grader.grade.lms_words import flag_note
 from grader.grade.peers import PeerIndex, build_index
 from grader.grade.reports import (
     ClassSummary,
@@ -66,6 +71,10 @@ class _Task:
     student: Student
     path: Path
     note: str  # e.g. which earlier files were superseded
+    shown: str = ""  # how messages name the file (an LMS upload: its entry in the download)
+    problem: str | None = None  # the upload could not be read at all (see lms_download)
+    flags: tuple[str, ...] = ()  # e.g. a classmate's file, identified by its student field
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class _Outcome:
     # (pointer, status, diagnosis ids) per field, for the class report's item analysis
     fields: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()  # (pointer, the sheet's label) per field
+    report_md: str = ""  # kept only for an LMS upload: its feedback file repeats it
 
 
 class _Grader:
@@ -105,9 +115,25 @@ class _Grader:
         return variants
 
     def grade(self, task: _Task) -> _Outcome:
+        outcome = self._grade(task)
+        if task.flags or task.late:
+            flags = ";".join(filter(None, [outcome.row.flags, *task.flags]))
+            row = replace(outcome.row, late=task.late, flags=flags)
+            outcome = replace(outcome, row=row)
+        return outcome
+
+    def _grade(self, task: _Task) -> _Outcome:
         student = task.student
         note = f"{task.note}; " if task.note else ""
         language = self.assignment.language
+        where = task.shown or _shown_path(task.path)
+        if task.problem is not None:  # an LMS upload that could not even be unpacked
+            reason = f"{note}{where}: {task.problem}"
+            text = self._write_unreadable(
+                student, unreadable(SubmissionError(task.problem), language)
+            )
+            row = GradebookRow(student.id, student.name, None, None, "invalid", reason)
+            return _Outcome(row, report_md=text)
         try:
             data = read_submission(task.path)
             student_of(data)  # a file pass 1 could only guess is refused here, with its reason
@@ -116,15 +142,18 @@ class _Grader:
             report = grade_submission(self.assignment, student, variants, data, self._plans)
             template = template_of(self.assignment.id, student.id, variants)
             problems = found_in(data, template, language, lambda: _text_of(task.path))
+            # the report says it too (e.g. a classmate's file, graded as yours)
+            problems += [FileProblem("", None, None, flag_note(f, language)) for f in task.flags]
         except SubmissionError as exc:
-            reason = f"{note}{_shown_path(task.path)}: {exc.message}"
-            self._write_unreadable(student, unreadable(exc, language))
-            return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
+            reason = f"{note}{where}: {exc.message}"
+            text = self._write_unreadable(student, unreadable(exc, language))
+            row = GradebookRow(student.id, student.name, None, None, "invalid", reason)
+            return _Outcome(row, report_md=text if task.shown else "")
         except UserError:
             raise  # the assignment itself is unusable: stop the batch (exit 2)
         except Exception as exc:  # noqa: BLE001 - a bug must not cost the rest of the batch
             reason = (
-                f"{note}{_shown_path(task.path)}: internal error while grading "
+                f"{note}{where}: internal error while grading "
                 f"({type(exc).__name__}: {exc}); please report this"
             )
             return _Outcome(GradebookRow(student.id, student.name, None, None, "invalid", reason))
@@ -136,17 +165,14 @@ class _Grader:
             report_json_text(report, problems),
             durable=False,
         )
-        _write(
-            self.reports / f"{student.id}.md",
-            report_markdown(
-                report,
-                name=student.name,
-                title=self.assignment.title,
-                file_problems=problems,
-                language=language,
-            ),
-            durable=False,
+        markdown = report_markdown(
+            report,
+            name=student.name,
+            title=self.assignment.title,
+            file_problems=problems,
+            language=language,
         )
+        _write(self.reports / f"{student.id}.md", markdown, durable=False)
         # the likeliest diagnosis of each field (alternatives would double-count)
         mistakes = tuple(sorted({f.diagnosis[0].id for f in report.fields if f.diagnosis}))
         row = GradebookRow(
@@ -155,14 +181,16 @@ class _Grader:
             report.score,
             report.max_score,
             "submitted",
-            f"{note}{_shown_path(task.path)}: {report_reason(report)}",
+            f"{note}{where}: {report_reason(report)}",
             report_flags(report),
         )
         labels = tuple((f.pointer, symbol_label(f.label)) for f in report.fields)
-        return _Outcome(row, mistakes, tuple(f.item for f in report.fields), labels)
+        kept = markdown if task.shown else ""
+        return _Outcome(row, mistakes, tuple(f.item for f in report.fields), labels, kept)
 
-    def _write_unreadable(self, student: Student, problem: FileProblem) -> None:
-        """A report for a file of this student that could not be read: score 0, why."""
+    def _write_unreadable(self, student: Student, problem: FileProblem) -> str:
+        """A report for a file of this student that could not be read: score 0, why.
+        Its Markdown is returned (an LMS feedback file repeats it)."""
         top = sum((spec.points for spec in self.assignment.exercises), Fraction(0))
         data = unreadable_report_json(self.assignment.id, student.id, top, problem)
         _write(self.reports / f"{student.id}.json", dump_json(data), durable=False)
@@ -175,6 +203,7 @@ class _Grader:
             language=self.assignment.language,
         )
         _write(self.reports / f"{student.id}.md", text, durable=False)
+        return text
 
 
 def _text_of(path: Path) -> str | None:
@@ -211,8 +240,11 @@ def grade_command(
     lms: str | None,
     jobs: int,
     wait: float = 0.0,
+    source: str | None = None,
+    moodle_worksheet: str | None = None,
 ) -> int:
-    """Grade ``paths`` (files, or directories of ``*.json``) against the roster's variants;
+    """Grade ``paths`` (files, directories of ``*.json``, or Moodle and Canvas submission
+    downloads, see :mod:`grader.grade.lms_intake`) against the roster's variants;
     write ``reports/<id>.json|.md``, ``gradebook.csv`` and ``summary.html`` under ``out_dir``
     (and ``gradebook-<lms>.csv`` for ``lms`` = moodle or canvas).
 
@@ -231,20 +263,27 @@ def grade_command(
     _check_report_names(roster, roster_path)
     secret = read_secret(assignment)
     out = Path(out_dir)
-    files = submission_files(paths)
+    worksheet = read_worksheet(moodle_worksheet) if moodle_worksheet else None
     try:
         # one run at a time; everything is written into a staging folder inside --out and
         # swapped in as one set (see grader.grade.outputs)
         with exclusive(out, wait=wait), batch_gc():
             outputs.finish_stale(out)
-            staged = outputs.staging(out)
-            try:
-                code = _grade_batch(assignment, roster, secret, staged.path, files, lms, jobs, out)
-                outputs.swap_in(staged, out)
-            except BaseException:
-                staged.remove()
-                raise
-            return code
+            # an upload's bytes go to a private folder (0700), never beside the user's files
+            with tempfile.TemporaryDirectory(prefix="grader-lms-") as scratch:
+                intake = take_in(paths, source, roster, roster_path, worksheet, Path(scratch))
+                files = submission_files(intake.plain)
+                staged = outputs.staging(out)
+                try:
+                    code = _grade_batch(
+                        assignment, roster, secret, staged.path, files, lms, jobs, out, intake,
+                        worksheet,
+                    )  # fmt: skip
+                    outputs.swap_in(staged, out)
+                except BaseException:
+                    staged.remove()
+                    raise
+                return code
     except OSError as exc:
         raise os_error(exc, out_dir) from None
 
@@ -258,15 +297,19 @@ def _grade_batch(
     lms: str | None,
     jobs: int,
     shown: Path,
+    intake: Intake | None = None,
+    worksheet: Worksheet | None = None,
 ) -> int:
     """Grade into ``out``; messages name ``shown``, where the outputs will be."""
+    intake = intake or Intake()
     err = Console(stderr=True)
     show = err.is_terminal and len(files) + len(roster) >= PROGRESS_MIN
     with Progress(console=err, disable=not show, transient=True) as progress:
         claims, extra_rows = _who_handed_in(
             files, {s.id for s in roster}, progress.track(files, description="reading")
         )
-        tasks, missing = _tasks(roster, claims)
+        tasks, missing = _tasks(roster, claims, intake.chosen)
+        extra_rows += intake.rows
         # the roster's given data, derived once: work that follows a classmate's variant
         # (nothing to find when every exercise gives everybody the same data)
         peers = (
@@ -290,7 +333,7 @@ def _grade_batch(
         rows.append(row)
         summary.add(row)
     sync()  # every report is on disk before a gradebook that lists it
-    _write(out / "gradebook.csv", gradebook_csv(rows))
+    _write(out / "gradebook.csv", gradebook_csv(rows, lms_columns=bool(intake.downloads)))
     row_dicts = [r.as_dict() for r in rows]
     page = render_summary(
         assignment_id=assignment.id,
@@ -299,18 +342,29 @@ def _grade_batch(
         gradebook=[r.plain() for r in rows],  # the page shows names as written
     )
     _write(out / "summary.html", page)
+    lms_files: list[Path] = []
     if lms is not None:
         total = score_text(sum((spec.points for spec in assignment.exercises), Fraction(0)))
         roster_rows = row_dicts[: len(roster)]  # files that belong to nobody: gradebook.csv only
-        text = lms_gradebook(lms, roster_rows, assignment_title=assignment.title, max_score=total)
+        text = lms_gradebook(
+            lms,
+            roster_rows,
+            assignment_title=assignment.title,
+            max_score=total,
+            canvas_user_ids=canvas_ids(intake.chosen),
+        )
         _write(out / f"gradebook-{lms}.csv", text)
+        lms_files = write_lms_feedback(
+            lms, assignment, out, rows, by_student, intake, worksheet, _write_bytes
+        )
     console = Console(highlight=False, soft_wrap=True)
-    if not files:
+    if not files and not intake.downloads:
         console.print("warning: no submission files found", markup=False)
     console.print(summary.render(), markup=False)
     for line in _attention_lines(rows):
         console.print(line, markup=False)
     extra = f", {shown / f'gradebook-{lms}.csv'}" if lms else ""
+    extra += "".join(f", {shown / p.name}" for p in lms_files)
     console.print(
         f"wrote {shown / 'reports'}, {shown / 'gradebook.csv'}{extra} and {shown / 'summary.html'}",
         markup=False,
@@ -413,11 +467,17 @@ def _guess_student(path: Path) -> str | None:
 
 
 def _tasks(
-    roster: Sequence[Student], claims: dict[str, list[Path]]
+    roster: Sequence[Student],
+    claims: dict[str, list[Path]],
+    chosen: Mapping[str, Chosen] | None = None,
 ) -> tuple[list[_Task], dict[str, GradebookRow]]:
     tasks: list[_Task] = []
     missing: dict[str, GradebookRow] = {}
     for student in roster:
+        upload = (chosen or {}).get(student.id)
+        if upload is not None:  # for an LMS download, the uploader is the student
+            tasks.append(_lms_task(student, upload, claims.get(student.id, [])))
+            continue
         files = claims.get(student.id)
         if not files:
             missing[student.id] = GradebookRow(
@@ -430,6 +490,22 @@ def _tasks(
             note = f"{len(files)} files for this student: graded the last in sorted order (ignored: {earlier})"
         tasks.append(_Task(student, files[-1], note))
     return tasks, missing
+
+
+def _lms_task(student: Student, chosen: Chosen, files: Sequence[Path]) -> _Task:
+    note = "; ".join(filter(None, [chosen.note, *map(explain_flag, chosen.claim.flags)]))
+    if files:
+        ignored = ", ".join(_shown_path(p) for p in files)
+        note = "; ".join(filter(None, [note, f"the LMS upload was graded (ignored: {ignored})"]))
+    return _Task(
+        student,
+        chosen.path,
+        note,
+        shown=chosen.shown,
+        problem=chosen.problem,
+        flags=chosen.claim.flags,
+        late=chosen.claim.upload.late,
+    )
 
 
 def _run(
@@ -467,6 +543,13 @@ def _write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write atomically; a directory we cannot write to is the user's to fix (exit 2)."""
     try:
         atomic_write_text(path, text, durable=durable, shared=True)  # the user's umask
+    except OSError as exc:
+        raise UserError(f"cannot write the file: {exc.strerror or exc}", file=str(path)) from None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise UserError(f"cannot write the file: {exc.strerror or exc}", file=str(path)) from None
 

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 LMS_FORMATS = ("moodle", "canvas")
+# what ``grade --lms`` writes besides the gradebook CSVs (see grader.grade.lms_feedback)
+LMS_FEEDBACK_FILES = ("moodle-feedback.zip", "moodle-grading-worksheet.csv", "canvas-feedback.zip")
 
 
 def _safe_cell(value: Any) -> str:
@@ -28,10 +30,18 @@ def _safe_cell(value: Any) -> str:
 
 
 def lms_gradebook(
-    kind: str, rows: Sequence[Mapping[str, Any]], *, assignment_title: str, max_score: Any
+    kind: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    assignment_title: str,
+    max_score: Any,
+    canvas_user_ids: Mapping[str, str] | None = None,
 ) -> str:
     """CSV text for ``kind`` (``moodle`` or ``canvas``) from gradebook rows
-    (``student, name, score, max_score, status``; rows with status ``unmatched`` are skipped)."""
+    (``student, name, score, max_score, status``; rows with status ``unmatched`` are skipped).
+    ``canvas_user_ids`` (roster id -> Canvas user id, from a submissions download) fills
+    Canvas's ``ID`` column."""
+    ids = canvas_user_ids or {}
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     column = _safe_cell(assignment_title)
@@ -45,7 +55,14 @@ def lms_gradebook(
         writer.writerow(["Points Possible", "", "", "", "", str(max_score)])
         for r in roster_rows:
             writer.writerow(
-                [_safe_cell(r.get("name", "")), "", _safe_cell(r["student"]), "", "", _grade(r)]
+                [
+                    _safe_cell(r.get("name", "")),
+                    ids.get(r["student"], ""),
+                    _safe_cell(r["student"]),
+                    "",
+                    "",
+                    _grade(r),
+                ]
             )
     else:
         raise ValueError(f"unknown LMS format {kind!r}; expected one of {', '.join(LMS_FORMATS)}")

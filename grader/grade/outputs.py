@@ -16,14 +16,16 @@ import shutil
 from pathlib import Path
 
 from grader.core.outdir import Staging, stale
-from grader.grade.lms import LMS_FORMATS
+from grader.grade.lms import LMS_FEEDBACK_FILES, LMS_FORMATS
 
 PREFIX = ".grader-grade-"
 OWNER = "grade"  # what the marker names as the staging folder's output
 OLD = ".old"  # inside the staging folder: the previous outputs, on their way out
 # every name a grade run may write at the top of --out: a new set replaces all of them
-OUTPUTS = ("reports", "gradebook.csv", "summary.html") + tuple(
-    f"gradebook-{kind}.csv" for kind in LMS_FORMATS
+OUTPUTS = (
+    ("reports", "gradebook.csv", "summary.html")
+    + tuple(f"gradebook-{kind}.csv" for kind in LMS_FORMATS)
+    + LMS_FEEDBACK_FILES
 )
 
 

@@ -348,7 +348,8 @@ class GradebookRow:
     max_score: Fraction | None
     status: str  # submitted, missing, invalid, unmatched
     reason: str
-    flags: str = ""
+    flags: str = ""  # ';'-separated codes for the instructor (copied_from:<id>, …)
+    late: bool = False  # an LMS download marked the upload late
 
     def as_dict(self) -> dict[str, str]:
         """The row as the gradebook writes it (what grader.grade.lms reads)."""
@@ -383,12 +384,17 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def gradebook_csv(rows: Iterable[GradebookRow]) -> str:
+def gradebook_csv(rows: Iterable[GradebookRow], *, lms_columns: bool = False) -> str:
+    """The gradebook; graded from an LMS download it also has a ``late`` column (``yes``
+    or empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(GRADEBOOK_HEADER)
+    writer.writerow((*GRADEBOOK_HEADER, "late") if lms_columns else GRADEBOOK_HEADER)
     for row in rows:
-        writer.writerow(row.cells())
+        cells = row.cells()
+        if lms_columns:
+            cells.append("yes" if row.late else "")
+        writer.writerow(cells)
     return out.getvalue()
 
 
