@@ -13,7 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from grader.cli import main
 from grader.course.keys import exact_text, map_leaves
@@ -259,7 +261,7 @@ def version_1_build(tmp_path_factory) -> Path:
     out = tmp / "build"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_SECRET", SECRET)
-        mp.setattr("grader.make.build.VARIANT_SEARCH_VERSION", 1)
+        mp.setattr("grader.course.variants.VARIANT_SEARCH_VERSION", 1)  # the old newest
         assert generate_command(str(COURSE), str(roster), str(out), pdf=False, jobs=1) == 0
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest.pop("variant_search_version") == 1
@@ -267,19 +269,47 @@ def version_1_build(tmp_path_factory) -> Path:
     return out
 
 
-def test_a_version_1_build_still_checks_and_its_graphs_differ_from_version_2(
-    version_1_build, pristine
+def test_a_version_1_build_checks_once_its_assignment_pins_the_search(
+    version_1_build, pristine, tmp_path
 ) -> None:
-    result = check(version_1_build)
-    assert result.exit_code == 0, result.output
-    assert f"all {len(IDS)} keys agree" in result.output
     differ = [
         sid
         for sid in IDS
         if json.loads((version_1_build / f"keys/{sid}.json").read_text("utf-8"))
         != json.loads((pristine / f"keys/{sid}.json").read_text("utf-8"))
     ]
-    assert differ  # version 2 drew other graphs for some of these students
+    assert differ  # version 2 draws other graphs for some of these students
+    # Unpinned, the assignment draws by the newest search: grading would use other variants
+    # than these students' sheets, and check says how to fix it.
+    result = check(version_1_build)
+    assert result.exit_code == 1
+    assert "add 'variant_search: 1' to the assignment file" in result.output, result.output
+    # Pinned: every key agrees, and the pin is no change to what the build was made from.
+    pinned = tmp_path / "course.yaml"
+    pinned.write_text(
+        COURSE.read_text("utf-8") + "variant_search: 1  # the search this course was made with\n",
+        "utf-8",
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_SECRET", SECRET)
+        result = CliRunner().invoke(main, ["check", str(pinned), str(version_1_build)])
+    assert result.exit_code == 0, result.output
+    assert f"all {len(IDS)} keys agree" in result.output
+
+
+def test_a_pinned_search_is_what_every_command_draws_by() -> None:
+    from grader.course.assignment import Assignment
+    from grader.course.variants import make_variants
+
+    data = yaml.safe_load(COURSE.read_text("utf-8"))
+    old = Assignment.model_validate({**data, "variant_search": 1})
+    new = Assignment.model_validate(data)
+    secret = SECRET.encode()
+    assert [v.params for v in make_variants(old, "s001", secret)] == [
+        v.params for v in make_variants(new, "s001", secret, version=1)
+    ]
+    with pytest.raises(ValidationError):
+        Assignment.model_validate({**data, "variant_search": 3})
 
 
 def test_check_uses_the_recorded_version_not_the_newest(pristine, tmp_path) -> None:

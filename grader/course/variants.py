@@ -12,14 +12,14 @@ import hashlib
 import hmac
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from grader.core.engine import NumberGrowthError
 from grader.core.errors import UserError
 from grader.core.memo import IdentityMemo
-from grader.course.assignment import Assignment, ExerciseSpec, fixed_params
+from grader.course.assignment import Assignment, ExerciseSpec, VariantSearch, fixed_params
 from grader.course.secret import secret_from_env
 from grader.exercises import get_exercise
 from grader.exercises.base import Exercise, Solution
@@ -33,7 +33,7 @@ MAX_ATTEMPTS = 5000
 # re-derives with that one; a new build uses the newest.  1: the first releases' search
 # (pinned by tests/test_variant_golden.py).  2: the same draws, but a candidate the
 # family says does not read well (:meth:`Exercise.reads_well`) is skipped.
-VARIANT_SEARCH_VERSIONS = (1, 2)
+VARIANT_SEARCH_VERSIONS: tuple[int, ...] = get_args(VariantSearch)
 VARIANT_SEARCH_VERSION = VARIANT_SEARCH_VERSIONS[-1]
 
 
@@ -118,11 +118,13 @@ def make_variant(
     student_id: str,
     secret: bytes | None,
     formulas: bool = True,
-    version: int = VARIANT_SEARCH_VERSION,
+    version: int | None = None,
 ) -> Variant:
     """The exercise's parameters and worked solution for one student (``formulas=False``:
     a solution for sheets and keys, see :meth:`grader.exercises.base.Exercise.solve`),
-    drawn by the variant search of ``version`` (see :data:`VARIANT_SEARCH_VERSIONS`)."""
+    drawn by the variant search of ``version`` (see :data:`VARIANT_SEARCH_VERSIONS`; None:
+    the one the assignment pins, else the newest)."""
+    version = search_version(assignment) if version is None else version
     if version not in VARIANT_SEARCH_VERSIONS:
         raise UserError(
             f"variant search version {version!r} is unknown to this grader "
@@ -205,13 +207,19 @@ def _defaults(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+def search_version(assignment: Assignment) -> int:
+    """The variant search an assignment's variants are drawn by: the one it pins
+    (``variant_search``), else the newest."""
+    return assignment.variant_search or VARIANT_SEARCH_VERSION
+
+
 def make_variants(
     assignment: Assignment,
     student_id: str,
     secret: bytes | None,
     *,
     formulas: bool = True,
-    version: int = VARIANT_SEARCH_VERSION,
+    version: int | None = None,
 ) -> list[Variant]:
     return [
         make_variant(assignment, i, student_id, secret, formulas, version)

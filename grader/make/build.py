@@ -36,11 +36,11 @@ from grader.core.outdir import Staging, exclusive, os_error
 from grader.course.assignment import Assignment, Student, load_assignment, load_roster
 from grader.course.keys import key_json
 from grader.course.variants import (
-    VARIANT_SEARCH_VERSION,
     Variant,
     make_variants,
     needs_secret,
     read_secret,
+    search_version,
 )
 from grader.exercises import get_exercise
 from grader.make.answer_page import answer_page, page_words
@@ -54,6 +54,7 @@ from grader.make.documents import (
 )
 from grader.make.manifest import (
     MANIFEST,
+    assignment_digest,
     is_our_manifest,
     make_manifest,
     secret_fingerprint,
@@ -137,9 +138,7 @@ def student_output(
     """One student's variants, files and class-document parts (run in a worker process
     with ``--jobs``: takes and returns only plain, picklable data)."""
     # sheets and keys print the formulas' texts: no sympy expressions needed (see solve)
-    variants = make_variants(
-        assignment, student.id, secret, formulas=False, version=VARIANT_SEARCH_VERSION
-    )
+    variants = make_variants(assignment, student.id, secret, formulas=False)
     doc = student_doc(assignment, student, variants)
     own: dict[Kind, str] = {}
     bodies: dict[Kind, str] = {}
@@ -370,14 +369,14 @@ def _build(
                 digests.update((rel, sha256(data)) for rel, data in pdfs.items())
             manifest = make_manifest(
                 assignment_id=assignment.id,
-                assignment_sha256=sha256(Path(assignment_path).read_bytes()),
+                assignment_sha256=assignment_digest(Path(assignment_path).read_bytes()),
                 fingerprint=secret_fingerprint(secret, assignment.id)
                 if needs_secret(assignment)
                 else None,
                 students=list(students),
                 digests=digests,
                 pdf=engine is not None and tex_error is None,
-                variant_search_version=VARIANT_SEARCH_VERSION,
+                variant_search_version=search_version(assignment),
             )
             (root / MANIFEST).write_text(dump_json(manifest), encoding="utf-8")
             swap_in(staging, out, foreign)

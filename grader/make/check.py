@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,19 @@ from rich.console import Console
 
 from grader.core.errors import UserError
 from grader.course.assignment import Assignment, Student, load_assignment
-from grader.course.variants import Variant, make_variants, needs_secret, read_secret
+from grader.course.variants import (
+    Variant,
+    make_variants,
+    needs_secret,
+    read_secret,
+    search_version,
+)
 from grader.exercises import get_exercise
 from grader.exercises.base import pointer
 from grader.make.build import progress_bar, shared_files, student_files
 from grader.make.documents import student_doc
 from grader.make.manifest import (
+    assignment_digest,
     fingerprint_matches,
     manifest_students,
     read_manifest,
@@ -38,6 +46,26 @@ _BUILD_PATH_RE = re.compile(
     r"^(?:schema\.json|(?:sheets|keys|templates|forms)/[A-Za-z0-9][A-Za-z0-9_.-]{0,80})$"
 )
 _STUDENT_FOLDERS = ("sheets", "keys", "templates", "forms")  # the tool's own: extras are errors
+
+
+def _search_version_problems(
+    assignment: Assignment, students: Sequence[Student], secret: bytes | None, built: int
+) -> list[str]:
+    """``grade`` draws by the assignment's variant search: a build made by another one is
+    a problem only when that gives some student other variants than their sheet's."""
+    asked = search_version(assignment)
+    if asked == built:
+        return []
+    for student in students:
+        made = make_variants(assignment, student.id, secret, formulas=False, version=built)
+        now = make_variants(assignment, student.id, secret, formulas=False, version=asked)
+        if any(a.params != b.params for a, b in zip(made, now, strict=True)):
+            return [
+                f"this build was made with variant search {built}, but the assignment file "
+                f"draws by {asked}: grading would use other variants than {student.id}'s sheet "
+                f"(and maybe others'); add 'variant_search: {built}' to the assignment file"
+            ]
+    return []
 
 
 def json_differences(disk: Any, expected: Any, at: str = "") -> list[str]:
@@ -161,7 +189,9 @@ def check_command(assignment_path: str, build_dir: str) -> int:
             if recorded is None
             else "manifest.json records a secret fingerprint this assignment has no use for"
         )
-    if manifest["assignment"].get("sha256") != sha256(Path(assignment_path).read_bytes()):
+    if manifest["assignment"].get("sha256") != assignment_digest(
+        Path(assignment_path).read_bytes()
+    ):
         problems.append(
             f"{assignment_path}: the assignment file changed since the build was generated"
         )
@@ -184,6 +214,9 @@ def check_command(assignment_path: str, build_dir: str) -> int:
             problems += found
             progress.advance(task)
     problems += _check_listing(build, listed, expected, {s.id for s in students}, manifest)
+    problems += _search_version_problems(
+        assignment, students, secret, manifest["variant_search_version"]
+    )
 
     for line in problems:
         click.echo(line)

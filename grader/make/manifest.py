@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,17 @@ def sha256(data: bytes) -> str:
 # try ~730 000 secrets a second).  The salt ties a fingerprint to one assignment.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 FINGERPRINT_PREFIX = "scrypt-n16384-r8-p1:"
+
+
+# A line pinning the variant search (``variant_search: 1``) is left out of the assignment's
+# digest: pinning the search a build was made with changes nothing the build was made from
+# (an assignment generated before the pin existed gains that line to keep grading right).
+_PIN_LINE = re.compile(rb"^variant_search:[ \t]*[0-9]+[ \t]*(?:#[^\n]*)?\r?\n?", re.MULTILINE)
+
+
+def assignment_digest(data: bytes) -> str:
+    """The digest of an assignment file as the manifest records it."""
+    return sha256(_PIN_LINE.sub(b"", data))
 
 
 def secret_fingerprint(secret: bytes | None, assignment_id: str) -> str | None:
