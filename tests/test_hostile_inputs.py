@@ -2095,7 +2095,7 @@ ASSIGNMENTS: list[tuple[str, Any, str, str]] = [
         "unknown-top-key",
         _sub("language: en", "language: en\nsecret: hunter2"),
         "schema",
-        "4: /secret: unknown key; expected one of: id, language, title, course, secret_env, due, feedback, exercises, carried_forward_credit, rounding_credit, repeated_mistakes",
+        "4: /secret: unknown key; expected one of: id, language, title, course, secret_env, due, feedback, variant_search, exercises, carried_forward_credit, rounding_credit, repeated_mistakes",
     ),
     (
         "unknown-exercise-key",
