@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
-from grader import engine  # noqa: E402
+from grader.core import engine  # noqa: E402
 from grader.core.engine import FractionOps, Layer, Rounding  # noqa: E402
 
 

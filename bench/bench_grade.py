@@ -98,7 +98,7 @@ def _replay(variant: Any, rules: Any) -> dict[str, Any]:
     from grader.core.engine import FractionOps
     from grader.grade.grading import exercise_rounding
 
-    ops = FractionOps(exercise_rounding(variant.params, variant.solution))
+    ops = FractionOps(exercise_rounding(variant))
     values: dict[str, Any] = {}
     for comp in variant.solution.computations:
         if comp.kind == "formula":
