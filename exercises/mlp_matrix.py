@@ -481,7 +481,7 @@ class MlpMatrix(Exercise):
 
     def rounding(self, params: BaseModel) -> Rounding:
         p = _params(params)
-        return Rounding(p.rounding.mode, p.rounding.decimals)
+        return p.rounding.rule()
 
     def mistake_context(self, params: BaseModel) -> MistakeContext:
         p = _params(params)  # observations are rows of X, not a data list: no swap to try
@@ -689,7 +689,7 @@ _TARGETS: dict[str, tuple[Fraction, ...]] = {
 
 
 def _ops(p: MlpMatrixParams) -> FractionOps:
-    return FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
+    return FractionOps(p.rounding.rule())
 
 
 def _layers(p: MlpMatrixParams) -> list[Layer]:
@@ -1207,7 +1207,7 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
     """The key, step by step: one ``align*`` body per section, with the intermediate
     products a student writes down (δ·Wᵀ, f′(h), Oᵀ·δ) before each result."""
     step = solution.trace.steps[0]
-    ops = FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
+    ops = FractionOps(p.rounding.rule())
     big_l = len(step.h)
     ws = p.layer_weights()
     half = r"\frac{1}{2} " if p.loss == "half_mse" else ""

@@ -98,7 +98,7 @@ class SgdChain(Exercise):
 
     def rounding(self, params: BaseModel) -> Rounding:
         p = _params(params)
-        return Rounding(p.rounding.mode, p.rounding.decimals)
+        return p.rounding.rule()
 
     def mistake_context(self, params: BaseModel) -> MistakeContext:
         p = _params(params)
@@ -296,7 +296,7 @@ def _train(p: SgdChainParams) -> engine.Trace:
     w0 = p.initial_matrix()
     layers = [Layer(w=[[w0[1][l]]], b=[w0[0][l]], activation=p.activation) for l in range(p.depth)]
     return engine.train(
-        FractionOps(Rounding(p.rounding.mode, p.rounding.decimals)),
+        FractionOps(p.rounding.rule()),
         layers,
         [[x] for x, _ in p.data],
         [[y] for _, y in p.data],

@@ -460,7 +460,7 @@ def _computations(p: SoftmaxClassifierParams, ex: str) -> list[Computation]:
 
 
 def _ops(p: SoftmaxClassifierParams) -> FractionOps:
-    return FractionOps(Rounding(p.rounding.mode, p.rounding.decimals))
+    return FractionOps(p.rounding.rule())
 
 
 _MAX_BITS = int((MAX_DIGITS - 1) / 0.30103)  # below it, no value can pass MAX_DIGITS
@@ -524,7 +524,7 @@ class SoftmaxClassifier(Exercise):
 
     def rounding(self, params: BaseModel) -> Rounding:
         p = _params(params)
-        return Rounding(p.rounding.mode, p.rounding.decimals)
+        return p.rounding.rule()
 
     def mistake_context(self, params: BaseModel) -> MistakeContext:
         p = _params(params)

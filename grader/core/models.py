@@ -8,10 +8,11 @@ and it serializes back to ``"p/q"``.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 
+from grader.core.engine import Rounding, RoundingMode
 from grader.core.numbers import NumberError, fmt_frac, parse_number
 
 
@@ -43,5 +44,9 @@ class RoundingSpec(BaseModel):
     rounded to ``decimals``; ``all``: every recorded value rounded to ``decimals``."""
 
     model_config = StrictModel
-    mode: Literal["exact", "transcendental", "all"] = "transcendental"
+    mode: RoundingMode = "transcendental"
     decimals: int = Field(default=4, ge=0, le=12)
+
+    def rule(self) -> Rounding:
+        """The engine's rounding policy this spec names."""
+        return Rounding(self.mode, self.decimals)
