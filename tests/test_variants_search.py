@@ -84,3 +84,46 @@ def test_exact_matmul_is_the_generic_one() -> None:
         b = [[rng.choice(pool) for _ in range(m)] for _ in range(k)]
         generic = [[engine._dot(row, [b[i][j] for i in range(k)]) for j in range(m)] for row in a]
         assert engine._matmul_exact(a, b) == generic
+
+
+def test_a_search_that_finds_nothing_names_the_file_the_line_and_why(tmp_path: Any) -> None:
+    """An instructor who fixes values no good instance can have (all-zero inputs: every
+    hidden unit is dead) is told which file and line, which stage refused every draw and
+    which of their fixed values narrow the search."""
+    from grader.core.errors import UserError
+    from grader.course.assignment import load_assignment
+
+    path = tmp_path / "course.yaml"
+    path.write_text(
+        "id: hw-bad\n"
+        "exercises:\n"
+        "  - id: mlp\n"
+        "    type: mlp_matrix\n"
+        "    points: 8\n"
+        "    params:\n"
+        "      hidden: [2, 2]\n"
+        "      activation: relu\n"
+        "      x: [[0, 0], [0, 0]]\n",
+        encoding="utf-8",
+    )
+    assignment = load_assignment(path)
+    with pytest.raises(UserError) as caught:
+        make_variant(assignment, 0, "s001", b"a-course-secret-0123456789")
+    line = caught.value.line()
+    assert line.startswith(f"{path}:6: /exercises/0/params: "), line
+    assert "after 5000 tries: every draw: " in line
+    assert "fixed here: activation, hidden, x" in line
+
+
+def test_refusals_are_summarized_most_frequent_first_with_the_first_reason() -> None:
+    from grader.course.variants import _Refusals
+
+    refused = _Refusals()
+    refused.count("not_nice")
+    for _ in range(3):
+        refused.count("invalid", "learning_rate: must be positive")
+    refused.count("invalid", "a later reason is not repeated")
+    summary = refused.summary()
+    assert summary.index("4 of 5 draws") < summary.index("1 of 5 draws")
+    assert "(first: learning_rate: must be positive)" in summary
+    assert "a later reason" not in summary

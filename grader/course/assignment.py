@@ -21,6 +21,7 @@ import yaml
 from pydantic import (
     BaseModel,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -125,6 +126,19 @@ class Assignment(BaseModel):
     carried_forward_credit: ExactNumber | None = None
     rounding_credit: ExactNumber | None = None
     repeated_mistakes: RepeatedMistakes | None = None
+    # Where the assignment was read from (file name, and the line of each JSON Pointer), so
+    # a problem found later — a variant search that finds nothing — can name the place.
+    _source: str = PrivateAttr(default="")
+    _lines: Mapping[str, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def where(self, pointer: str) -> str:
+        """``pointer`` with the line of the assignment file it was read from, when known."""
+        parts = tuple(p for p in pointer.split("/")[1:])
+        return _where(self._lines, tuple(int(p) if p.isdigit() else p for p in parts))
 
     @field_validator("carried_forward_credit", "rounding_credit")
     @classmethod
@@ -221,6 +235,8 @@ def load_assignment(path: str | Path) -> Assignment:
         raise _validation_error(exc, name, lines, (), Assignment) from None
     for i, spec in enumerate(assignment.exercises):
         fixed_params(spec, name, lines, i)
+    assignment._source = name
+    assignment._lines = lines
     return assignment
 
 

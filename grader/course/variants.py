@@ -145,22 +145,84 @@ def make_variant(
             raise UserError(str(exc), where=f"/exercises/{index}/params") from None
         return _SHARED_CACHE.keep(spec, variant, formulas)
     rng = student_rng(secret, assignment.id, spec.id, student_id)
+    refused = _Refusals()
     for _ in range(MAX_ATTEMPTS):
         try:
             candidate = _candidate(exercise, rng, fixed)
-            if candidate is None or (version >= 2 and not exercise.reads_well(candidate)):
+            if candidate is None:
+                refused.count("screen")
+                continue
+            if version >= 2 and not exercise.reads_well(candidate):
+                refused.count("reads_well")
                 continue
             params = candidate
             solution = exercise.solve(params, spec.id, formulas=formulas)
-        except (ValidationError, ValueError, NumberGrowthError):
+        except ValidationError as exc:
+            refused.count("invalid", _first_validation_message(exc))
+            continue
+        except (ValueError, NumberGrowthError) as exc:
+            refused.count("unsolvable", str(exc))
             continue
         if exercise.is_nice(params, solution, fixed):
             return Variant(spec, params, solution)
+        refused.count("not_nice")
     raise UserError(
-        f"no good variant found for exercise {spec.id!r} after {MAX_ATTEMPTS} tries; "
-        "fix fewer parameters or choose friendlier ones",
-        where=f"/exercises/{index}/params",
+        f"no good variant found for exercise {spec.id!r} after {MAX_ATTEMPTS} tries: "
+        f"{refused.summary()}; {_search_advice(spec)}",
+        file=assignment.source or None,
+        where=assignment.where(f"/exercises/{index}/params"),
     )
+
+
+# Why the variant search refused its candidates, in the words an instructor acts on.
+_REFUSAL_WORDS = {
+    "screen": "the values drawn break the exercise's rules for a good instance (checked "
+    "before solving)",
+    "reads_well": "the drawn graph would not read like a textbook formula",
+    "invalid": "the drawn parameters are invalid together with the fixed ones",
+    "unsolvable": "the drawn parameters cannot be solved",
+    "not_nice": "the solution is not a good instance (values too long, too large, or degenerate)",
+}
+
+
+class _Refusals:
+    """A tally of refused candidates by the stage that refused them, with the first reason
+    each stage gave (a pydantic or engine message names the rule that was broken)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.first_reason: dict[str, str] = {}
+
+    def count(self, stage: str, reason: str = "") -> None:
+        self.counts[stage] = self.counts.get(stage, 0) + 1
+        if reason:
+            self.first_reason.setdefault(stage, reason)
+
+    def summary(self) -> str:
+        total = sum(self.counts.values())
+        parts = []
+        for stage, n in sorted(self.counts.items(), key=lambda item: (-item[1], item[0])):
+            share = "every draw" if n == total else f"{n} of {total} draws"
+            text = f"{share}: {_REFUSAL_WORDS[stage]}"
+            if stage in self.first_reason:
+                text += f" (first: {self.first_reason[stage]})"
+            parts.append(text)
+        return "; ".join(parts)
+
+
+def _first_validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    place = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{place}: {message}" if place else message
+
+
+def _search_advice(spec: ExerciseSpec) -> str:
+    """What to change: the instructor's fixed values are what narrow the search."""
+    fixed = sorted(k for k, v in spec.params.items() if v != "random")
+    if fixed:
+        return f"fix fewer parameters or choose friendlier ones (fixed here: {', '.join(fixed)})"
+    return "choose friendlier ranges or sizes for this exercise"
 
 
 def _candidate(exercise: Exercise, rng: random.Random, fixed: dict[str, Any]) -> BaseModel | None:
