@@ -33,13 +33,16 @@ submissions written as students write them (flat memory: the batch is streamed, 
 memos are bounded).  Last, a timed-stage breakdown and the functions a profile finds
 hottest.
 
-Two assignments: the worksheet (grader/samples/canonical.yaml: sgd_chain, every
+Three assignments: the worksheet (grader/samples/canonical.yaml: sgd_chain, every
 parameter fixed, so every student shares one variant and grading is all there is) and
 the sample course (course.yaml: three exercises with variants per student, so each
-submission also pays for re-deriving its student's variant and key).
+submission also pays for re-deriving its student's variant and key); and the fourth family
+(bench/softmax.yaml: two softmax_classifier exercises drawn per student, one with a hidden
+layer and two steps), graded like the course.
 
     python bench/bench_grade.py [--submissions 3000] [--course-submissions 1000]
-                                [--assignment canonical|course|both] [--no-memory] [--top 12]
+                                [--assignment canonical|course|softmax|both|all]
+                                [--no-memory] [--top 12]
                                 [--scratch DIR] [--keep-scratch]
 
 Targets: at least 1 000 submissions/s on one core, within 20x of the read floor.
@@ -71,6 +74,8 @@ from bench.machine import add_scratch_option, describe, file_creation_note, scra
 ASSIGNMENTS = {
     "canonical": ROOT / "grader" / "samples" / "canonical.yaml",
     "course": ROOT / "grader" / "samples" / "course.yaml",
+    # the fourth family, with variants per student (one exercise with a hidden layer)
+    "softmax": ROOT / "bench" / "softmax.yaml",
 }
 TARGET_RATE = 1000.0
 TARGET_FLOOR_RATIO = 20.0
@@ -486,7 +491,12 @@ def main() -> None:
         default=1000,
         help="for the course (each re-derives a variant: slower, so fewer by default)",
     )
-    parser.add_argument("--assignment", choices=["canonical", "course", "both"], default="both")
+    parser.add_argument(
+        "--assignment",
+        choices=["canonical", "course", "softmax", "both", "all"],
+        default="all",
+        help="both: canonical and course; all: those and softmax",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--top", type=int, default=12, help="hot spots to list (0: no profile)")
     add_scratch_option(parser)
@@ -498,7 +508,10 @@ def main() -> None:
         print("grading benchmark skipped: this checkout has no `grader grade` yet")
         return
     os.environ["GRADER_SECRET"] = SECRET
-    names = ["canonical", "course"] if args.assignment == "both" else [args.assignment]
+    names = {
+        "both": ["canonical", "course"],
+        "all": ["canonical", "course", "softmax"],
+    }.get(args.assignment, [args.assignment])
     with scratch_dir("bench-grade-", args) as scratch:
         print(f"files: {file_creation_note(scratch)}")
         run_all(names, args, scratch)
@@ -518,7 +531,7 @@ def run_all(names: list[str], args: argparse.Namespace, scratch: Path) -> None:
                     style,
                     scratch,
                 )
-        else:  # the memory runs are the worksheet's
+        else:  # the memory runs are the worksheet's; course and softmax re-derive variants
             run(name, args.course_submissions, False, args.top, "keys", scratch)
 
 
