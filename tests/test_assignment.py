@@ -11,9 +11,16 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader.core.errors import UserError
-from grader.course.assignment import fixed_params, load_assignment, load_roster, valid_student_id
+from grader.course.assignment import (
+    Assignment,
+    fixed_params,
+    load_assignment,
+    load_roster,
+    valid_student_id,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -536,3 +543,45 @@ def test_a_bad_title_per_language_is_named(tmp_path, title: str, expected: str) 
             f"id: hw\nlanguage: ru\ntitle: {title}\nexercises:\n  - {{id: g, type: chain_rule}}\n",
         )
     assert str(err.value) == f"{tmp_path / 'hw.yaml'}:{expected}"
+
+
+def test_an_exercise_title_per_language_prints_the_assignments_language(tmp_path) -> None:
+    text = (
+        "id: hw\nlanguage: {lang}\n"
+        "exercises:\n"
+        "  - id: g\n"
+        "    type: chain_rule\n"
+        "    title: {{en: The chain rule, ru: Цепное правило}}\n"
+        "  - {{id: m, type: mlp_matrix, title: One title for both}}\n"
+    )
+    ru = _load_text(tmp_path, text.format(lang="ru"))
+    assert [e.title for e in ru.exercises] == ["Цепное правило", "One title for both"]
+    en = _load_text(tmp_path, text.format(lang="en"))
+    assert [e.title for e in en.exercises] == ["The chain rule", "One title for both"]
+
+
+@pytest.mark.parametrize("title", ["{en: The chain rule}", "{ru: Цепное, de: Kette}"])
+def test_a_bad_exercise_title_per_language_is_named_at_its_place(tmp_path, title: str) -> None:
+    with pytest.raises(UserError) as err:
+        _load_text(
+            tmp_path,
+            f"id: hw\nlanguage: ru\nexercises:\n  - id: g\n    type: chain_rule\n"
+            f"    title: {title}\n",
+        )
+    assert str(err.value) == (
+        f"{tmp_path / 'hw.yaml'}:6: /exercises/0/title: expected a text, or texts per "
+        "language (en, ru) including the assignment's language"
+    )
+
+
+def test_the_sample_course_titles_its_russian_sheets_in_russian() -> None:
+    from grader.samples import __file__ as samples_init
+
+    course = Path(samples_init).parent / "course.yaml"
+    russian = course.read_text(encoding="utf-8").replace("language: en", "language: ru")
+    assignment = Assignment.model_validate(yaml.safe_load(russian))
+    titles = [assignment.title, assignment.course, *(e.title or "" for e in assignment.exercises)]
+    assert all(
+        re.search("[а-я]", t) and not re.search("[A-Za-z]{4,}", t.replace("SGD", ""))
+        for t in titles
+    ), titles

@@ -137,7 +137,7 @@ def test_file_problems_are_in_the_assignments_language(graded) -> None:
     )
     assert "## О файле" in md
     # the report's own words are Russian (the fields' feedback is not yet: see the README)
-    assert md.startswith("# Backpropagation: ваши результаты\n")
+    assert md.startswith("# Обратное распространение ошибки: ваши результаты\n")
     assert "**Студент:** Ada" in md and "**Баллы:** " in md
     assert "### Нет ответа или ответ не читается (5)" in md and "### Верно (" in md
     for english in ("your grade report", "Student", "Score", "Missing or unreadable", "Correct ("):

@@ -82,6 +82,17 @@ class ExerciseSpec(BaseModel):
             )
         return value
 
+    @field_validator("title", mode="before")
+    @classmethod
+    def _one_text(cls, value: Any) -> Any:
+        # texts per language were resolved by the assignment; one left here is malformed
+        if isinstance(value, dict):
+            raise ValueError(
+                f"expected a text, or texts per language ({', '.join(LANGUAGES)}) including "
+                "the assignment's language"
+            )
+        return value
+
     @field_validator("points")
     @classmethod
     def _positive(cls, value: Any) -> Any:
@@ -146,6 +157,25 @@ class Assignment(BaseModel):
         if value is not None and not 0 <= value <= 1:
             raise ValueError(f"{info.field_name} must be between 0 and 1")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exercise_titles_in_the_language(cls, data: Any) -> Any:
+        """An exercise's ``title: {en: …, ru: …}`` becomes the text in the assignment's
+        language (a malformed one is left for the exercise to refuse, at its place)."""
+        if not isinstance(data, dict) or not isinstance(data.get("exercises"), list):
+            return data
+        language = data.get("language", "en")
+        exercises = [
+            {**spec, "title": spec["title"][language]}
+            if isinstance(spec, dict)
+            and isinstance(spec.get("title"), dict)
+            and set(spec["title"]) <= set(LANGUAGES)
+            and isinstance(spec["title"].get(language), str)
+            else spec
+            for spec in data["exercises"]
+        ]
+        return {**data, "exercises": exercises}
 
     @model_validator(mode="before")
     @classmethod
