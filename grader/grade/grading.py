@@ -755,7 +755,8 @@ class _ExerciseGrader:
             return self._unreadable(ptr, leaf)
         number = self.plan.number(leaf.text)
         if isinstance(number, NumberError):
-            return self._unreadable(ptr, Invalid(number.message, leaf.text, number.position))
+            reason = number.said(self.plan.language)
+            return self._unreadable(ptr, Invalid(reason, leaf.text, number.position))
         self.own[ptr] = number
         rule = self.plan.rule(ptr)
         expected = self.plan.expected_words(ptr)
@@ -997,7 +998,8 @@ class _ExerciseGrader:
                 readings = formulas.read_formula(text, variables, functions, generic, aliases)
             except (formulas.FormulaError, lhs.LhsError) as exc:
                 at = exc.position + offset if isinstance(exc, formulas.FormulaError) else 0
-                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, at)))
+                reason = exc.said(self.plan.language)
+                results.append(self._unreadable(ptr, Invalid(reason, leaf.text, at)))
                 continue
             if named is not None and named != comp.quantity:
                 asked = lhs.describe(comp.quantity or ())
