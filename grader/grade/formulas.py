@@ -372,7 +372,9 @@ class _Tokenizer:
             value = parse_number(literal)
         except NumberError as e:
             reason = e.words if e.words is not None else e.message
-            raise FormulaError.said_as("reason_formula_number", start, reason=reason, at=start) from None
+            raise FormulaError.said_as(
+                "reason_formula_number", start, reason=reason, at=start
+            ) from None
         self._emit("num", literal, start, len(literal), value)
 
     def _identifier(self, m: re.Match[str]) -> None:
