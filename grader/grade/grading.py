@@ -654,7 +654,9 @@ class _ExerciseGrader:
             ptr,
             "invalid",
             leaf.given,
-            self.plan.say("fb_unreadable", reason=leaf.reason, at=at, expected=expected),
+            self.plan.say(
+                "fb_unreadable", reason=leaf.said(self.plan.language), at=at, expected=expected
+            ),
         )
 
     # ------------------------------------------------------------ number fields
