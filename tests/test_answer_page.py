@@ -502,6 +502,20 @@ def test_every_sheet_has_the_answer_rules_box(course: Path, tmp_path: Path) -> N
         for rule in ('"1/4"', "0,25", "4x + 3y", "2*x + y", f"{{{sid}.json}}"):
             assert rule in box, rule
         assert f"forms/{sid}.html" in box and "grader validate" in box
+        assert all(t in box for t in SLASH_RULE_TEX)  # the '/' convention, with its example
     ru = build_course(tmp_path, "ru")
     tex = (ru / "sheets" / "s002.tex").read_text("utf-8")
     assert r"\answerrules{Как записывать ответы}" in tex and "forms/s002.html" in tex
+    box = tex[tex.index(r"\answerrules{Как") :].split("\n}\n")[0]
+    assert all(t in box for t in SLASH_RULE_TEX)
+    for build in (course, ru):
+        help_text = json.loads((build / "templates" / "s002.json").read_text("utf-8"))["_help"]
+        page = (build / "forms" / "s002.html").read_text("utf-8")
+        rules = page[page.index('<section class="rules"') : page.index("</section>")]
+        for text in (help_text, rules):
+            assert "1/2x" in text and "(1/2)·x" in text and "1/(2x)" in text
+
+
+# How the sheets state the convention for '/' before an implicit product
+# (grader/grade/formulas.py reads 1/2x as (1/2)·x).
+SLASH_RULE_TEX = (r"\texttt{1/2x}", r"$(1/2)\cdot x$", r"\texttt{1/(2x)}")
