@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from grader.core.numbers import NumberError, fmt_dec, fmt_frac, parse_number
+from grader.grade.formula_echo import formula_echo
 from grader.grade.formulas import FormulaError, read_formula, vocabulary
 from grader.grade.lhs import LhsError, split_lhs
 from grader.make import answer_page as page_module
@@ -243,19 +244,19 @@ def python_number(text: str) -> dict[str, Any]:
 
 def python_formula(entry: dict[str, Any]) -> dict[str, Any]:
     """The grader's reading of a formula field (grading.py: the optional left-hand side,
-    then read_formula with the field's names)."""
+    then read_formula with the field's names), with the echo of how it reads it."""
     text, offset = entry["text"], 0
     try:
         if entry["lhs"]:
             _, text, offset = split_lhs(entry["text"])
-        read_formula(
+        reading = formula_echo(
             text,
             entry["variables"],
             entry["functions"],
             entry["generic"],
             [tuple(a) for a in entry["aliases"]],
         )
-        return {"ok": True}
+        return {"ok": True, "reading": reading.text, "other": reading.other}
     except LhsError:
         return {"ok": False, "kind": "lhs", "position": 0}
     except FormulaError as e:
@@ -292,6 +293,50 @@ def test_corpus_covers_every_rule_and_limit() -> None:
     # the decimal comma in every form it may take and may not
     for text in ("0,25", "-0,125", "\u22120,125", "1,5e-3", "0,25,1", "1.0,5", ",5", "5,"):
         assert text in numbers
+
+
+def _reread(text: str, entry: dict[str, Any]) -> Any:
+    aliases = [tuple(a) for a in entry["aliases"]]
+    return read_formula(text, entry["variables"], entry["functions"], entry["generic"], aliases)
+
+
+def test_the_echo_reads_back_as_the_formula_the_grader_read() -> None:
+    """The oracle for the echo: typed back into the grader, it gives the very formula the
+    grader read (and the other reading's echo the other reading), it is its own echo, and
+    an ambiguous '/' is echoed differently by the two readings."""
+    checked = ambiguous = 0
+    for entry in CORPUS["formulas"]:
+        result = python_formula(entry)
+        if not result["ok"]:
+            continue
+        text = split_lhs(entry["text"])[1] if entry["lhs"] else entry["text"]
+        readings = _reread(text, entry)
+        echoed = _reread(result["reading"], entry)
+        assert echoed.expr == readings.expr, (entry["text"], result["reading"])
+        assert python_formula({**entry, "text": result["reading"], "lhs": False}) == {
+            "ok": True,
+            "reading": result["reading"],
+            "other": None,  # the echo has brackets wherever the grouping could be doubted
+        }
+        checked += 1
+        if result["other"] is not None:
+            ambiguous += 1
+            assert readings.other is not None
+            assert _reread(result["other"], entry).expr == readings.other
+            assert result["other"] != result["reading"]
+    assert checked > 200 and ambiguous >= 30
+    # the kinds the answer rules name
+    plain = {"variables": ["x", "y", "z"], "generic": [], "aliases": [], "lhs": False}
+    for text, reading, other in (
+        ("1/2x", "(1/2)·x", "1/(2·x)"),
+        ("x/yz", "(x/y)·z", "x/(y·z)"),
+        ("1/2(x+1)", "(1/2)·(x + 1)", "1/(2·(x + 1))"),
+        ("1/(2x)", "1/(2·x)", None),
+        ("-x^2", "-(x^2)", None),
+        ("1/2(1-1)", "(1/2)·(1 - 1)", None),  # the other reading divides by zero
+    ):
+        entry = {**plain, "text": text, "functions": ["exp", "log", "sigma", "tanh", "sqrt"]}
+        assert python_formula(entry) == {"ok": True, "reading": reading, "other": other}
 
 
 def test_page_checker_agrees_with_python_on_the_corpus(chromium: Any, course: Path) -> None:  # noqa: F811
