@@ -164,8 +164,10 @@ def test_the_builder_never_receives_a_solution() -> None:
         hints = typing.get_type_hints(fn)
         shown = " ".join(str(h) for h in hints.values())
         assert "Variant" not in shown and "Solution" not in shown, fn.__name__
-    source = (ROOT / "grader" / "make" / "answer_page.py").read_text("utf-8")
-    assert ".solution" not in source and "solve(" not in source
+    for module in ("answer_page.py", "given_data.py"):
+        source = (ROOT / "grader" / "make" / module).read_text("utf-8")
+        assert ".solution" not in source and "solve(" not in source, module
+        assert "latex_view" not in source, module  # a family's view takes a solution
 
 
 # ---------------------------------------------------------------- no key data
@@ -179,7 +181,7 @@ def _student_specific(html: str) -> str:
     that equal a given number (:func:`_given_texts`), since the page must show those."""
     html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
     html = re.sub(r"<script>.*?</script>", "", html, flags=re.S)
-    html = re.sub(r'<span class="math fixed">[^<]*</span>', "", html)
+    html = re.sub(r'<span class="(?:math|text) fixed">[^<]*</span>', "", html)
     return re.sub(r'<section class="rules".*?</section>', "", html, flags=re.S)
 
 
@@ -247,6 +249,23 @@ def key_leaks(html: str, key: dict[str, Any]) -> list[str]:
     return found
 
 
+def _only_definitions_are_left_out(html: str) -> None:
+    """What the scan leaves out as a family's fixed definition is one of the page's fixed
+    words (an activation, a loss, a rounding rule; {k} and {n} small numbers): no student
+    data can hide there."""
+    lang = re.search(r'<html lang="(\w+)"', html)
+    assert lang is not None
+    given = page_module.page_words(lang.group(1))["given"]
+    fixed = [*given["activations"].values(), *given["losses"].values(), *given["rounding"].values()]
+    patterns = [
+        re.escape(t).replace(r"\{k\}", "[0-9]{1,2}").replace(r"\{n\}", "[0-9]") for t in fixed
+    ]
+    spans = re.findall(r'<span class="(?:math|text) fixed">([^<]*)</span>', html)
+    assert spans
+    for text in spans:
+        assert any(re.fullmatch(p, html_lib.unescape(text)) for p in patterns), text
+
+
 def test_no_page_holds_a_key_value(course: Path, course_ru: Path, softmax_course: Path) -> None:
     checked = 0
     for build in (course, course_ru, softmax_course):
@@ -255,6 +274,7 @@ def test_no_page_holds_a_key_value(course: Path, course_ru: Path, softmax_course
             html = (build / "forms" / f"{key['student']}.html").read_text("utf-8")
             assert key_leaks(html, key) == []
             checked += len(_key_texts(key) - _given_texts(key))
+            _only_definitions_are_left_out(html)
     assert checked > 300  # the scan looked at many values
     # the scan finds a value that is there (as text, and as base64)
     key = json.loads((course / "keys" / "s001.json").read_text("utf-8"))

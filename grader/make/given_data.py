@@ -31,6 +31,7 @@ class GivenLine:
     label: str
     text: str
     fixed: bool = False  # a definition shared by every student (not their data)
+    math: bool = True  # a formula (set in a monospace face), not a sentence
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,12 @@ def _sub(name: str, index: int) -> str:
 
 def _rounding(p: Any, w: dict[str, Any], key: str) -> GivenLine:
     text = w["rounding"][key].replace("{k}", str(p.rounding.decimals))
-    return GivenLine(w["rounding_label"], text, fixed=True)
+    return GivenLine(w["rounding_label"], text, fixed=True, math=False)
 
 
 def _schedule(order: list[int], w: dict[str, Any]) -> GivenLine:
     items = [w["schedule_item"].format(s=s + 1, i=i) for s, i in enumerate(order)]
-    return GivenLine(w["schedule"], "; ".join(items))
+    return GivenLine(w["schedule"], "; ".join(items), math=False)
 
 
 def _activation(name: str, w: dict[str, Any]) -> GivenLine:
