@@ -11,7 +11,6 @@ from grader.core.models import ExactNumber, RoundingSpec, StrictModel
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 
-
 # Parameters that shape the task stay at their defaults unless the instructor sets them;
 # the numbers (data, order, rate, initial weights) are what varies between students.
 RANDOMIZED = ("data", "order", "learning_rate", "init")

@@ -28,8 +28,6 @@ from grader.exercises.sgd_chain.params import SgdChainParams
 # How each activation is written in formulas (the registry's symbol), and its definition
 # with its derivative (written as a student computes it by hand: from the output for σ and tanh).
 SYMBOL = {name: a.symbol for name, a in REGISTRY.items()}
-
-
 DEFINITION = {
     "sigmoid": r"\sigma(t) = \frac{e^{t}}{1 + e^{t}}, \qquad \sigma'(t) = \sigma(t)\bigl(1 - \sigma(t)\bigr)",
     "tanh": r"\tanh t = \frac{e^{t} - e^{-t}}{e^{t} + e^{-t}}, \qquad \tanh'(t) = 1 - \tanh^2 t",
@@ -38,20 +36,10 @@ DEFINITION = {
     "hard_sigmoid": r"\operatorname{hsig}(t) = \min\bigl(\max(\tfrac{t}{4} + \tfrac12,\, 0),\, 1\bigr), \qquad \operatorname{hsig}'(t) = \begin{cases} \tfrac14, & -2 < t < 2,\\ 0, & \text{otherwise} \end{cases}",
     "softsign": r"\operatorname{softsign}(t) = \frac{t}{1 + |t|}, \qquad \operatorname{softsign}'(t) = \frac{1}{(1 + |t|)^2}",
 }
-
-
 SUBST_PLACES = 12  # a number put into a formula: terminating decimals up to this many places
-
-
 RESULT_PLACES = 12  # the result of a line: terminating decimals up to this many places
-
-
 APPROX_PLACES = 7  # decimals shown (cut short, then an ellipsis) beside long exact values
-
-
 SHOWN_PLACES = 10  # digits kept (then an ellipsis) of a number too long to show exactly
-
-
 _EXACT = FractionOps(Rounding("exact"))
 
 
@@ -201,11 +189,7 @@ def _cell(numerator: int, denominator: int, exact: bool, decimal_first: bool) ->
 # ------------------------------------------------------------ long lines
 
 LINE_BUDGET = 66  # printed symbols (roughly) of one displayed line of the key
-
-
 _RELATION = re.compile(r" (?==|\\approx )")  # where a derivation line may break
-
-
 _COMMAND = re.compile(r"\\(?:left|right|,|quad)|\\[A-Za-z]+")
 
 
