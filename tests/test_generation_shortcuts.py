@@ -28,7 +28,7 @@ from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
-from grader.exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
+from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
 from grader.exercises.sgd_chain.view import (
     APPROX_PLACES,
     RESULT_PLACES,
