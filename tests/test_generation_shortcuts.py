@@ -28,8 +28,8 @@ from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
-from grader.exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
-from grader.exercises.sgd_chain_view import (
+from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
+from grader.exercises.sgd_chain.view import (
     APPROX_PLACES,
     RESULT_PLACES,
     Numbers,
@@ -137,7 +137,7 @@ def test_mlp_key_format_is_the_plain_one(m: list[list[F]], x: F, decimal: bool) 
 
 @dataclass(frozen=True)
 class PlainNumbers:
-    """sgd_chain_view.Numbers before its per-value memo."""
+    """sgd_chain.view.Numbers before its per-value memo."""
 
     decimal_first: bool = False
 
