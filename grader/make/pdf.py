@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.make.documents import join_document, student_at_line
+from grader.make.shared_pictures import distinct_pictures, share_pictures
 
 ENGINE = "pdflatex"
 # One run: the bookmarks (the bookmark package) and the "page X of Y" footers (filled in
@@ -87,7 +88,9 @@ class ClassDocument:
     student_ids: Sequence[str]
 
     def cost(self) -> int:
-        return sum(map(tex_cost, self.bodies))
+        # a picture several students share is drawn once (see shared_pictures)
+        text = sum(len(body) for body in self.bodies)
+        return text + TIKZ_COST * distinct_pictures(self.bodies)
 
     def parts(self, count: int) -> list[TexJob]:
         """The document as ``count`` TeX jobs of consecutive students (one: as it is)."""
@@ -96,7 +99,7 @@ class ClassDocument:
         return [
             TexJob(
                 self.name,
-                join_document(self.head, self.bodies[lo:hi]),
+                join_document(self.head, share_pictures(self.bodies[lo:hi])),
                 self.student_ids[lo:hi],
                 first=lo + 1,
             )
