@@ -226,7 +226,7 @@ def _plausible_rate(rates: Any, given: Fraction | None, other_rates: list[Any]) 
 
 def test_pick_rate_follows_its_rule_on_random_intervals() -> None:
     from grader.core.intervals import Interval
-    from grader.grade.mistakes import pick_rate
+    from grader.grade.rates import pick_rate
 
     rng = random.Random(7)
     found = 0

@@ -513,6 +513,8 @@ def test_formula_fields_parse_compare_and_diagnose() -> None:
         "grader.core.memo",
         "grader.grade.tolerance",
         "grader.grade.mistakes",
+        "grader.grade.mistake_catalogue",
+        "grader.grade.rates",
     ],
 )
 def test_docstring_examples(module: str) -> None:

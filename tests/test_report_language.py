@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from grader.core.intervals import Interval
 from grader.core.wording import feedback_words
 from grader.exercises.base import MistakeContext as Context
 from grader.grade.batch import grade_command
-from grader.grade.mistakes import explain
+from grader.grade.mistake_catalogue import CATALOGUE, Detail, Diagnosis
+from grader.grade.mistakes import explain, variations
 from grader.grade.summary_html import FORMAT_PROBLEM, MISTAKE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,17 +36,28 @@ def test_every_diagnosis_has_words_in_every_language() -> None:
             assert f"diagnosis_{mistake}" in words, (language, mistake)
 
 
+def _diagnosis(mistake: str, ctx: Context) -> Diagnosis:
+    """The first diagnosis the catalogue makes of ``mistake`` in ``ctx`` (the learning
+    rate 1/2 for the rate); a verdict (rounding, arithmetic) with an empty detail."""
+    if CATALOGUE[mistake].vary is None:
+        return Diagnosis(mistake, Detail(""))
+    return next(iter(variations(mistake, ctx, Interval(Fraction(1, 2))))).diagnosis()
+
+
 @pytest.mark.parametrize("mistake", DIAGNOSES)
 @pytest.mark.parametrize("loss", ["mse", "half_mse"])
 def test_each_explanation_in_russian_has_no_english_left(mistake: str, loss: str) -> None:
-    ctx = Context(activation="sigmoid", loss=loss, learning_rate=5)
-    details = {
-        "learning_rate": "1/2",
-        "wrong_observation": "observation 1 (5, 0)",
-        "missing_path": "path 2 left out",
-    }
-    ru = explain(mistake, details.get(mistake, ""), "δ3 of step 1", ctx, "ru")
-    en = explain(mistake, details.get(mistake, ""), "δ3 of step 1", ctx, "en")
+    observations = ((Fraction(5), Fraction(0)),)
+    ctx = Context(
+        activation="sigmoid",
+        loss=loss,
+        learning_rate=Fraction(5),
+        observations=observations,
+        classes=3,
+    )
+    found = _diagnosis(mistake, ctx)
+    ru = explain(found, "δ3 of step 1", ctx, "ru")
+    en = explain(found, "δ3 of step 1", ctx, "en")
     assert ru != en
     assert not ENGLISH.search(ru), ru
     assert re.search("[а-яА-Я]{3,}", ru), ru
@@ -116,14 +130,16 @@ def test_expected_values_are_decimals_at_the_instructed_places_with_short_fracti
 
 
 def test_an_unexplained_wrong_formula_is_spoken_of_as_a_formula() -> None:
-    from grader.grade.mistakes import ARITHMETIC, FORMULA_DETAIL
+    from grader.grade.mistake_catalogue import (
+        ARITHMETIC,
+        NO_MISTAKE_FOR_FORMULA,
+        NO_MISTAKE_FOR_NUMBER,
+    )
 
     ctx = Context(activation="sigmoid", loss="mse")
     for language in ("en", "ru"):
-        words = explain(ARITHMETIC, FORMULA_DETAIL, "f", ctx, language)
-        number = explain(
-            ARITHMETIC, "no catalogue mistake reproduces this value", "f", ctx, language
-        )
+        words = explain(Diagnosis(ARITHMETIC, NO_MISTAKE_FOR_FORMULA), "f", ctx, language)
+        number = explain(Diagnosis(ARITHMETIC, NO_MISTAKE_FOR_NUMBER), "f", ctx, language)
         assert words != number
         assert ("formula" in words) if language == "en" else ("формул" in words)
         assert "arithmetic" not in words

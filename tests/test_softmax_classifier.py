@@ -616,16 +616,21 @@ GOLDEN_SOFTMAX: dict[str, Any] = {
 
 
 def test_the_softmax_diagnoses_are_explained_in_the_assignment_language() -> None:
-    from grader.grade.mistakes import explain
+    from grader.grade.mistakes import explain, variations
 
     ctx = FAMILY.mistake_context(variant(FIXED).params)
-    assert "p − onehot(y), not onehot(y) − p" in explain("sign_flip", "", "δ of step 1", ctx)
-    assert "а не onehot(y) − p" in explain("sign_flip", "", "δ of step 1", ctx, "ru")
-    assert "класса 2" in explain("wrong_class", "class 2", "δ of step 1", ctx, "ru")
-    assert "of class 2" in explain("wrong_class", "class 2", "δ of step 1", ctx, "en")
+
+    def said(mistake: str, label: str, language: str = "en", which: int = 0) -> str:
+        found = list(variations(mistake, ctx))[which].diagnosis()
+        return explain(found, label, ctx, language)
+
+    assert "p − onehot(y), not onehot(y) − p" in said("sign_flip", "δ of step 1")
+    assert "а не onehot(y) − p" in said("sign_flip", "δ of step 1", "ru")
+    assert "класса 2" in said("wrong_class", "δ of step 1", "ru", which=1)
+    assert "of class 2" in said("wrong_class", "δ of step 1", "en", which=1)
     for mistake in ("unnormalized_softmax", "log_base_10", "missing_bias_gradient"):
-        ru = explain(mistake, "", "b1 after step 1", ctx, "ru")
-        assert ru.startswith("В b₁") and ru != explain(mistake, "", "b1 after step 1", ctx)
+        ru = said(mistake, "b1 after step 1", "ru")
+        assert ru.startswith("В b₁") and ru != said(mistake, "b1 after step 1")
 
 
 def test_the_answer_page_has_a_field_for_every_graded_leaf() -> None:

@@ -44,17 +44,18 @@ from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
 from grader.exercises.base import Computation, MistakeContext, Solution
-from grader.grade.mistakes import (
+from grader.grade.mistake_catalogue import (
     ARITHMETIC,
-    FORMULA_DETAIL,
+    NO_MISTAKE_FOR_FORMULA,
+    NO_MISTAKE_FOR_NUMBER,
     ROUNDING,
-    RateLine,
-    explain,
-    implied_rates,
-    rate_line,
-    variations,
+    Detail,
+    Diagnosis,
+    mistake,
 )
+from grader.grade.mistakes import explain, variations
 from grader.grade.peers import COPIED_FROM, PeerIndex, entry_pointers
+from grader.grade.rates import RateLine, implied_rates, rate_line
 from grader.grade.tolerance import (
     Expected,
     StudentNumber,
@@ -73,14 +74,6 @@ EXPECTED_DECIMALS = 7
 FORMULA_TIMEOUT = 2.0  # seconds for one equivalence check (grader.grade.formulas enforces it)
 DIAGNOSIS_TIMEOUT = 0.5  # per mistake variant of a formula
 AMBIGUOUS_DIVISION = "ambiguous_division"  # 1/2x: the other reading is judged otherwise
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    id: str
-    detail: str  # English, for the report JSON
-    # the detail said in the report's language (None: explain() reads the English detail)
-    words: Words | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -795,7 +788,7 @@ class _ExerciseGrader:
             self.wrong_givens.add(ptr)
         elif not ctx.unknown and (own is not None or not ctx.differs):
             # every input is the student's own and readable: only arithmetic is left
-            diagnosis = [Diagnosis(ARITHMETIC, "no catalogue mistake reproduces this value")]
+            diagnosis = [Diagnosis(ARITHMETIC, NO_MISTAKE_FOR_NUMBER)]
         say = self.plan.say
         sentences = [say("fb_expected", expected=expected)]
         if rule.rule != "interval":
@@ -837,7 +830,7 @@ class _ExerciseGrader:
                     whose=Words.of(whose) if whose else "",
                     asks=self._asks(ptr),
                 )
-                return [Diagnosis(ROUNDING, said.said("en"), said)]
+                return [Diagnosis(ROUNDING, Detail(said.said("en"), said))]
         return []
 
     def _asks(self, ptr: str) -> Words:
@@ -905,19 +898,19 @@ class _ExerciseGrader:
             return self._own_inputs(comp)
 
         found: list[Diagnosis] = []
-        for mistake in comp.mistakes:
+        for mistake_id in comp.mistakes:
             rates = None
-            if mistake == "learning_rate":
+            if mistake(mistake_id).implied_rate:
                 line = self.plan.rate_line(
                     ctx.index, comp, ctx.own_signature, lambda: inputs().points
                 )
                 rates = self._implied_rates(line, index, number)
-            for variation in variations(mistake, self.ctx, rates, self._all_rates):
+            for variation in variations(mistake_id, self.ctx, rates, self._all_rates):
                 expected = self.plan.run(
                     ctx.index, comp, ctx.own_signature, variation.rules, inputs
                 )
                 if expected is not None and accepts(rule, number, expected[index], self.k):
-                    found.append(Diagnosis(mistake, variation.detail, variation.words))
+                    found.append(variation.diagnosis())
                     break
         # A mistake this student has already made is the likelier explanation.
         found.sort(key=lambda d: -self.seen[d.id])
@@ -943,7 +936,7 @@ class _ExerciseGrader:
         if self.rates is None:
             self.rates = []
             for index, comp in enumerate(self.sol.computations):
-                if "learning_rate" not in comp.mistakes:
+                if not any(mistake(m).implied_rate for m in comp.mistakes):
                     continue
                 given = {p: n for p in comp.inputs if (n := self._peek(p)) is not None}
                 signature = tuple(given[p].text if p in given else None for p in comp.inputs)
@@ -1059,7 +1052,7 @@ class _ExerciseGrader:
             )
         diagnosis = self._diagnose_formula(comp, index, expr, key, key_points, variables, generic)
         if not diagnosis:
-            diagnosis = [Diagnosis(ARITHMETIC, FORMULA_DETAIL)]
+            diagnosis = [Diagnosis(ARITHMETIC, NO_MISTAKE_FOR_FORMULA)]
         sentences = [self.plan.say("fb_expected", expected=key_words), *note]
         sentences += _explanations(diagnosis, self.labels[ptr], self.ctx, self.plan.language)
         return self._result(ptr, "incorrect", given, " ".join(sentences), diagnosis, flags=flags)
@@ -1078,8 +1071,9 @@ class _ExerciseGrader:
 
         found: list[Diagnosis] = []
         tried: list[Any] = [key]
-        for mistake in comp.mistakes:
-            for variation in variations(mistake, self.ctx):
+        for mistake_id in comp.mistakes:
+            record = mistake(mistake_id)
+            for variation in record.variations(self.ctx):
                 try:
                     alt = comp.compute(key_points, self.fops, variation.rules)[index]
                 except (ArithmeticError, ValueError, TypeError, IndexError):
@@ -1088,12 +1082,10 @@ class _ExerciseGrader:
                     continue
                 tried.append(alt)
                 if formulas.equivalent(expr, alt, variables, generic, timeout=DIAGNOSIS_TIMEOUT):
-                    said = variation.words
-                    if mistake == "missing_path":
-                        term = str(formulas.formula_text(key - alt))
-                        said = Words.of("diagnosis_term", term=term)
-                    detail = variation.detail if said is None else said.said("en")
-                    found.append(Diagnosis(mistake, detail, said))
+                    said = variation.said
+                    if record.formula_detail is not None:
+                        said = record.formula_detail(key, alt)
+                    found.append(Diagnosis(mistake_id, said))
                     break
         return found
 
@@ -1102,7 +1094,7 @@ def _explanations(
     diagnosis: Sequence[Diagnosis], label: str, ctx: MistakeContext, language: str = "en"
 ) -> list[str]:
     """The likely mistake first; other mistakes that reproduce the number as alternatives."""
-    words = [explain(d.id, d.detail, label, ctx, language, d.words) for d in diagnosis]
+    words = [explain(d, label, ctx, language) for d in diagnosis]
     return [w if i == 0 else say(language, "fb_alternative", text=w) for i, w in enumerate(words)]
 
 
