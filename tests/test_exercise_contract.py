@@ -24,6 +24,7 @@ from grader.core.engine import Rounding
 from grader.exercises import EXERCISE_MODULES, get_exercise
 from grader.exercises.base import Exercise, MistakeContext, Solution
 from grader.make import rendering
+from tests import toy_family as toy_family_package
 
 FAMILIES = sorted(EXERCISE_MODULES)
 SECRET = "contract-test-secret-8f3a9c2e71d4"
@@ -86,9 +87,7 @@ def _leaf_pointers(layout: Any, at: str) -> list[str]:
 
 @pytest.fixture
 def toy_family(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(EXERCISE_MODULES, "toy_neuron", "tests.toy_family.toy")
-    rendering._words.cache_clear()
-    yield get_exercise("toy_neuron")
+    yield toy_family_package.install(monkeypatch)
     rendering._words.cache_clear()
 
 

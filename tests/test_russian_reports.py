@@ -31,7 +31,6 @@ from grader.course.assignment import Assignment
 from grader.course.submission import parse_submission
 from grader.course.variants import Variant
 from grader.exercises import get_exercise
-from grader.grade import mistakes as mistakes_module
 from grader.grade.file_problems import FileProblem, annotate, found_in, template_of
 from grader.grade.formulas import SUPPORTED_FUNCTIONS, formula_text
 from grader.grade.grading import GradingCache, Report, exercise_rounding, grade_submission
@@ -417,7 +416,6 @@ def said(monkeypatch: pytest.MonkeyPatch) -> set[str]:
         return table if language == "ru" else english
 
     monkeypatch.setattr(wording, "feedback_words", words)
-    monkeypatch.setattr(mistakes_module, "feedback_words", words)
     return seen
 
 

@@ -49,9 +49,9 @@ from grader.grade.mistake_catalogue import (
     NO_MISTAKE_FOR_FORMULA,
     NO_MISTAKE_FOR_NUMBER,
     ROUNDING,
-    Detail,
     Diagnosis,
     mistake,
+    rounded,
 )
 from grader.grade.mistakes import explain, variations
 from grader.grade.peers import COPIED_FROM, PeerIndex, entry_pointers
@@ -818,19 +818,13 @@ class _ExerciseGrader:
         half = Fraction(1, 2 * 10**places)  # what rounding to ``places`` may move a value
         value = number.value
         key = self.plan.key_interval(ptr).hull(self.sol.values[ptr])
-        targets = [(key, self.sol.values[ptr], "")]
+        targets = [(key, self.sol.values[ptr], False)]
         if own is not None:
-            targets.append((own.acceptable(), own.point, "detail_rounding_own"))
-        for interval, point, whose in targets:
+            targets.append((own.acceptable(), own.point, True))
+        for interval, point, theirs in targets:
             if interval.lo - half <= value <= interval.hi + half:
-                said = Words.of(
-                    "detail_rounding",
-                    wrote=number.text,
-                    value=fmt_frac(point),
-                    whose=Words.of(whose) if whose else "",
-                    asks=self._asks(ptr),
-                )
-                return [Diagnosis(ROUNDING, Detail(said.said("en"), said))]
+                said = rounded(number.text, fmt_frac(point), theirs, self._asks(ptr))
+                return [Diagnosis(ROUNDING, said)]
         return []
 
     def _asks(self, ptr: str) -> Words:

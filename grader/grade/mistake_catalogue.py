@@ -304,6 +304,16 @@ for _record in (
     register(_record)
 
 ROUNDING = "rounding"  # the right value, rounded where the sheet asks for more (no Rules)
+
+
+def rounded(wrote: str, value: str, own: bool, asks: Words) -> Detail:
+    """The ``rounding`` verdict's detail: the student ``wrote`` a rounding of ``value``
+    (the key's, or ``own``: what their earlier answers give); the sheet ``asks`` more."""
+    whose = Words.of("detail_rounding_own") if own else ""
+    said = Words.of("detail_rounding", wrote=wrote, value=value, whose=whose, asks=asks)
+    return Detail(said.said("en"), said)
+
+
 ARITHMETIC = "arithmetic"  # nothing in the catalogue reproduces the answer
 NO_MISTAKE_FOR_NUMBER = Detail("no catalogue mistake reproduces this value")
 NO_MISTAKE_FOR_FORMULA = Detail(

@@ -16,9 +16,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from grader.core import wording
 from grader.core.engine import Ops, Rules
 from grader.core.intervals import Interval
-from grader.core.wording import Words, feedback_words
+from grader.core.wording import Words
 from grader.exercises.base import MistakeContext, Solution
 from grader.grade.mistake_catalogue import Diagnosis, Evidence, Variation, context_args, mistake
 from grader.grade.rates import OtherRates
@@ -66,7 +67,7 @@ def explain(diagnosis: Diagnosis, label: str, ctx: MistakeContext, language: str
     and the diagnosis's own arguments.  A mistake without a sentence is said by its detail.
     """
     said = diagnosis.said
-    words = feedback_words(language)
+    words = wording.feedback_words(language)
     key = said.sentence or f"diagnosis_{diagnosis.id}"
     if key not in words:
         return diagnosis.detail

@@ -83,7 +83,8 @@ class ToyNeuron(Exercise):
                 (at["w_new"], at["b_new"]),
                 (at["grad_w"], at["grad_b"]),
                 step,
-                ("learning_rate", "gradient_ascent"),
+                # the last: the family's own mistake (tests/toy_family/mistakes.py)
+                ("learning_rate", "gradient_ascent", "toy_ascent_without_rate"),
             ),
         ]
         values: dict[str, Any] = {}
