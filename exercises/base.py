@@ -30,7 +30,8 @@ from grader.core.errors import pointer_from_loc
 ComputeFn = Callable[[Mapping[str, Any], Ops, Rules], Sequence[Any]]
 
 # Names of the mistakes of the catalogue a computation can be replayed under
-# (see grader.grade.mistakes); the grader only tries those a computation declares.
+# (records of grader.grade.mistake_catalogue, which tests/test_mistake_catalogue.py holds to
+# this list); the grader only tries those a computation declares.
 MistakeId = Literal[
     "sign_flip",
     "learning_rate",

@@ -62,7 +62,7 @@ TRANSPOSE_KINDS: tuple[TransposeKind, ...] = ("left", "right", "both", "swapped"
 @dataclass(frozen=True)
 class Rules:
     """The conventions of one computation.  ``Rules()`` is the correct method;
-    each non-default value is one typical mistake (see ``grader.grade.mistakes``)."""
+    each non-default value is one typical mistake (see ``grader.grade.mistake_catalogue``)."""
 
     delta_sign: int = 1  # -1: δ computed with (y − ŷ) instead of (ŷ − y)
     factor_2_error: bool = False  # the 2 of d/dŷ (y−ŷ)² dropped (mse) or added (half_mse)

@@ -120,7 +120,7 @@ CATALOGUE: dict[str, Mistake] = {}
 
 
 def register(record: Mistake) -> Mistake:
-    """Add ``record`` to the catalogue (a test registers its own and removes it after)."""
+    """Add ``record`` to the catalogue (the records below are added when it is imported)."""
     if record.id in CATALOGUE:
         raise ValueError(f"mistake {record.id!r} is in the catalogue already")
     CATALOGUE[record.id] = record
