@@ -21,13 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import grader.exercises.chain_rule as chain_rule
 from grader.core.engine import CORRECT, NumberGrowthError
 from grader.core.latex import Tex, cut_decimal, num
 from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
+from grader.exercises.chain_rule import EXERCISE as CHAIN_RULE
+from grader.exercises.chain_rule import fields as chain_rule
+from grader.exercises.chain_rule.params import _params as chain_rule_params
 from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
 from grader.exercises.sgd_chain.view import (
     APPROX_PLACES,
@@ -251,7 +253,7 @@ def test_screen_is_is_nice(type_name: str, fixed: dict[str, Any]) -> None:
 def test_chain_rule_numbers_are_the_computations_values() -> None:
     rng = random.Random(5)
     for _ in range(40):
-        params = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        params = chain_rule_params(CHAIN_RULE.sample(rng, {}))
         fields = chain_rule._Fields.of(params, "ex")
         every = chain_rule._evaluate(fields.computations())
         numeric = {ptr: v for ptr, v in every.items() if isinstance(v, F)}
@@ -263,7 +265,7 @@ def test_chain_rule_formulas_are_built_as_without_the_memo() -> None:
     same argument order) what building it afresh gives."""
     rng = random.Random(11)
     for _ in range(60):
-        p = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        p = chain_rule_params(CHAIN_RULE.sample(rng, {}))
         exprs: dict[str, Any] = {v: sympy.Symbol(v) for v in p.variables}
         for n in p.nodes:
             exprs[n.name] = chain_rule._apply(n, [exprs[a] for a in n.args], chain_rule._rational)
