@@ -86,7 +86,7 @@ def _leaf_pointers(layout: Any, at: str) -> list[str]:
 
 @pytest.fixture
 def toy_family(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(EXERCISE_MODULES, "toy_neuron", "tests.toy_family.toy")
+    monkeypatch.setitem(EXERCISE_MODULES, "toy_neuron", "tests.toy_family")
     rendering._words.cache_clear()
     yield get_exercise("toy_neuron")
     rendering._words.cache_clear()
