@@ -35,7 +35,7 @@ from grader.exercises.softmax_classifier.fields import (
 )
 from grader.exercises.softmax_classifier.oracle import check_independently
 from grader.exercises.softmax_classifier.params import RANDOMIZED, SoftmaxClassifierParams, _params
-from grader.exercises.softmax_classifier.search import is_nice, sample
+from grader.exercises.softmax_classifier.search import is_nice, sample, screen
 
 # ------------------------------------------------------------ the family
 
@@ -93,6 +93,9 @@ class SoftmaxClassifier(Exercise):
 
     def sample(self, rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
         return sample(rng, fixed)
+
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+        return screen(params, fixed)
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return is_nice(params, solution, fixed)

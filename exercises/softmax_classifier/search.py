@@ -51,6 +51,33 @@ def sample(rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
     return SoftmaxClassifierParams.model_validate(values)
 
 
+def screen(params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+    """Before solving, reject what :func:`is_nice` would reject anyway and can be seen from
+    the drawn values alone (nine relu candidates in ten die in step 1's first layer).
+
+    Only rejections is_nice makes too: exact h₁ ≤ 0 stays ≤ 0 when rounded, so it is a dead
+    unit there as well.
+    """
+    p = _params(params)
+    drawn_weights = p.init == "random" and not ("weights" in fixed and "biases" in fixed)
+    if not drawn_weights and not any(name not in fixed for name in ("x", "labels")):
+        return True  # nothing drawn: is_nice accepts whatever the instructor fixed
+    if "weights" not in fixed and p.weights is not None and _degenerate(p.weights, p.biases):
+        return False
+    if "x" not in fixed and _repeated_or_empty_rows(p.x):
+        return False
+    if drawn_weights and p.hidden and p.activation == "relu":
+        weights, biases = p.initial()
+        row = p.x[p.order[0] - 1]
+        h1 = [
+            sum((v * w[j] for v, w in zip(row, weights[0], strict=True)), biases[0][j])
+            for j in range(p.hidden[0])
+        ]
+        if any(v <= 0 for v in h1):
+            return False  # a dead unit in step 1 (is_nice's first relu check)
+    return True
+
+
 def is_nice(params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
     p = _params(params)
     # what the instructor fixed stays as given, even when it is degenerate (zero weights
@@ -74,10 +101,8 @@ def is_nice(params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> 
                 return False
     if "weights" not in fixed and p.weights is not None and _degenerate(p.weights, p.biases):
         return False
-    if "x" not in fixed and (
-        len({tuple(r) for r in p.x}) < len(p.x) or any(not any(r) for r in p.x)
-    ):
-        return False  # a repeated or all-zero observation teaches nothing new
+    if "x" not in fixed and _repeated_or_empty_rows(p.x):
+        return False
     numbers = [v for v in solution.values.values() if isinstance(v, Fraction)]
     if any(abs(v) > MAX_ANSWER for v in numbers):
         return False
@@ -85,6 +110,11 @@ def is_nice(params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> 
     # in sgd_chain, only values free of it are held to a short length
     long_anyway = p.rounding.mode == "exact" or (p.hidden and p.activation in TRANSCENDENTAL)
     return bool(long_anyway) or all(decimal_digits(v) <= 14 for v in numbers)
+
+
+def _repeated_or_empty_rows(x: Matrix) -> bool:
+    """A repeated or all-zero observation teaches nothing new."""
+    return len({tuple(r) for r in x}) < len(x) or any(not any(r) for r in x)
 
 
 def _degenerate(weights: list[Matrix], biases: list[list[Fraction]] | None) -> bool:
