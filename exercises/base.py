@@ -131,10 +131,12 @@ class Exercise(abc.ABC):
         default, and then nothing is drawn): the search calls :meth:`sample` instead."""
         return None
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
         """A cheap first look that rejects only what :meth:`is_nice` would reject, before
-        :meth:`solve` does the costly part.  Default: accept."""
-        return True
+        :meth:`solve` does the costly part; an accepted candidate's :class:`Screened` may
+        carry the work done on the way, which the search hands to :meth:`solve`.
+        Default: accept."""
+        return ACCEPTED
 
     def reads_well(self, params: BaseModel) -> bool:
         """Version 2 of the variant search (see grader.course.variants) also asks this of a
@@ -149,12 +151,20 @@ class Exercise(abc.ABC):
     # ---------------------------------------------------------------- the solution
 
     @abc.abstractmethod
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         """The full worked solution; leaves live under ``/answers/<exercise_id>``.
 
         ``formulas=False``: without the formula leaves' sympy expressions in ``values``
         (grading needs them, sheets and keys only their texts; sympy's arithmetic is
-        most of the cost of a variant)."""
+        most of the cost of a variant).  ``screened``: what :meth:`screen` said of these
+        very parameters (its work is reused), or None."""
 
     @abc.abstractmethod
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
@@ -207,23 +217,22 @@ def pointer(*parts: str | int) -> str:
     return pointer_from_loc(parts)
 
 
-class ScreenedWork:
-    """What an exercise's ``screen`` computed for the candidate it accepted last.
+@dataclass(frozen=True)
+class Screened:
+    """An exercise's ``screen`` verdict on one candidate, and the work it did on the way.
 
-    The variant search solves that very candidate next, and training it again is most of
-    what ``solve`` would repeat: the screen keeps its work here under the candidate's
-    values, and ``solve`` takes it (once) when its parameters have those values.
+    The variant search solves an accepted candidate next and hands this value to ``solve``
+    (``screened=``), so that what the screen computed (a training trace, say) is not
+    computed twice; it goes with the very parameters it was made from, never through a
+    module global.  Falsy when the candidate is refused.
     """
 
-    def __init__(self) -> None:
-        self._entry: tuple[Any, Any] | None = None
+    accepted: bool
+    work: Any = None
 
-    def keep(self, key: Any, work: Any) -> None:
-        self._entry = (key, work)
+    def __bool__(self) -> bool:
+        return self.accepted
 
-    def take(self, key: Any) -> Any | None:
-        entry, self._entry = self._entry, None
-        if entry is None:
-            return None
-        kept, work = entry
-        return work if kept is key or kept == key else None
+
+ACCEPTED = Screened(True)
+REFUSED = Screened(False)

@@ -8,6 +8,7 @@ what the exercises ran before their texts were memoized)."""
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -245,7 +246,7 @@ def test_screen_is_is_nice(type_name: str, fixed: dict[str, Any]) -> None:
                 exercise.solve(params, "ex")
             continue
         nice = exercise.is_nice(params, exercise.solve(params, "ex"), fixed)
-        assert passed == nice
+        assert bool(passed) == nice
         verdicts.append(nice)
     assert len(verdicts) >= 30 and True in verdicts and False in verdicts
 
@@ -380,3 +381,34 @@ def test_softmax_screen_refuses_only_what_is_nice_refuses(fixed: dict[str, Any])
     assert nice_count > 0
     if fixed.get("hidden") and fixed.get("activation", "relu") == "relu" and "init" not in fixed:
         assert screened >= 30  # the screen does its job: dead relu units seen before solving
+
+
+@pytest.mark.parametrize(
+    ("type_name", "fixed"),
+    [("sgd_chain", {}), ("mlp_matrix", {"hidden": [2, 2], "activation": "relu"})],
+)
+def test_the_screen_hands_its_training_to_solve_as_a_value(
+    type_name: str, fixed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the screen trained goes to ``solve`` with the verdict (``screened=``), never
+    through a module global: with the verdict, solve does not train again and gets the
+    answers of a fresh solve; without it, solve trains (nothing was left behind)."""
+    exercise = get_exercise(type_name)
+    rng = random.Random(type_name)
+    accepted = []
+    while len(accepted) < 5:
+        params = exercise.sample(rng, fixed)
+        verdict = exercise.screen(params, fixed)
+        if verdict:
+            accepted.append((params, verdict, exercise.solve(params, "ex").answers))
+    family = importlib.import_module(f"grader.exercises.{type_name}.exercise")
+
+    def train_again(*args: Any) -> Any:
+        raise AssertionError("solve trained what the screen had trained")
+
+    monkeypatch.setattr(family, "_train", train_again)
+    for params, verdict, answers in accepted:
+        assert verdict.work is not None
+        assert exercise.solve(params, "ex", screened=verdict).answers == answers
+        with pytest.raises(AssertionError, match="trained what the screen"):
+            exercise.solve(params, "ex")

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core.numbers import fmt_frac
-from grader.exercises.base import Exercise, Solution
+from grader.exercises.base import Exercise, Screened, Solution
 from grader.exercises.chain_rule.fields import (
     ChainRuleTrace,
     _evaluate,
@@ -59,7 +59,14 @@ class ChainRule(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         p = _params(params)
         fields = _Fields.of(p, exercise_id)
         computations = fields.computations()
@@ -90,8 +97,8 @@ class ChainRule(Exercise):
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return is_nice(params, solution, fixed)
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
-        return screen(params, fixed)
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
+        return Screened(screen(params, fixed))  # nothing computed for solve to reuse
 
     # ------------------------------------------------------------ formats
 

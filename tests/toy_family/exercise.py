@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core import engine
-from grader.exercises.base import Exercise, MistakeContext, Solution
+from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
 from tests.toy_family import oracle, search, view
 from tests.toy_family.fields import FIELDS, computations, pointers
 from tests.toy_family.params import RANDOMIZED, ToyParams, params_of
@@ -34,7 +34,14 @@ class ToyNeuron(Exercise):
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return search.is_nice(solution)
 
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         comps = computations(params_of(params), exercise_id)
         values: dict[str, Any] = {}
         ops = engine.FractionOps()
