@@ -20,10 +20,21 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, ClassVar, Literal
 
+import yaml
 from pydantic import BaseModel
 
 from grader.core.engine import Ops, Rounding, Rules
 from grader.core.errors import pointer_from_loc
+
+# A field label's words: its key in the ``labels:`` section of the family's words.yaml (en,
+# ru) and the arguments its text is formatted with, e.g. ("o_of_step", (("l", 1), ("n", 2))).
+LabelWords = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def label_words(key: str, **args: Any) -> LabelWords:
+    """The words of a label: ``label_words("o_of_step", l=1, n=2)``."""
+    return key, tuple(sorted(args.items()))
+
 
 # compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
 # pointers listed in ``inputs`` to numbers of the ops' number type.
@@ -65,6 +76,9 @@ class Computation:
     # A formula field: the quantity it asks for, as an optional left-hand side names it
     # (see grader.grade.lhs): ("partial", "f", "x") for ∂f/∂x, ("output",) for ŷ.
     quantity: tuple[str, ...] | None = None
+    # The label in the family's words (templates/<type>/words.yaml, ``labels:``), so that a
+    # report says it in the assignment's language; None: ``label`` in every language.
+    words: LabelWords | None = None
 
 
 @dataclass
@@ -201,6 +215,18 @@ class Exercise(abc.ABC):
     def describe_text(self, params: BaseModel, solution: Solution) -> str:
         """A readable step-by-step key for the terminal (``grader solve``)."""
 
+    def field_label(self, computation: Computation, language: str) -> str:
+        """A computation's label in ``language``: its words from the ``labels:`` section of
+        the family's ``words.yaml``, else the label it carries."""
+        if computation.words is None:
+            return computation.label
+        key, args = computation.words
+        # the family's labels, read once per language (the family lives as long as the process)
+        tables: dict[str, dict[str, str]] = self.__dict__.setdefault("_label_tables", {})
+        if language not in tables:
+            tables[language] = label_table(self.template_folder(), language)
+        return tables[language][key].format(**dict(args))
+
     def template_folder(self) -> Traversable:
         """Where the family's ``sheet.tex.j2``, ``key.tex.j2`` and ``words.yaml`` live
         (default: ``templates/<type_name>/`` of this package)."""
@@ -210,6 +236,12 @@ class Exercise(abc.ABC):
     def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
         """What the family's sheet and key templates print (LaTeX pieces, see
         ``templates/<type>/{sheet,key}.tex.j2``)."""
+
+
+def label_table(folder: Traversable, language: str) -> dict[str, str]:
+    """The ``labels:`` section of a family's ``words.yaml`` in ``language``."""
+    words = yaml.safe_load(folder.joinpath("words.yaml").read_text("utf-8"))
+    return dict(words[language].get("labels", {}))
 
 
 def pointer(*parts: str | int) -> str:

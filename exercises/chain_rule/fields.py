@@ -16,7 +16,7 @@ import sympy
 from grader.core.engine import CORRECT, FractionOps, Ops, Rules
 from grader.core.memo import BoundedMemo
 from grader.core.numbers import fmt_frac, tex_frac
-from grader.exercises.base import Computation, MistakeId, pointer
+from grader.exercises.base import Computation, LabelWords, MistakeId, label_words, pointer
 from grader.exercises.chain_rule.params import ChainRuleParams, NodeSpec, _names
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
@@ -288,12 +288,25 @@ class _Fields:
                     (self.value_ptr(node.name),),
                     inputs,
                     partial(self.node_value, node=node),
+                    words=label_words("value", node=node.name),
                 )
             )
         for node in reversed(self.p.nodes):
-            out.append(self._adjoint_field(node.name, f"∂{self.p.output}/∂{node.name}"))
+            out.append(
+                self._adjoint_field(
+                    node.name,
+                    f"∂{self.p.output}/∂{node.name}",
+                    label_words("adjoint", f=self.p.output, node=node.name),
+                )
+            )
         for var in self.p.variables:
-            out.append(self._adjoint_field(var, f"∂{self.p.output}/∂{var} at the point"))
+            out.append(
+                self._adjoint_field(
+                    var,
+                    f"∂{self.p.output}/∂{var} at the point",
+                    label_words("partial_value", f=self.p.output, v=var),
+                )
+            )
         return out
 
     def _formula_field(self, var: str) -> Computation:
@@ -307,9 +320,10 @@ class _Fields:
             mistakes,
             kind="formula",
             quantity=("partial", self.p.output, var),
+            words=label_words("partial_formula", f=self.p.output, v=var),
         )
 
-    def _adjoint_field(self, name: str, label: str) -> Computation:
+    def _adjoint_field(self, name: str, label: str, words: LabelWords) -> Computation:
         children = self.children.get(name, ())
         inputs: list[str] = []
         for c in children:
@@ -321,6 +335,7 @@ class _Fields:
             tuple(dict.fromkeys(inputs)),
             partial(self.adjoint, name=name),
             mistakes,
+            words=words,
         )
 
 
