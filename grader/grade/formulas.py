@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cmp_to_key, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import mpmath
 import sympy
@@ -549,14 +549,13 @@ def _settle(expr: sympy.Expr) -> sympy.Expr:
 _IMPLICIT_FACTOR = frozenset({"var", "const", "func", "open", "frac"})  # what 2x multiplies by
 
 
-class _Parser:
-    """Precedence climbing over the tokens, building *unevaluated* sympy trees.
+_N = TypeVar("_N")  # what the grammar builds: a sympy tree, or the echo of the reading
 
-    sympy's automatic evaluation asks assumption questions (is this real? positive?) that
-    can take seconds on a hostile formula, so nothing is evaluated except exact arithmetic
-    on plain numbers, which we fold ourselves with bounded sizes.  The tree is the formula
-    as written (``2*x + y + 2*(x + y)``), flattened and with numbers combined.
-    """
+
+class _Grammar(Generic[_N]):
+    """Precedence climbing over the tokens: the grammar alone.  What each rule builds is
+    left to a subclass (:class:`_Parser` builds sympy trees; ``formula_echo`` the reading
+    as text), so the two can never read a formula differently."""
 
     def __init__(self, tokens: list[_Token], names: _Names, tight_division: bool = False) -> None:
         self.tokens = tokens
@@ -585,7 +584,7 @@ class _Parser:
 
     # ------------------------------------------------------------ grammar
 
-    def parse(self) -> sympy.Expr:
+    def parse(self) -> _N:
         if self.tok.kind == "end":
             raise FormulaError.said_as("reason_formula_empty")
         expr = self.sum()
@@ -598,11 +597,9 @@ class _Parser:
             raise FormulaError.said_as(
                 "reason_formula_unexpected", t.pos, text=repr(t.text), at=t.pos
             )
-        if _degree(expr) > MAX_DEGREE:
-            raise FormulaError.said_as("reason_formula_too_large", 0, limit=MAX_DEGREE)
-        return self.finite(_settle(expr), 0, "reason_formula_divides_by_zero")
+        return self.finish(expr)
 
-    def sum(self) -> sympy.Expr:
+    def sum(self) -> _N:
         left = self.term()
         while self.tok.kind == "op" and self.tok.text in "+-":
             op = self.advance()
@@ -610,7 +607,7 @@ class _Parser:
             left = self.add(left, right if op.text == "+" else self.negate(right, op.pos), op.pos)
         return left
 
-    def term(self) -> sympy.Expr:
+    def term(self) -> _N:
         left = self.unary()
         while True:
             t = self.tok
@@ -634,7 +631,7 @@ class _Parser:
             else:
                 return left
 
-    def unary(self) -> sympy.Expr:
+    def unary(self) -> _N:
         t = self.tok
         if t.kind == "op" and t.text in "+-":
             self.advance()
@@ -644,11 +641,11 @@ class _Parser:
             return self.negate(operand, t.pos) if t.text == "-" else operand
         return self.power()
 
-    def power(self) -> sympy.Expr:
+    def power(self) -> _N:
         base = self.primary()
         while self.tok.kind == "sup":
             t = self.advance()
-            base = self.raise_to(base, sympy.Rational(t.value), t.pos)
+            base = self.raise_to(base, self.superscript(t), t.pos)
         if self.tok.kind == "op" and self.tok.text == "^":
             caret = self.advance()
             self.enter(caret.pos)
@@ -658,17 +655,14 @@ class _Parser:
             base = self.raise_to(base, exponent, at)
         return base
 
-    def primary(self) -> sympy.Expr:
+    def primary(self) -> _N:
         t = self.tok
         if t.kind == "num":
-            self.advance()
-            return sympy.Rational(t.value)
+            return self.number(self.advance())
         if t.kind == "var":
-            self.advance()
-            return sympy.Symbol(t.text)
+            return self.symbol(self.advance())
         if t.kind == "const":
-            self.advance()
-            return sympy.E
+            return self.constant(self.advance())
         if t.kind == "func":
             return self.call()
         if t.kind == "open":
@@ -694,7 +688,7 @@ class _Parser:
             "reason_formula_unexpected_operand", t.pos, text=repr(t.text), at=t.pos
         )
 
-    def group(self, wanted: str) -> sympy.Expr:
+    def group(self, wanted: str) -> _N:
         """A bracketed group; ``wanted`` names it (a word: reason_formula_wanted_*)."""
         opener = self.tok
         if opener.kind != "open":
@@ -732,7 +726,7 @@ class _Parser:
         self.depth -= 1
         return inner
 
-    def call(self) -> sympy.Expr:
+    def call(self) -> _N:
         t = self.advance()
         if self.function_depth >= MAX_FUNCTION_DEPTH:
             raise FormulaError.said_as(
@@ -751,7 +745,67 @@ class _Parser:
         self.function_depth -= 1
         return self.apply(t, arg)
 
-    # ------------------------------------------------------------ building
+    # ------------------------------------------------------------ what a subclass builds
+
+    def finish(self, expr: _N) -> _N:
+        raise NotImplementedError
+
+    def number(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def symbol(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def constant(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def superscript(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def apply(self, t: _Token, arg: _N) -> _N:
+        raise NotImplementedError
+
+    def add(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def multiply(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def negate(self, operand: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def divide(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def raise_to(self, base: _N, exponent: _N, at: int) -> _N:
+        raise NotImplementedError
+
+
+class _Parser(_Grammar[sympy.Expr]):
+    """The grammar building *unevaluated* sympy trees.
+
+    sympy's automatic evaluation asks assumption questions (is this real? positive?) that
+    can take seconds on a hostile formula, so nothing is evaluated except exact arithmetic
+    on plain numbers, which we fold ourselves with bounded sizes.  The tree is the formula
+    as written (``2*x + y + 2*(x + y)``), flattened and with numbers combined.
+    """
+
+    def finish(self, expr: sympy.Expr) -> sympy.Expr:
+        if _degree(expr) > MAX_DEGREE:
+            raise FormulaError.said_as("reason_formula_too_large", 0, limit=MAX_DEGREE)
+        return self.finite(_settle(expr), 0, "reason_formula_divides_by_zero")
+
+    def number(self, t: _Token) -> sympy.Expr:
+        return sympy.Rational(t.value)
+
+    def symbol(self, t: _Token) -> sympy.Expr:
+        return sympy.Symbol(t.text)
+
+    def constant(self, t: _Token) -> sympy.Expr:
+        return sympy.E
+
+    def superscript(self, t: _Token) -> sympy.Expr:
+        return sympy.Rational(t.value)
 
     def apply(self, t: _Token, arg: sympy.Expr) -> sympy.Expr:
         name = t.text
@@ -945,10 +999,19 @@ def read_formula(
     try:
         parser = _Parser(tokens, names)
         expr = parser.parse()
-        other = _Parser(tokens, names, tight_division=True).parse() if parser.ambiguous else None
+        other = _other_reading(tokens, names) if parser.ambiguous else None
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps us far from the limit
         raise FormulaError.said_as("reason_formula_nested") from None
     return Readings(expr, other)
+
+
+def _other_reading(tokens: list[_Token], names: _Names) -> sympy.Expr | None:
+    """The other reading of an ambiguous ``/``, or None where it is undefined: the formula
+    is read by the stated convention, so ``1/2(1-1)`` is 0, not a division by zero."""
+    try:
+        return _Parser(tokens, names, tight_division=True).parse()
+    except FormulaError:
+        return None
 
 
 # ---------------------------------------------------------------- rendering

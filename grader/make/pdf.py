@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.make.documents import join_document, student_at_line
+from grader.make.shared_pictures import distinct_pictures, share_pictures
 
 ENGINE = "pdflatex"
-RUNS = 2  # the second run puts in the bookmarks and the "page X of Y" footers
-# The first run only has to write the .aux for the second: in draft mode TeX skips
-# writing the PDF (14 % of a sheets batch here), and the final PDF is byte for byte the same.
-DRAFT_FIRST = "-draftmode"
+# One run: the bookmarks (the bookmark package) and the "page X of Y" footers (filled in
+# at each student's end, see the preamble) need no second run.
+RUNS = 1
 JOBNAME = "all"
 INSTALL_HINT = (
     "PDFs were skipped: no TeX engine (pdflatex) was found on PATH. Everything else is written; "
@@ -88,7 +88,9 @@ class ClassDocument:
     student_ids: Sequence[str]
 
     def cost(self) -> int:
-        return sum(map(tex_cost, self.bodies))
+        # a picture several students share is drawn once (see shared_pictures)
+        text = sum(len(body) for body in self.bodies)
+        return text + TIKZ_COST * distinct_pictures(self.bodies)
 
     def parts(self, count: int) -> list[TexJob]:
         """The document as ``count`` TeX jobs of consecutive students (one: as it is)."""
@@ -97,7 +99,7 @@ class ClassDocument:
         return [
             TexJob(
                 self.name,
-                join_document(self.head, self.bodies[lo:hi]),
+                join_document(self.head, share_pictures(self.bodies[lo:hi])),
                 self.student_ids[lo:hi],
                 first=lo + 1,
             )
@@ -161,9 +163,8 @@ def compile_one(job: TexJob, workdir: Path, engine: str) -> bytes:
     (workdir / f"{JOBNAME}.tex").write_text(job.tex, encoding="utf-8")
     timeout = timeout_for(len(job.student_ids))
     command = [engine, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
-    for run in range(RUNS):
-        draft = [DRAFT_FIRST] if run < RUNS - 1 else []
-        _run([*command, *draft, f"{JOBNAME}.tex"], workdir, timeout, job)
+    for _ in range(RUNS):
+        _run([*command, f"{JOBNAME}.tex"], workdir, timeout, job)
     pdf = workdir / f"{JOBNAME}.pdf"
     if not pdf.is_file():
         raise TexFailure(f"TeX produced no PDF for the {job.name}")

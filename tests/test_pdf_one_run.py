@@ -1,0 +1,166 @@
+"""Class documents typeset in one TeX run, with the drawings students share typeset once
+(issue 19).
+
+- a picture several students share is saved once per TeX job and copied after; a
+  picture of one student alone is left as it is (no TeX needed);
+- a student's own ``.tex`` still compiles alone (one run, no sharing): its pages, as
+  images at 100 dpi, are those of the student's PDF split from the class document
+  (at most 0.5 % of the pixels differ), in English and in Russian;
+- every page's footer says "page k of n" with n the student's page count, although the
+  class document was typeset once (the pages are held back until the count is known).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.course.assignment import Assignment, Student
+from grader.make.build import KINDS, class_head, student_output
+from grader.make.pdf import ClassDocument, TexJob, compile_one, find_engine, typeset
+from grader.make.shared_pictures import SAVE, USE, distinct_pictures, share_pictures
+from tests.conftest import tex_available, under_ci
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "grader" / "samples" / "course.yaml"
+SECRET = b"one-run-test-secret-5b1f0c2e9d"
+STUDENTS = [Student(id="s1", name="Иванов Иван"), Student(id="s2", name="Zoë Dupont")]
+MAX_DIFFERENT = 0.005  # of a page's pixels at 100 dpi
+FOOTER = {"en": r"Page (\d+) of (\d+)", "ru": r"Стр\. (\d+) из (\d+)"}
+
+PICTURE_A = "\\begin{tikzpicture}\\draw (0,0) -- (1,1);\\end{tikzpicture}"
+PICTURE_B = "\\begin{tikzpicture}\\draw (0,0) -- (2,1);\\end{tikzpicture}"
+
+
+def test_a_shared_picture_is_saved_once_and_copied_after() -> None:
+    bodies = [f"one {PICTURE_A} {PICTURE_B}", f"two {PICTURE_A}", f"three {PICTURE_A}"]
+    shared = share_pictures(bodies)
+    saved = SAVE.format(name=1, picture=PICTURE_A)
+    used = USE.format(name=1)
+    assert shared == [f"one {saved} {PICTURE_B}", f"two {used}", f"three {used}"]
+    assert "".join(shared).count("\\begin{tikzpicture}") == 2  # A once, B (alone) once
+    assert distinct_pictures(bodies) == 2
+
+
+def test_nothing_shared_is_left_as_it_is() -> None:
+    bodies = [f"one {PICTURE_A}", f"two {PICTURE_B}"]
+    assert share_pictures(bodies) == bodies
+
+
+def test_the_sgd_drawing_is_drawn_once_per_class_document() -> None:
+    """The sample course's SGD chain (depth 3, σ) is the same picture for everyone: the
+    class document's TeX draws it once; each student's own file draws it."""
+    assignment = course("en")
+    outputs = [student_output(assignment, s, i, SECRET) for i, s in enumerate(STUDENTS, 1)]
+    document = ClassDocument(
+        "sheets",
+        class_head(assignment, "sheet"),
+        [o.bodies["sheet"] for o in outputs],
+        [s.id for s in STUDENTS],
+    )
+    (job,) = document.parts(1)
+    assert job.tex.count("neuron/.style") == 1
+    assert job.tex.count("\\begin{gradersavepicture}") == 1
+    assert job.tex.count("\\graderusepicture{1}") == len(STUDENTS) - 1
+    for student, output in zip(STUDENTS, outputs, strict=True):
+        own = output.files[f"sheets/{student.id}.tex"]
+        assert b"\\begin{gradersavepicture}" not in own and b"neuron/.style" in own
+
+
+def course(language: str) -> Assignment:
+    raw = yaml.safe_load(COURSE.read_text("utf-8"))
+    raw["language"] = language
+    return Assignment.model_validate(raw)
+
+
+def _require_tools() -> None:
+    missing = [t for t in ("pdftoppm", "pdftotext") if shutil.which(t) is None]
+    if not tex_available() or missing:
+        if under_ci():
+            pytest.fail(
+                f"TeX or poppler ({', '.join(missing)}) missing; under CI=true they must run"
+            )
+        pytest.skip("TeX or poppler-utils is not installed")
+
+
+@pytest.fixture(scope="module", params=["en", "ru"])
+def builds(request, tmp_path_factory) -> tuple[str, dict[str, dict[str, bytes]]]:
+    """(language, {kind: {"split <id>" / "own <id>": PDF bytes}})."""
+    _require_tools()
+    engine = find_engine()
+    assert engine is not None
+    language = request.param
+    assignment = course(language)
+    outputs = [student_output(assignment, s, i, SECRET) for i, s in enumerate(STUDENTS, 1)]
+    ids = [s.id for s in STUDENTS]
+    documents = [
+        ClassDocument(folder, class_head(assignment, kind), [o.bodies[kind] for o in outputs], ids)
+        for kind, folder in KINDS
+    ]
+    root = tmp_path_factory.mktemp(f"one-run-{language}")
+    results = typeset(documents, root / "class", engine)
+    pdfs: dict[str, dict[str, bytes]] = {}
+    for _, folder in KINDS:
+        pdfs[folder] = {f"split {sid}": data for sid, data in results[folder].per_student.items()}
+        for sid, output in zip(ids, outputs, strict=True):
+            own = output.files[f"{folder}/{sid}.tex"].decode("utf-8")
+            job = TexJob(folder, own, [sid])
+            pdfs[folder][f"own {sid}"] = compile_one(job, root / f"own-{folder}-{sid}", engine)
+    return language, pdfs
+
+
+def test_own_files_compile_alone_into_the_split_pages(builds, tmp_path) -> None:
+    _, pdfs = builds
+    for folder, by_name in pdfs.items():
+        for sid in (s.id for s in STUDENTS):
+            split = page_images(by_name[f"split {sid}"], tmp_path / f"{folder}-{sid}-split")
+            own = page_images(by_name[f"own {sid}"], tmp_path / f"{folder}-{sid}-own")
+            assert len(split) == len(own), (folder, sid)
+            for number, (a, b) in enumerate(zip(split, own, strict=True), start=1):
+                assert different(a, b) <= MAX_DIFFERENT, (folder, sid, number, different(a, b))
+
+
+def test_every_footer_counts_the_students_pages(builds, tmp_path) -> None:
+    language, pdfs = builds
+    for folder, by_name in pdfs.items():
+        for name, data in by_name.items():
+            path = tmp_path / "doc.pdf"
+            path.write_bytes(data)
+            text = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            pages = text.split("\f")[:-1]  # pdftotext ends every page with a form feed
+            footers = [re.findall(FOOTER[language], page) for page in pages]
+            assert footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)], (
+                folder,
+                name,
+            )
+
+
+def page_images(pdf: bytes, folder: Path) -> list[bytes]:
+    """Each page's pixels at 100 dpi, grey (``pdftoppm``'s PGM without its header)."""
+    folder.mkdir()
+    (folder / "doc.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", "doc.pdf", "page"], cwd=folder, check=True)
+    return [pgm_pixels(p.read_bytes()) for p in sorted(folder.glob("page*.pgm"))]
+
+
+def pgm_pixels(data: bytes) -> bytes:
+    magic, width, height, _ = data.split(maxsplit=4)[:4]
+    assert magic == b"P5"
+    return data[len(data) - int(width) * int(height) :]
+
+
+def different(a: bytes, b: bytes) -> float:
+    """The share of pixels that differ (pages of different sizes differ everywhere)."""
+    if len(a) != len(b):
+        return 1.0
+    return sum(x != y for x, y in zip(a, b, strict=True)) / len(a)
