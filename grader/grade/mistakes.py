@@ -207,14 +207,6 @@ def _layer(label: str) -> str:
 
 
 _FPRIME = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
-_TRUE_DERIVATIVE = {
-    "sigmoid": "σ′(h) = o(1 − o)",
-    "tanh": "tanh′(h) = 1 − o²",
-    "relu": "relu′(h) = 1 for h > 0, else 0",
-    "identity": "f′(h) = 1",
-    "hard_sigmoid": "f′(h) = 1/4 for −2 < h < 2, else 0",
-    "softsign": "f′(h) = 1/(1 + |h|)²",
-}
 
 
 def _fprime(ctx: MistakeContext) -> str:
@@ -277,7 +269,8 @@ def explain(
         n=_layer(label),
         fp=_fprime(ctx),
         c="" if ctx.loss == "half_mse" else "2",
-        rule=_TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)"),
+        # the true derivative (words: "1 for h > 0, else 0" is said in the language too)
+        rule=words.get(f"derivative_{ctx.activation}", "f′(h)"),
         detail=what,
         used=_rate_text(detail) if mistake == "learning_rate" else "",
         instead="" if given is None else words["diagnosis_instead_of"].format(rate=fmt_frac(given)),
