@@ -164,3 +164,26 @@ def different(a: bytes, b: bytes) -> float:
     if len(a) != len(b):
         return 1.0
     return sum(x != y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_a_tex_failure_leaves_no_pdf_behind(require_tex, tmp_path, monkeypatch) -> None:
+    """Students' PDFs go to disk as soon as their part is split; when another part's
+    TeX fails, the build has no PDF at all (the manifest says so)."""
+    from grader.make import pdf
+    from grader.make.build import generate_command
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ann Lee\ns2,Bo Chen\n", encoding="utf-8")
+    compile_one_really = pdf.compile_one
+
+    def keys_fail(job: TexJob, workdir: Path, engine: str) -> bytes:
+        if job.name == "keys":  # the sheets (typeset first: they cost more) are split by then
+            raise pdf.TexFailure("TeX failed on the keys (a test)")
+        return compile_one_really(job, workdir, engine)
+
+    monkeypatch.setattr(pdf, "compile_one", keys_fail)
+    monkeypatch.setenv("GRADER_SECRET", SECRET.decode())
+    out = tmp_path / "build"
+    assert generate_command(str(COURSE), str(roster), str(out), pdf=True, jobs=1) != 0
+    assert (out / "sheets" / "s1.tex").is_file()
+    assert not list(out.rglob("*.pdf"))
