@@ -291,8 +291,35 @@
   const known = (value) => ({ value, e: false });
   const unknown = { value: null, e: false };
 
-  function parseTokens(tokens) {
-    let k = 0, depth = 0, functionDepth = 0;
+  // The echo of the reading, as grader/grade/formula_echo.py builds it from the same
+  // grammar: the formula as written, every product "·", brackets where the grouping is not
+  // plain ("1/2x" → "(1/2)·x", "x/yz" → "(x/y)·z", "-x^2" → "-(x^2)").
+  const wrap = (node, bare) => (bare.includes(node.kind) ? node.text : "(" + node.text + ")");
+  const TERM = ["atom", "pow", "prod", "quot"], LEFT_FACTOR = ["atom", "pow", "prod", "neg"];
+  const RIGHT_FACTOR = ["atom", "pow"], NUMERATOR = ["atom", "pow", "neg"], ATOM = ["atom"];
+  const echo = {
+    atom: (text) => ({ text, kind: "atom" }),
+    add: (l, r) => (r.kind === "neg"
+      ? { text: l.text + " - " + wrap(r.operand, TERM), kind: "sum" }
+      : { text: l.text + " + " + wrap(r, TERM), kind: "sum" }),
+    multiply: (l, r) => ({ text: wrap(l, LEFT_FACTOR) + "·" + wrap(r, RIGHT_FACTOR), kind: "prod" }),
+    negate: (x) => ({ text: "-" + wrap(x, ATOM), kind: "neg", operand: x }),
+    divide: (l, r) => ({ text: wrap(l, NUMERATOR) + "/" + wrap(r, RIGHT_FACTOR), kind: "quot" }),
+    power: (b, e) => ({ text: wrap(b, ATOM) + "^" + wrap(e, ATOM), kind: "pow" }),
+    call: (name, arg) => ({ text: name + "(" + arg.text + ")", kind: "atom" }),
+    superscript: (digits) => {
+      const v = BigInt(digits);
+      return v < 0n ? echo.negate(echo.atom((-v).toString())) : echo.atom(v.toString());
+    },
+  };
+  // A value (known constant or not) with the echo of how it was read.
+  const read = (v, node) => ({ value: v.value, e: v.e, node });
+  const IMPLICIT_FACTOR = ["var", "const", "func", "open", "frac"]; // what 2x multiplies by
+
+  // ``tight``: the other reading of "/" followed by an implicit product (1/2x as 1/(2x));
+  // ``ambiguous`` says whether there was such a "/".
+  function parseTokens(tokens, tight) {
+    let k = 0, depth = 0, functionDepth = 0, ambiguous = false;
     const tok = () => tokens[k];
     const advance = () => tokens[k++];
     const enter = (pos) => {
@@ -353,7 +380,8 @@
       while (isOp(tok(), "+-")) {
         const op = advance();
         const right = term();
-        left = add(left, right, op.text === "-", op.pos);
+        const node = op.text === "-" ? echo.negate(right.node) : right.node;
+        left = read(add(left, right, op.text === "-", op.pos), echo.add(left.node, node));
       }
       return left;
     }
@@ -364,10 +392,20 @@
         if (isOp(t, "*/")) {
           advance();
           const at = tok().pos;
-          const right = unary();
-          left = t.text === "*" ? multiply(left, right, t.pos) : divide(left, right, at);
-        } else if (["var", "const", "func", "open", "frac"].includes(t.kind)) {
-          left = multiply(left, power(), t.pos);
+          let right = unary();
+          if (t.text === "/" && IMPLICIT_FACTOR.includes(tok().kind)) {
+            ambiguous = true;
+            while (tight && IMPLICIT_FACTOR.includes(tok().kind)) {
+              const factor = power();
+              right = read(multiply(right, factor, tok().pos), echo.multiply(right.node, factor.node));
+            }
+          }
+          left = t.text === "*"
+            ? read(multiply(left, right, t.pos), echo.multiply(left.node, right.node))
+            : read(divide(left, right, at), echo.divide(left.node, right.node));
+        } else if (IMPLICIT_FACTOR.includes(t.kind)) {
+          const factor = power();
+          left = read(multiply(left, factor, t.pos), echo.multiply(left.node, factor.node));
         } else if (t.kind === "num") {
           throw new GrammarError("syntax", t.pos);
         } else {
@@ -383,7 +421,9 @@
         const operand = unary();
         depth--;
         if (t.text === "+") return operand;
-        return operand.value === null ? unknown : known({ n: -operand.value.n, d: operand.value.d });
+        const value = operand.value === null ? unknown
+          : known({ n: -operand.value.n, d: operand.value.d });
+        return read(value, echo.negate(operand.node));
       }
       return power();
     }
@@ -391,7 +431,8 @@
       let base = primary();
       while (tok().kind === "sup") {
         const t = advance();
-        base = raiseTo(base, known(frac(BigInt(t.text), 1n)), t.pos);
+        const raised = raiseTo(base, known(frac(BigInt(t.text), 1n)), t.pos);
+        base = read(raised, echo.power(base.node, echo.superscript(t.text)));
       }
       if (isOp(tok(), "^")) {
         const caret = advance();
@@ -399,7 +440,7 @@
         const at = tok().pos;
         const exponent = unary();
         depth--;
-        base = raiseTo(base, exponent, at);
+        base = read(raiseTo(base, exponent, at), echo.power(base.node, exponent.node));
       }
       return base;
     }
@@ -407,10 +448,10 @@
       const t = tok();
       if (t.kind === "num") {
         advance();
-        return known(parseNumberOrThrow(t.text));
+        return read(known(parseNumberOrThrow(t.text)), echo.atom(t.text));
       }
-      if (t.kind === "var") { advance(); return unknown; }
-      if (t.kind === "const") { advance(); return { value: null, e: true }; }
+      if (t.kind === "var") { advance(); return read(unknown, echo.atom(t.text)); }
+      if (t.kind === "const") { advance(); return read({ value: null, e: true }, echo.atom("e")); }
       if (t.kind === "func") return call();
       if (t.kind === "open") return group();
       if (t.kind === "frac") {
@@ -418,7 +459,7 @@
         const numerator = group();
         const at = tok().pos;
         const denominator = group();
-        return divide(numerator, denominator, at);
+        return read(divide(numerator, denominator, at), echo.divide(numerator.node, denominator.node));
       }
       throw unexpected(t);
     }
@@ -446,6 +487,9 @@
       functionDepth++;
       const arg = group();
       functionDepth--;
+      return read(apply(t, arg), echo.call(t.text, arg.node));
+    }
+    function apply(t, arg) {
       if (t.text === "sqrt") return raiseTo(arg, known({ n: 1n, d: 2n }), t.pos);
       if (t.text === "log" && arg.value !== null && arg.value.n <= 0n) {
         throw new GrammarError("value", t.pos);
@@ -455,10 +499,11 @@
       return unknown; // exp(0) is 1 for the grader; the page need not know it
     }
     if (tok().kind === "end") throw new GrammarError("empty", 0);
-    sum();
+    const whole = sum();
     const t = tok();
     if (t.kind === "close") throw new GrammarError("bracket", t.pos);
     if (t.kind !== "end") throw new GrammarError("syntax", t.pos);
+    return { reading: whole.node.text, ambiguous };
   }
 
   // The activations that are rational on each piece: the grader folds them on a number.
@@ -511,19 +556,30 @@
     return [text.slice(at + 1), Array.from(left).length + 1];
   }
 
+  // The verdict on a formula field and, when it reads, how it reads: ``reading`` and, for
+  // a "/" followed by an implicit product, ``other`` (the reading the student may have
+  // meant; null when there is none or it is undefined, as grader/grade/formulas.py has it).
   function checkFormula(text, names, lhs) {
     try {
-      let t = text, offset = 0;
+      let t = text, offset = 0, first, other = null;
       if (lhs) [t, offset] = splitLhs(text);
       t = units(t);
       try {
         if (t.length > G.formulaMaxLength) throw new GrammarError("too_long", G.formulaMaxLength);
-        parseTokens(tokenize(normalizeTypography(t), names));
+        const tokens = tokenize(normalizeTypography(t), names);
+        first = parseTokens(tokens, false);
+        if (first.ambiguous) {
+          try {
+            other = parseTokens(tokens, true).reading;
+          } catch (e) {
+            if (!(e instanceof GrammarError)) throw e;
+          }
+        }
       } catch (e) {
         if (e instanceof GrammarError) e.position += offset;
         throw e;
       }
-      return { ok: true };
+      return { ok: true, reading: first.reading, other };
     } catch (e) {
       if (!(e instanceof GrammarError)) throw e;
       return { ok: false, kind: e.kind, position: e.position };
@@ -542,12 +598,30 @@
   const fill = (template, values) =>
     template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : ""));
 
+  // Under a formula field: how the grader reads it, said louder when a "/" is followed by
+  // an implicit product (the student may have meant the other reading).
+  function echoReading(input, verdict) {
+    const box = input.parentElement.querySelector(".reading");
+    if (!box) return;
+    const shown = verdict !== null && verdict.ok;
+    box.hidden = !shown;
+    box.classList.toggle("ambiguous", shown && verdict.other !== null);
+    if (!shown) {
+      box.textContent = "";
+    } else if (verdict.other === null) {
+      box.textContent = fill(W.reading, { reading: verdict.reading });
+    } else {
+      box.textContent = fill(W.reading_ambiguous, { reading: verdict.reading, other: verdict.other });
+    }
+  }
+
   function check(input) {
     const field = DATA.fields[input.dataset.ptr];
     const status = input.nextElementSibling;
     const text = input.value;
     let verdict;
     if (text === "") {
+      echoReading(input, null);
       input.classList.remove("ok", "bad");
       status.textContent = "";
       input.title = input.getAttribute("aria-label") + " — " + W.status_empty;
@@ -555,6 +629,7 @@
     }
     if (field.kind === "formula") {
       verdict = checkFormula(text, DATA.vocabularies[field.vocabulary], field.lhs);
+      echoReading(input, verdict);
     } else {
       verdict = parseNumber(text);
     }

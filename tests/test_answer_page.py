@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import html as html_lib
 import io
 import json
 import os
+import random
 import re
 import time
 import typing
@@ -21,6 +23,7 @@ import pytest
 import yaml
 
 from grader.core.numbers import NumberError, fmt_dec, fmt_frac, parse_number
+from grader.grade.formula_echo import formula_echo
 from grader.grade.formulas import FormulaError, read_formula, vocabulary
 from grader.grade.lhs import LhsError, split_lhs
 from grader.make import answer_page as page_module
@@ -36,9 +39,25 @@ SECRET = "answer-page-secret-2026"  # >= 16 bytes, >= 8 distinct characters
 WORDS = ROOT / "templates" / "answer_page.words.yaml"
 
 
-def build_course(tmp: Path, language: str = "en") -> Path:
-    """The sample course (every family) for three students, without PDFs."""
-    course = yaml.safe_load((SAMPLES / "course.yaml").read_text("utf-8"))
+# softmax_classifier is not in the sample course: plain and with a hidden layer
+SOFTMAX_COURSE = {
+    "id": "page-softmax",
+    "title": "Softmax",
+    "exercises": [
+        {"id": "plain", "type": "softmax_classifier", "points": 6},
+        {
+            "id": "hidden",
+            "type": "softmax_classifier",
+            "points": 8,
+            "params": {"hidden": [2], "activation": "relu", "order": [1, 2]},
+        },
+    ],
+}
+
+
+def build_course(tmp: Path, language: str = "en", assignment: dict[str, Any] | None = None) -> Path:
+    """The sample course (every family but softmax) for three students, without PDFs."""
+    course = assignment or yaml.safe_load((SAMPLES / "course.yaml").read_text("utf-8"))
     course["language"] = language
     (tmp / "course.yaml").write_text(yaml.safe_dump(course, allow_unicode=True), "utf-8")
     (tmp / "roster.csv").write_text(
@@ -62,6 +81,16 @@ def build_course(tmp: Path, language: str = "en") -> Path:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_course(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="module")
+def course_ru(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_course(tmp_path_factory.mktemp("course_ru"), "ru")
+
+
+@pytest.fixture(scope="module")
+def softmax_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_course(tmp_path_factory.mktemp("softmax"), "en", dict(SOFTMAX_COURSE))
 
 
 # ---------------------------------------------------------------- words and build
@@ -110,7 +139,7 @@ def test_generate_writes_a_page_per_student_listed_and_checked(course: Path) -> 
 
 
 def test_page_is_self_contained_escaped_and_in_the_course_language(
-    tmp_path: Path, course: Path
+    course: Path, course_ru: Path
 ) -> None:
     html = (course / "forms" / "s003.html").read_text("utf-8")
     assert "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in html
@@ -118,8 +147,7 @@ def test_page_is_self_contained_escaped_and_in_the_course_language(
     assert "<b>Eve</b>" not in html and "&lt;b&gt;Eve&lt;/b&gt; &amp; &#34;Co&#34;" in html
     assert 'lang="en"' in html and "How to write your answers" in html
     assert "W₂[1,2]" in html and "δ₃" in html and "o₁ (Step 1)" in html
-    ru = build_course(tmp_path, "ru")
-    html_ru = (ru / "forms" / "s001.html").read_text("utf-8")
+    html_ru = (course_ru / "forms" / "s001.html").read_text("utf-8")
     assert 'lang="ru"' in html_ru and "Как записывать ответы" in html_ru and "Шаг 1" in html_ru
     # the data block cannot end the script early, whatever a name holds
     data = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S)
@@ -136,17 +164,24 @@ def test_the_builder_never_receives_a_solution() -> None:
         hints = typing.get_type_hints(fn)
         shown = " ".join(str(h) for h in hints.values())
         assert "Variant" not in shown and "Solution" not in shown, fn.__name__
-    source = (ROOT / "grader" / "make" / "answer_page.py").read_text("utf-8")
-    assert ".solution" not in source and "solve(" not in source
+    for module in ("answer_page.py", "given_data.py"):
+        source = (ROOT / "grader" / "make" / module).read_text("utf-8")
+        assert ".solution" not in source and "solve(" not in source, module
+        assert "latex_view" not in source, module  # a family's view takes a solution
 
 
 # ---------------------------------------------------------------- no key data
 
 
 def _student_specific(html: str) -> str:
-    """The page without what every page shares (its script, style and rules)."""
+    """The page without what every page shares (its script, style and rules, and the
+    family's definitions shown with the given data: ``f(t) = min(max(t/4 + 1/2, 0), 1)``,
+    the same for every student of that activation, holds constants a key value may equal
+    by chance).  The given data themselves stay in: the scan then leaves out the key values
+    that equal a given number (:func:`_given_texts`), since the page must show those."""
     html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
     html = re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+    html = re.sub(r'<span class="(?:math|text) fixed">[^<]*</span>', "", html)
     return re.sub(r'<section class="rules".*?</section>', "", html, flags=re.S)
 
 
@@ -214,13 +249,32 @@ def key_leaks(html: str, key: dict[str, Any]) -> list[str]:
     return found
 
 
-def test_no_page_holds_a_key_value(course: Path) -> None:
+def _only_definitions_are_left_out(html: str) -> None:
+    """What the scan leaves out as a family's fixed definition is one of the page's fixed
+    words (an activation, a loss, a rounding rule; {k} and {n} small numbers): no student
+    data can hide there."""
+    lang = re.search(r'<html lang="(\w+)"', html)
+    assert lang is not None
+    given = page_module.page_words(lang.group(1))["given"]
+    fixed = [*given["activations"].values(), *given["losses"].values(), *given["rounding"].values()]
+    patterns = [
+        re.escape(t).replace(r"\{k\}", "[0-9]{1,2}").replace(r"\{n\}", "[0-9]") for t in fixed
+    ]
+    spans = re.findall(r'<span class="(?:math|text) fixed">([^<]*)</span>', html)
+    assert spans
+    for text in spans:
+        assert any(re.fullmatch(p, html_lib.unescape(text)) for p in patterns), text
+
+
+def test_no_page_holds_a_key_value(course: Path, course_ru: Path, softmax_course: Path) -> None:
     checked = 0
-    for key_path in sorted((course / "keys").glob("*.json")):
-        key = json.loads(key_path.read_text("utf-8"))
-        html = (course / "forms" / f"{key['student']}.html").read_text("utf-8")
-        assert key_leaks(html, key) == []
-        checked += len(_key_texts(key) - _given_texts(key))
+    for build in (course, course_ru, softmax_course):
+        for key_path in sorted((build / "keys").glob("*.json")):
+            key = json.loads(key_path.read_text("utf-8"))
+            html = (build / "forms" / f"{key['student']}.html").read_text("utf-8")
+            assert key_leaks(html, key) == []
+            checked += len(_key_texts(key) - _given_texts(key))
+            _only_definitions_are_left_out(html)
     assert checked > 300  # the scan looked at many values
     # the scan finds a value that is there (as text, and as base64)
     key = json.loads((course / "keys" / "s001.json").read_text("utf-8"))
@@ -229,6 +283,119 @@ def test_no_page_holds_a_key_value(course: Path) -> None:
     assert key_leaks(html.replace("</main>", f"<p>{value}</p></main>"), key) == [value]
     b64 = base64.b64encode(value.encode()).decode()
     assert key_leaks(html.replace("</main>", f"<p>{b64}</p></main>"), key)
+
+
+# ---------------------------------------------------------------- given data
+
+
+def _given_sections(html: str) -> list[str]:
+    """Each exercise's "given" section, in exercise order ("" where there is none)."""
+    out = []
+    for part in html.split('<section class="exercise"')[1:]:
+        m = re.search(r'<section class="given".*?</section>', part, re.S)
+        out.append(m.group(0) if m else "")
+    return out
+
+
+def _tables(section: str) -> dict[str, list[list[str]]]:
+    """The given tables of a section by title: their body rows' cells."""
+    tables = {}
+    for title, body in re.findall(
+        r'<table class="given-table" aria-label="([^"]*)">.*?<tbody>(.*?)</tbody>', section, re.S
+    ):
+        rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        tables[html_lib.unescape(title)] = [re.findall(r"<td>(.*?)</td>", r) for r in rows]
+    return tables
+
+
+def _number_leaves(node: Any) -> Iterator[str]:
+    """The numbers among the given parameters, as fractions (ids and names left out)."""
+    for leaf in _leaves(node):
+        if isinstance(leaf, bool):
+            continue
+        with contextlib.suppress(NumberError):
+            yield fmt_frac(parse_number(leaf if isinstance(leaf, str) else str(leaf)))
+
+
+def test_page_shows_every_given_number_of_the_sheet(
+    course: Path, course_ru: Path, softmax_course: Path
+) -> None:
+    """Every number the key records as given (inputs, weights, rate, point, schedule,
+    sizes) is shown in its exercise's "given" box, and matrices are laid out as on the
+    sheet (row i of X is row i of the table).  The key's params are the oracle: the page's
+    builder never sees the key."""
+    seen_families, checked_matrices = set(), 0
+    for build in (course, course_ru, softmax_course):
+        for key_path in sorted((build / "keys").glob("*.json")):
+            key = json.loads(key_path.read_text("utf-8"))
+            html = (build / "forms" / f"{key['student']}.html").read_text("utf-8")
+            sections = _given_sections(html)
+            assert len(sections) == len(key["params"])
+            for section, (ex_id, params) in zip(sections, key["params"].items(), strict=True):
+                assert section, ex_id
+                text = html_lib.unescape(re.sub(r"<[^>]+>", " ", section))
+                shown = set(re.findall(r"-?[0-9]+(?:/[0-9]+)?", text))
+                given = {k: v for k, v in params.items() if k != "rounding"}
+                missing = set(_number_leaves(given)) - shown
+                assert not missing, (key_path.name, ex_id, missing)
+                tables = _tables(section)
+                matrices = {}
+                if "labels" not in params:  # softmax_classifier: x is in its data table
+                    matrices = {"X": params.get("x"), "y": params.get("y")}
+                for l, w in enumerate(params.get("weights") or []):
+                    matrices["W" + "₁₂₃₄"[l]] = w
+                for l, b in enumerate(params.get("biases") or []):
+                    matrices["b" + "₁₂₃₄"[l]] = [b]
+                for title, matrix in matrices.items():
+                    if matrix is not None:
+                        assert tables[title] == [
+                            [fmt_frac(parse_number(str(v))) for v in row] for row in matrix
+                        ], (ex_id, title)
+                        checked_matrices += 1
+                if "data" in params:  # sgd_chain: the data table, one observation per row
+                    data = next(iter(tables.values()))
+                    assert data == [
+                        [fmt_frac(parse_number(str(v))) for v in row] for row in params["data"]
+                    ]
+                if "nodes" in params:
+                    seen_families.add("chain_rule")
+                    assert f"{params['nodes'][-1]['name']}(x, y) = " in text
+                elif "labels" in params:
+                    seen_families.add("softmax_classifier")
+                    data = next(iter(tables.values()))
+                    labels = [int(row[-1]) for row in data]
+                    assert labels == params["labels"]
+                elif "data" in params:
+                    seen_families.add("sgd_chain")
+                    decimals = str(params["rounding"]["decimals"])
+                    assert re.search(rf"\b{decimals}\b", text)
+                else:
+                    seen_families.add("mlp_matrix")
+            words = "Скорость обучения" if build is course_ru else "Learning rate"
+            assert words in html
+    assert seen_families == {"chain_rule", "mlp_matrix", "sgd_chain", "softmax_classifier"}
+    assert checked_matrices >= 6 * 5 + 2 * 6  # mlp: X, y, W1..W3; softmax: W, b per layer
+
+
+def test_the_given_function_reads_as_the_sheet_prints_it() -> None:
+    """The chain rule's function on the page is the sheet's TeX in plain text; read by the
+    grader it is the function of the graph (the oracle: the family's own plain printer)."""
+    from grader.exercises import get_exercise
+    from grader.exercises.chain_rule import function_text
+    from grader.grade.formulas import parse_formula
+    from grader.make.given_data import plain_math
+
+    family = get_exercise("chain_rule")
+    for seed in range(60):
+        params: Any = family.sample(random.Random(seed), {})
+        shown = plain_math(function_text(params, tex=True))
+        assert not re.search(r"[\\{}^]", shown), shown
+        expected = parse_formula(function_text(params), params.variables)
+        assert parse_formula(shown, params.variables) == expected, shown
+    assert (
+        plain_math(r"\frac{1}{2} x (x + y)^{2} - 3 \cdot \frac{3}{4} y")
+        == "(1/2)x(x + y)² - 3·(3/4)y"
+    )
 
 
 # ---------------------------------------------------------------- the shared grammar
@@ -243,19 +410,19 @@ def python_number(text: str) -> dict[str, Any]:
 
 def python_formula(entry: dict[str, Any]) -> dict[str, Any]:
     """The grader's reading of a formula field (grading.py: the optional left-hand side,
-    then read_formula with the field's names)."""
+    then read_formula with the field's names), with the echo of how it reads it."""
     text, offset = entry["text"], 0
     try:
         if entry["lhs"]:
             _, text, offset = split_lhs(entry["text"])
-        read_formula(
+        reading = formula_echo(
             text,
             entry["variables"],
             entry["functions"],
             entry["generic"],
             [tuple(a) for a in entry["aliases"]],
         )
-        return {"ok": True}
+        return {"ok": True, "reading": reading.text, "other": reading.other}
     except LhsError:
         return {"ok": False, "kind": "lhs", "position": 0}
     except FormulaError as e:
@@ -292,6 +459,50 @@ def test_corpus_covers_every_rule_and_limit() -> None:
     # the decimal comma in every form it may take and may not
     for text in ("0,25", "-0,125", "\u22120,125", "1,5e-3", "0,25,1", "1.0,5", ",5", "5,"):
         assert text in numbers
+
+
+def _reread(text: str, entry: dict[str, Any]) -> Any:
+    aliases = [tuple(a) for a in entry["aliases"]]
+    return read_formula(text, entry["variables"], entry["functions"], entry["generic"], aliases)
+
+
+def test_the_echo_reads_back_as_the_formula_the_grader_read() -> None:
+    """The oracle for the echo: typed back into the grader, it gives the very formula the
+    grader read (and the other reading's echo the other reading), it is its own echo, and
+    an ambiguous '/' is echoed differently by the two readings."""
+    checked = ambiguous = 0
+    for entry in CORPUS["formulas"]:
+        result = python_formula(entry)
+        if not result["ok"]:
+            continue
+        text = split_lhs(entry["text"])[1] if entry["lhs"] else entry["text"]
+        readings = _reread(text, entry)
+        echoed = _reread(result["reading"], entry)
+        assert echoed.expr == readings.expr, (entry["text"], result["reading"])
+        assert python_formula({**entry, "text": result["reading"], "lhs": False}) == {
+            "ok": True,
+            "reading": result["reading"],
+            "other": None,  # the echo has brackets wherever the grouping could be doubted
+        }
+        checked += 1
+        if result["other"] is not None:
+            ambiguous += 1
+            assert readings.other is not None
+            assert _reread(result["other"], entry).expr == readings.other
+            assert result["other"] != result["reading"]
+    assert checked > 200 and ambiguous >= 30
+    # the kinds the answer rules name
+    plain = {"variables": ["x", "y", "z"], "generic": [], "aliases": [], "lhs": False}
+    for text, reading, other in (
+        ("1/2x", "(1/2)·x", "1/(2·x)"),
+        ("x/yz", "(x/y)·z", "x/(y·z)"),
+        ("1/2(x+1)", "(1/2)·(x + 1)", "1/(2·(x + 1))"),
+        ("1/(2x)", "1/(2·x)", None),
+        ("-x^2", "-(x^2)", None),
+        ("1/2(1-1)", "(1/2)·(1 - 1)", None),  # the other reading divides by zero
+    ):
+        entry = {**plain, "text": text, "functions": ["exp", "log", "sigma", "tanh", "sqrt"]}
+        assert python_formula(entry) == {"ok": True, "reading": reading, "other": other}
 
 
 def test_page_checker_agrees_with_python_on_the_corpus(chromium: Any, course: Path) -> None:  # noqa: F811
@@ -470,6 +681,57 @@ def test_field_status_shows_the_rule(chromium: Any, course: Path) -> None:  # no
     chromium.execute_script("localStorage.clear();")
 
 
+def _retype(field: Any, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(Keys.BACKSPACE)
+    field.send_keys(text)  # real key events: the page reacts to each
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_page_echoes_the_reading_and_shows_the_given_data(
+    chromium: Any,  # noqa: F811
+    course: Path,
+    course_ru: Path,
+    language: str,
+) -> None:
+    build = course if language == "en" else course_ru
+    words = page_module.page_words(language)
+    chromium.get((build / "forms" / "s001.html").as_uri())
+    chromium.execute_script("localStorage.clear(); location.reload();")
+    # the given data: a visible box above each exercise's fields, in the course's language
+    boxes = chromium.find_elements("css selector", ".exercise .given")
+    assert len(boxes) == 3 and all(b.is_displayed() for b in boxes)
+    assert all(b.text.startswith(words["given"]["title"]) for b in boxes)
+    key = json.loads((build / "keys" / "s001.json").read_text("utf-8"))
+    point = key["params"]["graph"]["point"]
+    assert "x = {x},  y = {y}".format(**point).replace("  ", " ") in boxes[0].text
+    assert words["given"]["learning_rate"] in boxes[1].text and "γ = " in boxes[1].text
+    formula = chromium.find_element(
+        "css selector", 'input[data-ptr="/answers/graph/partials/x/formula"]'
+    )
+    reading = formula.find_element("xpath", "..").find_element("css selector", ".reading")
+    assert not reading.is_displayed()  # nothing typed: no echo
+    _retype(formula, "1/2x + 3y")  # the ambiguous kind: said louder, with the other reading
+    assert reading.is_displayed() and "ambiguous" in reading.get_attribute("class")
+    assert reading.text == words["reading_ambiguous"].format(
+        reading="(1/2)·x + 3·y", other="1/(2·x) + 3·y"
+    )
+    _retype(formula, "x/yz")  # not in this field's vocabulary (z): an error, no echo
+    assert not reading.is_displayed() and "bad" in formula.get_attribute("class")
+    _retype(formula, "df/dx = 4x + 3y")
+    assert reading.is_displayed() and "ambiguous" not in reading.get_attribute("class")
+    assert reading.text == words["reading"].format(reading="4·x + 3·y")
+    _retype(formula, "-x^2/2y")
+    assert reading.text == words["reading_ambiguous"].format(
+        reading="(-(x^2)/2)·y", other="-(x^2)/(2·y)"
+    )
+    _retype(formula, "")
+    assert not reading.is_displayed()
+    chromium.execute_script("localStorage.clear();")
+
+
 def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Path) -> None:
     """Every graded leaf has a field of its kind, and a formula field accepts exactly the
     names grading accepts there (the test may look at the solution; the page may not)."""
@@ -494,7 +756,7 @@ def test_page_fields_are_the_graded_fields_with_the_grader_vocabulary(course: Pa
                     assert form.vocabularies[fields[ptr].vocabulary] == expected
 
 
-def test_every_sheet_has_the_answer_rules_box(course: Path, tmp_path: Path) -> None:
+def test_every_sheet_has_the_answer_rules_box(course: Path, course_ru: Path) -> None:
     for sid in ("s001", "s002", "s003"):
         tex = (course / "sheets" / f"{sid}.tex").read_text("utf-8")
         box = tex[tex.index(r"\answerrules{How to write your answers}") :]
@@ -502,6 +764,20 @@ def test_every_sheet_has_the_answer_rules_box(course: Path, tmp_path: Path) -> N
         for rule in ('"1/4"', "0,25", "4x + 3y", "2*x + y", f"{{{sid}.json}}"):
             assert rule in box, rule
         assert f"forms/{sid}.html" in box and "grader validate" in box
-    ru = build_course(tmp_path, "ru")
+        assert all(t in box for t in SLASH_RULE_TEX)  # the '/' convention, with its example
+    ru = course_ru
     tex = (ru / "sheets" / "s002.tex").read_text("utf-8")
     assert r"\answerrules{Как записывать ответы}" in tex and "forms/s002.html" in tex
+    box = tex[tex.index(r"\answerrules{Как") :].split("\n}\n")[0]
+    assert all(t in box for t in SLASH_RULE_TEX)
+    for build in (course, ru):
+        help_text = json.loads((build / "templates" / "s002.json").read_text("utf-8"))["_help"]
+        page = (build / "forms" / "s002.html").read_text("utf-8")
+        rules = page[page.index('<section class="rules"') : page.index("</section>")]
+        for text in (help_text, rules):
+            assert "1/2x" in text and "(1/2)·x" in text and "1/(2x)" in text
+
+
+# How the sheets state the convention for '/' before an implicit product
+# (grader/grade/formulas.py reads 1/2x as (1/2)·x).
+SLASH_RULE_TEX = (r"\texttt{1/2x}", r"$(1/2)\cdot x$", r"\texttt{1/(2x)}")

@@ -8,7 +8,8 @@ import sys
 from fractions import Fraction as F
 
 from grader.core.numbers import fmt_dec
-from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
+from grader.exercises.sgd_chain import EXERCISE
+from grader.exercises.sgd_chain.params import SgdChainParams
 
 CANONICAL = dict(
     data=[[5, 0], [1, 1]],

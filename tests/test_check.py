@@ -21,7 +21,7 @@ from grader.cli import main
 from grader.course.keys import exact_text, map_leaves
 from grader.exercises import get_exercise
 from grader.exercises.sgd_chain import EXERCISE as SGD
-from grader.exercises.sgd_chain import SgdChainParams
+from grader.exercises.sgd_chain.params import SgdChainParams
 from grader.make.build import generate_command
 from grader.make.manifest import sha256
 from tests.helpers import CANONICAL_SGD, OTHER_STRONG_SECRET

@@ -1,4 +1,4 @@
-"""grader.exercises.formula_text against sympy: the ŷ formula's text, its sums' term order and the
+"""grader.exercises.mlp_matrix.formula_text against sympy: the ŷ formula's text, its sums' term order and the
 sort keys they come from, on random networks of every shape (zero, repeated and
 cancelling weights included); and mlp_matrix's LaTeX of the formula against the same
 pieces made from the sympy expression (how the key printed it before)."""
@@ -15,16 +15,10 @@ from sympy.core.function import AppliedUndef
 from sympy.core.sorting import default_sort_key
 
 from grader.core import engine
-from grader.exercises.formula_text import Factor, _sum, _term_text
-from grader.exercises.mlp_matrix import (
-    _PARENS,
-    FORMULA_FUNCTION,
-    MlpMatrixParams,
-    _formula_pieces,
-    _graph,
-    _Piece,
-    yhat,
-)
+from grader.exercises.mlp_matrix.fields import _graph, yhat
+from grader.exercises.mlp_matrix.formula_text import Factor, _sum, _term_text
+from grader.exercises.mlp_matrix.params import FORMULA_FUNCTION, MlpMatrixParams
+from grader.exercises.mlp_matrix.view import _PARENS, _formula_pieces, _Piece
 
 WEIGHTS = [F(v, 2) for v in range(-4, 5)] + [F(1, 3), F(-2, 3), F(5), F(-7, 4), F(1), F(-1)]
 

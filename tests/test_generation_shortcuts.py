@@ -28,8 +28,8 @@ from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
-from grader.exercises.mlp_matrix import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
-from grader.exercises.sgd_chain_view import (
+from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
+from grader.exercises.sgd_chain.view import (
     APPROX_PLACES,
     RESULT_PLACES,
     Numbers,
@@ -137,7 +137,7 @@ def test_mlp_key_format_is_the_plain_one(m: list[list[F]], x: F, decimal: bool) 
 
 @dataclass(frozen=True)
 class PlainNumbers:
-    """sgd_chain_view.Numbers before its per-value memo."""
+    """sgd_chain.view.Numbers before its per-value memo."""
 
     decimal_first: bool = False
 
@@ -343,3 +343,38 @@ def test_rows_joins_tex_lines_only() -> None:
     assert template.render(lines=[]) == ""
     with pytest.raises(TypeError):
         template.render(lines=[Tex("a"), "b & c"])
+
+
+# softmax_classifier's screen looks at the drawn values only (no solve): it may pass what
+# is_nice later refuses, but must never refuse what is_nice would accept.
+SOFTMAX_SCREENED: list[dict[str, Any]] = [
+    {},
+    {"hidden": [2]},
+    {"hidden": [2], "order": [1, 2]},
+    {"hidden": [3], "activation": "tanh"},
+    {"hidden": [2], "x": [[F(1), F(0)], [F(1), F(0)]], "labels": [1, 2]},
+    {"hidden": [2], "init": "zeros"},
+]
+
+
+@pytest.mark.parametrize("fixed", SOFTMAX_SCREENED)
+def test_softmax_screen_refuses_only_what_is_nice_refuses(fixed: dict[str, Any]) -> None:
+    exercise = get_exercise("softmax_classifier")
+    rng = random.Random(f"softmax/{sorted(fixed)}")
+    screened = nice_count = 0
+    for _ in range(400):
+        try:
+            params = exercise.sample(rng, fixed)
+        except (ValidationError, ValueError):
+            continue
+        passed = exercise.screen(params, fixed)
+        try:  # the search refuses a candidate its solve refuses (ln of a rounded-off 0)
+            nice = exercise.is_nice(params, exercise.solve(params, "ex"), fixed)
+        except ValueError:
+            nice = False
+        assert passed or not nice, params
+        screened += not passed
+        nice_count += nice
+    assert nice_count > 0
+    if fixed.get("hidden") and fixed.get("activation", "relu") == "relu" and "init" not in fixed:
+        assert screened >= 30  # the screen does its job: dead relu units seen before solving

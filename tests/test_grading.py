@@ -530,7 +530,7 @@ def test_wrong_given_data_earns_no_carried_forward_credit() -> None:
     from grader.course.keys import exact_text, map_leaves
     from grader.course.variants import Variant
     from grader.exercises.sgd_chain import EXERCISE as SGD
-    from grader.exercises.sgd_chain import SgdChainParams
+    from grader.exercises.sgd_chain.params import SgdChainParams
     from grader.grade.grading import grade_submission
 
     raw = {

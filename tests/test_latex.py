@@ -14,8 +14,9 @@ from grader.core.latex import MAX_TEXT_CHARS, Tex, escape_tex, num
 from grader.core.models import RoundingSpec
 from grader.course.assignment import Assignment, Student, load_assignment
 from grader.course.variants import make_variants
-from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
-from grader.exercises.sgd_chain_view import Numbers
+from grader.exercises.sgd_chain import EXERCISE
+from grader.exercises.sgd_chain.params import SgdChainParams
+from grader.exercises.sgd_chain.view import Numbers
 from grader.make.documents import points_text, render_document, renumbered, student_doc
 from grader.make.rendering import environment
 

@@ -23,7 +23,8 @@ from grader.core.engine import CORRECT, FractionOps, Rounding, Rules
 from grader.core.models import RoundingSpec
 from grader.course.keys import exact_text, map_leaves
 from grader.course.variants import student_rng
-from grader.exercises.mlp_matrix import EXERCISE, RANDOMIZED, MlpMatrixParams
+from grader.exercises.mlp_matrix import EXERCISE
+from grader.exercises.mlp_matrix.params import RANDOMIZED, MlpMatrixParams
 from grader.make.rendering import render, words
 from tests.helpers import assert_partials_compile
 

@@ -36,7 +36,7 @@ def test_the_wheel_holds_the_package_under_its_own_name(wheel: Path) -> None:
     assert {t for t in tops if not t.endswith(".dist-info")} == {"grader"}
     for must in (
         "grader/exercises/base.py",
-        "grader/exercises/sgd_chain.py",
+        "grader/exercises/sgd_chain/exercise.py",
         "grader/templates/sheet.tex.j2",
         "grader/templates/words.yaml",
         "grader/templates/sgd_chain/sheet.tex.j2",

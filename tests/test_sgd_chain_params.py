@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from grader.core.engine import NumberGrowthError
 from grader.core.numbers import MAX_DIGITS, NumberError, fmt_frac, parse_number
 from grader.course.keys import exact_text, map_leaves
-from grader.exercises.sgd_chain import EXERCISE, SgdChainParams
+from grader.exercises.sgd_chain import EXERCISE
+from grader.exercises.sgd_chain.params import SgdChainParams
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity", "hard_sigmoid", "softsign"]
 KINKS = {"relu": (0.0,), "hard_sigmoid": (-2.0, 2.0)}

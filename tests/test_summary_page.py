@@ -71,3 +71,59 @@ def test_the_page_shows_names_as_written_without_the_csv_guard() -> None:
     assert "&#x27;=HYPERLINK" not in page and "'=HYPERLINK" not in page
     csv_cells = GradebookRow("s002", '=HYPERLINK("x")', None, None, "missing", "").cells()
     assert csv_cells[1] == '\'=HYPERLINK("x")'  # the CSV keeps its guard
+
+
+def _rows_named(name: str) -> list[GradebookRow]:
+    return [
+        GradebookRow("s001", name, Fraction(1), Fraction(10), "submitted", ""),
+        GradebookRow("s002", name, None, None, "invalid", f"{name}: not valid JSON", "x;<y>"),
+    ]
+
+
+def test_a_student_name_with_a_script_tag_is_escaped() -> None:
+    evil = "<script>alert('x')</script> & \"Co\""
+    stats = ItemStats()
+    stats.add("s001", [(STEP1, "incorrect", ("arithmetic",))], [(STEP1, "<b>δ₃</b>")])
+    page = render_summary(
+        assignment_id="<hw>",
+        title="<i>HW</i>",
+        stats=stats,
+        gradebook=[r.plain() for r in _rows_named(evil)],
+    )
+    assert "<script" not in page and "<i>" not in page and "<hw>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;Co&quot;" in page
+    assert "&lt;b&gt;δ₃&lt;/b&gt;" in page and "x; &lt;y&gt;" in page
+    assert "&lt;i&gt;HW&lt;/i&gt;" in page
+    # the page holds no script at all, and its CSP allows none
+    assert "default-src 'none'; style-src 'unsafe-inline'" in page
+    assert "<script" not in page.lower()
+
+
+def test_the_page_is_in_the_assignments_language() -> None:
+    from grader.grade.summary_html import summary_words
+
+    assert set(summary_words("en")) == set(summary_words("ru"))
+    stats = ItemStats()
+    labels = ((STEP1, "δ₃ of step 1"),)
+    stats.add("s001", [(STEP1, "incorrect", ("sign_flip",))], labels)
+    stats.add("s002", [(STEP1, "invalid", ())], labels)
+    rows = _rows_named("Ада")
+    pages = {
+        lang: render_summary(
+            assignment_id="hw1",
+            title="HW",
+            stats=stats,
+            gradebook=[r.plain() for r in rows],
+            language=lang,
+        )
+        for lang in ("en", "ru")
+    }
+    ru = pages["ru"]
+    assert '<html lang="ru">' in ru and "Сводка по группе" in ru
+    assert "перепутан знак δ" in ru and "ошибка формата" in ru and "sgd, шаг 1" in ru
+    assert "не читается" in ru  # s002's status
+    # no English phrase left in the page's own words (names, ids, pointers, codes aside)
+    text = re.sub(r"<code>.*?</code>|<style>.*?</style>|<[^>]+>", " ", ru, flags=re.S)
+    text = text.replace("Ада: not valid JSON", "")  # the gradebook's reason, as in the CSV
+    assert not re.search(r"[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}", text), text
+    assert "sign of δ flipped" in pages["en"] and "sgd, step 1" in pages["en"]

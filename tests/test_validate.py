@@ -304,9 +304,15 @@ def test_feedback_words_have_the_same_keys_in_every_language() -> None:
     en, ru = feedback_words("en"), feedback_words("ru")
     assert set(en) == set(ru)
     for key in en:  # the same placeholders, so no message fails to fill in
-        assert set(re.findall(r"(?<!\{)\{(\w+)\}", en[key])) == set(
-            re.findall(r"(?<!\{)\{(\w+)\}", ru[key])
-        ), key
+        english = set(re.findall(r"(?<!\{)\{(\w+)\}", en[key]))
+        russian = set(re.findall(r"(?<!\{)\{(\w+)\}", ru[key]))
+        if key.startswith("reason_"):
+            # a parser's reason may leave out the 0-based position (the report and
+            # validate point at the character themselves), or say it 1-based
+            english -= {"at"}
+            russian -= {"opened_1"}
+            english -= {"opened"}
+        assert english == russian, key
 
 
 def test_check_file_result_carries_pointers(tmp_path: Path) -> None:
@@ -326,3 +332,15 @@ def test_locate_finds_every_value_and_key() -> None:
     assert found.values == {"": 0, "/a": 6, "/a/0": 7, "/a/1": 10, "/a/1/b": 16, "/c": 29}
     assert found.keys == {"/a": 1, "/a/1/b": 11, "/c": 24}
     assert found.offset("/a/1/zz") == 10  # an absent member: its parent
+
+
+def test_russian_messages_say_the_parsers_reasons_in_russian(tmp_path: Path) -> None:
+    content = _edit('"a": "1/4"', '"a": "0,25,3"').replace('"2x + 3"', '"2x + log(-1)"')
+    for lang, number, formula in (
+        ("en", "more than one ','", "log of a number that is not positive"),
+        ("ru", "больше одной запятой", "логарифм неположительного числа"),
+    ):
+        code, out = run(tmp_path, content, "--lang", lang)
+        assert code == 1 and number in out and formula in out, out
+    words = re.sub(r"\"[^\"]*\"|/[\w/]+|s001\.json[:\d]*|\(0,25\)", "", out)
+    assert not re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", words), out

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
+from grader.core.wording import Words
+
 
 class UserError(Exception):
     """A problem with what the user gave us: exit code 2, one line naming file and place."""
@@ -24,10 +28,23 @@ class PositionedError(ValueError):
     point at the place.  A plain exception class (not a frozen dataclass): Python must be
     able to set ``__traceback__`` and ``__notes__`` on a raised error."""
 
-    def __init__(self, message: str, position: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Words, position: int = 0) -> None:
+        # the reason as words (said in a report's language), and said in English as
+        # ``message`` (logs, the instructor, and the English report: what it always said)
+        self.words = message if isinstance(message, Words) else None
+        text = message.said("en") if isinstance(message, Words) else message
+        super().__init__(text)
+        self.message = text
         self.position = position
+
+    @classmethod
+    def said_as(cls, key: str, position: int = 0, /, **args: Any) -> Self:
+        """The error whose reason is the word ``key`` with ``args``."""
+        return cls(Words.of(key, **args), position)
+
+    def said(self, language: str) -> str:
+        """The reason in ``language`` (``message`` when it has no words)."""
+        return self.message if self.words is None else self.words.said(language)
 
     def __str__(self) -> str:
         return self.message

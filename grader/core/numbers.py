@@ -46,17 +46,17 @@ def parse_number(text: str | int | Fraction) -> Fraction:
     """Read a number written as ``5``, ``-0.125``, ``0,25``, ``1.25e-1``, ``1/4``, ``−1/8``,
     ``\\frac{1}{4}`` or ``-\\tfrac18``; raise :class:`NumberError` otherwise."""
     if isinstance(text, bool):
-        raise NumberError("expected a number, got a boolean")
+        raise NumberError.said_as("reason_number_boolean")
     if isinstance(text, int):
         if abs(text) >= 10**MAX_DIGITS:
-            raise NumberError(f"number has more than {MAX_DIGITS} digits")
+            raise NumberError.said_as("reason_number_int_digits", limit=MAX_DIGITS)
         return Fraction(text)
     if isinstance(text, Fraction):
         return text
     if not isinstance(text, str):
-        raise NumberError(f"expected a number or a string, got {type(text).__name__}")
+        raise NumberError.said_as("reason_number_type", type=type(text).__name__)
     if len(text) > MAX_NUMBER_CHARS:
-        raise NumberError(f"number is longer than {MAX_NUMBER_CHARS} characters")
+        raise NumberError.said_as("reason_number_too_long", limit=MAX_NUMBER_CHARS)
     quick = _QUICK_RE.fullmatch(text)
     if quick is not None:  # -12, 5/4, -0.125: most answers, read without the general path
         whole, den, frac = quick.group(2, 3, 4)
@@ -74,28 +74,23 @@ def parse_number(text: str | int | Fraction) -> Fraction:
         lead += len(s) - len(s.lstrip("$")) + len(inner) - len(inner.lstrip())
         s = inner.strip()
     if not s:
-        raise NumberError("empty answer: expected a number")
+        raise NumberError.said_as("reason_number_empty")
     for i, ch in enumerate(s):
         if not ch.isascii():
-            raise NumberError(
-                f"unexpected character {ch!r}: write numbers with ASCII digits", lead + i
-            )
+            raise NumberError.said_as("reason_number_non_ascii", lead + i, char=repr(ch))
     if "," in s:
         s = _comma_as_point(s, lead)
     if "\\" in s:
         return _parse_tex(s, lead)
     m = _PLAIN_RE.fullmatch(s)
     if not m:
-        raise NumberError(
-            "expected a number such as 5, -0.125, 1.25e-1, 1/4 or \\frac{1}{4}",
-            lead + _first_bad(s),
-        )
+        raise NumberError.said_as("reason_number_syntax", lead + _first_bad(s))
     num = _parse_decimal(m.group(1), lead)
     if m.group(2) is None:
         return num
     den = _parse_decimal(m.group(2), lead + m.start(2))
     if den == 0:
-        raise NumberError("division by zero", lead + m.start(2))
+        raise NumberError.said_as("reason_number_zero_division", lead + m.start(2))
     return num / den
 
 
@@ -104,40 +99,32 @@ def _comma_as_point(s: str, lead: int) -> str:
     exactly one comma, a digit on each side, and no point beside it."""
     at = s.index(",")
     if s.count(",") > 1:
-        raise NumberError(
-            "more than one ',': write one decimal comma (0,25) and no thousands separators",
-            lead + s.index(",", at + 1),
-        )
+        raise NumberError.said_as("reason_number_commas", lead + s.index(",", at + 1))
     if "." in s:
-        raise NumberError(
-            "both a point and a comma: write the decimals after one of them (0.25 or 0,25)",
-            lead + at,
-        )
+        raise NumberError.said_as("reason_number_point_and_comma", lead + at)
     if not (0 < at < len(s) - 1 and s[at - 1].isdigit() and s[at + 1].isdigit()):
-        raise NumberError("a decimal comma needs a digit on each side (0,25)", lead + at)
+        raise NumberError.said_as("reason_number_comma_digits", lead + at)
     return s[:at] + "." + s[at + 1 :]
 
 
 def _parse_tex(s: str, lead: int) -> Fraction:
     m = _TEX_RE.fullmatch(s)
     if not m:
-        raise NumberError("expected \\frac{p}{q}, \\tfrac{p}{q} or \\dfrac{p}{q}", lead)
+        raise NumberError.said_as("reason_number_tex", lead)
     sign = -1 if m.group(1) == "-" else 1
     num_text = (m.group(2) if m.group(2) is not None else m.group(3)).strip()
     den_text = (m.group(4) if m.group(4) is not None else m.group(5)).strip()
     if not _PLAIN_RE.fullmatch(num_text) or "/" in num_text:
-        raise NumberError(
-            "the numerator of \\frac must be a plain number",
-            lead + m.start(2 if m.group(2) is not None else 3),
+        raise NumberError.said_as(
+            "reason_number_tex_numerator", lead + m.start(2 if m.group(2) is not None else 3)
         )
     if not _PLAIN_RE.fullmatch(den_text) or "/" in den_text:
-        raise NumberError(
-            "the denominator of \\frac must be a plain number",
-            lead + m.start(4 if m.group(4) is not None else 5),
+        raise NumberError.said_as(
+            "reason_number_tex_denominator", lead + m.start(4 if m.group(4) is not None else 5)
         )
     den = _parse_decimal(den_text, lead)
     if den == 0:
-        raise NumberError("division by zero", lead)
+        raise NumberError.said_as("reason_number_zero_division", lead)
     return sign * _parse_decimal(num_text, lead) / den
 
 
@@ -145,19 +132,17 @@ def _parse_decimal(s: str, offset: int) -> Fraction:
     """Exact value of a decimal literal, with its size bounded before any arithmetic."""
     m = _DECIMAL_PARTS_RE.fullmatch(s)
     if not m:  # pragma: no cover - callers matched the same grammar
-        raise NumberError("expected a decimal number", offset)
+        raise NumberError.said_as("reason_number_decimal", offset)
     sign, whole, frac, exp = m.groups()
     whole, frac = whole or "", frac or ""
     digits = (whole + frac).lstrip("0")
     if len(digits) > MAX_DIGITS:
-        raise NumberError(f"number has more than {MAX_DIGITS} significant digits", offset)
+        raise NumberError.said_as("reason_number_digits", offset, limit=MAX_DIGITS)
     e = 0
     if exp is not None:
         exp_digits = exp.lstrip("+-").lstrip("0")
         if len(exp_digits) > 4 or int(exp or "0") > MAX_EXPONENT or int(exp or "0") < -MAX_EXPONENT:
-            raise NumberError(
-                f"exponent out of range (at most {MAX_EXPONENT} in absolute value)", offset
-            )
+            raise NumberError.said_as("reason_number_exponent", offset, limit=MAX_EXPONENT)
         e = int(exp)
     mantissa = int(whole + frac) if (whole + frac) else 0
     value = Fraction(mantissa) * Fraction(10) ** (e - len(frac))

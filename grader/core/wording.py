@@ -8,6 +8,7 @@ never interprets an argument, so student text stays text).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -28,5 +29,25 @@ def feedback_words(language: str) -> dict[str, str]:
 
 
 def say(language: str, key: str, /, **args: Any) -> str:
-    """The message ``key`` in ``language`` with ``args`` filled in."""
+    """The message ``key`` in ``language`` with ``args`` filled in (an argument that is
+    itself :class:`Words` is said in the same language first)."""
+    if any(isinstance(v, Words) for v in args.values()):
+        args = {k: v.said(language) if isinstance(v, Words) else v for k, v in args.items()}
     return feedback_words(language)[key].format(**args)
+
+
+@dataclass(frozen=True)
+class Words:
+    """A message not yet said: a word key and its arguments (hashable, so a result that
+    holds one can be memoised).  Code that finds a problem builds one of these; whoever
+    shows it to a person says it in that person's language."""
+
+    key: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, /, **args: Any) -> Words:
+        return cls(key, tuple(args.items()))
+
+    def said(self, language: str) -> str:
+        return say(language, self.key, **dict(self.args))

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from grader.core import numbers
 from grader.core.errors import pointer_from_loc
 from grader.core.memo import IdentityMemo
-from grader.core.wording import say
+from grader.core.wording import Words, say
 from grader.course.assignment import valid_student_id
 from grader.course.jsonpos import place, syntax_cause
 from grader.course.variants import Variant
@@ -281,9 +281,25 @@ class Given:
 class Invalid:
     """An answer leaf that cannot be read; ``given`` is a safe excerpt of what was there."""
 
-    reason: str
+    reason: str  # in English (and ``words``, when given, says it in any language)
     given: str | None = None
     position: int | None = None
+    words: Words | None = None
+
+    def said(self, language: str) -> str:
+        """The reason in ``language``."""
+        return self.reason if self.words is None else self.words.said(language)
+
+
+def _invalid(key: str, /, given: str | None = None, **args: Any) -> Invalid:
+    """An :class:`Invalid` whose reason is the word ``key`` (feedback.words.yaml)."""
+    words = Words.of(key, **args)
+    return Invalid(words.said("en"), given, None, words)
+
+
+def _kind_said(value: Any) -> Words | str:
+    """A JSON value's kind in words (a JSON constant such as NaN by its name)."""
+    return str(value) if isinstance(value, JsonConstant) else Words.of(_kind_word(value))
 
 
 Leaf = Given | Invalid | None  # None: missing (null or absent)
@@ -332,21 +348,21 @@ def _kind_word(value: Any) -> str:
     }.get(kind, f"kind_{kind}")
 
 
-def leaf_error(value: Any, *, formula: bool = False) -> str | None:
-    """Why ``value`` cannot be an answer leaf, or None when it can."""
+def leaf_error(value: Any, *, formula: bool = False) -> Words | None:
+    """Why ``value`` cannot be an answer leaf (in words), or None when it can."""
     if value is None or isinstance(value, JsonNumber):
         return None
     if isinstance(value, JsonConstant):
-        return f"{value} is not a number JSON allows; write the number itself"
+        return Words.of("json_constant", text=str(value))
     if isinstance(value, str):
         limit = MAX_FORMULA_CHARS if formula else MAX_NUMBER_CHARS
         if len(value) > limit:
-            return f"the answer is {len(value)} characters long; at most {limit} are read"
+            return Words.of("too_long", size=len(value), limit=limit)
         if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
-            return "the answer contains an invalid character (a lone surrogate escape)"
+            return Words.of("leaf_surrogate")
         return None
-    what = "a formula as a string" if formula else 'a number (a JSON number or a string like "1/4")'
-    return f"expected {what} or null, got {_kind(value)}"
+    key = "leaf_expected_formula" if formula else "leaf_expected_number"
+    return Words.of(key, kind=_kind_said(value))
 
 
 # The model checks the answers' structure only (extra fields, array lengths, objects
@@ -527,9 +543,9 @@ def _child(node: Any, key: str, where: str) -> Any:
     if isinstance(node, Invalid) or node is _MISSING or node is None:
         return _MISSING if node is None else node
     if not isinstance(node, dict):
-        return Invalid(f"{where}: expected an object, got {_kind(node)}")
+        return _invalid("leaf_expected_object", where=where, kind=_kind_said(node))
     if key in getattr(node, "duplicates", ()):
-        return Invalid(f"{where}{pointer(key)}: the key {shown(key)!r} appears more than once")
+        return _invalid("leaf_duplicate", where=where + pointer(key), key=repr(shown(key)))
     return node.get(key, _MISSING)
 
 
@@ -567,11 +583,11 @@ def _resolve_carefully(node: Any, steps: Sequence[_Step], *, formula: bool) -> L
             node = _child(node, step.key, step.where)
             continue
         if not isinstance(node, list):
-            return Invalid(
-                f"{step.where}: expected an array of {step.size} items, got {_kind(node)}"
+            return _invalid(
+                "leaf_expected_array", where=step.where, size=step.size, got=_kind_said(node)
             )
         if step.key >= len(node):
-            return Invalid(f"{step.where}: expected an array of {step.size} items, got {len(node)}")
+            return _invalid("leaf_expected_array", where=step.where, size=step.size, got=len(node))
         node = node[step.key]
     if isinstance(node, Invalid):
         return node
@@ -580,7 +596,7 @@ def _resolve_carefully(node: Any, steps: Sequence[_Step], *, formula: bool) -> L
     reason = leaf_error(node, formula=formula)
     if reason is not None:
         excerpt = shown(node) if isinstance(node, str) else _kind(node)
-        return Invalid(reason, given=excerpt)
+        return Invalid(reason.said("en"), excerpt, None, reason)
     return Given(str(node), json_number=isinstance(node, JsonNumber))
 
 

@@ -340,6 +340,7 @@ def _grade_batch(
         title=assignment.title,
         stats=items,
         gradebook=[r.plain() for r in rows],  # the page shows names as written
+        language=assignment.language,
     )
     _write(out / "summary.html", page)
     lms_files: list[Path] = []

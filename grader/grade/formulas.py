@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cmp_to_key, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import mpmath
 import sympy
@@ -64,6 +64,7 @@ from sympy.printing.str import StrPrinter
 
 from grader.core.errors import PositionedError
 from grader.core.numbers import NumberError, parse_number
+from grader.core.wording import Words
 
 MAX_LENGTH = 2000  # characters in one formula
 MAX_TOKENS = 500
@@ -249,13 +250,17 @@ def _tuple(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _expected(names: _Names) -> str:
-    parts = []
+def _expected(names: _Names) -> Words:
+    """The names a formula may use, in words (said in the reader's language)."""
+    variables = ", ".join(names.variables)
+    functions = ", ".join(sorted(names.functions))
+    if names.variables and names.functions:
+        return Words.of("reason_formula_names_both", variables=variables, functions=functions)
     if names.variables:
-        parts.append("one of " + ", ".join(names.variables))
+        return Words.of("reason_formula_names_variables", variables=variables)
     if names.functions:
-        parts.append("a function " + ", ".join(sorted(names.functions)))
-    return " or ".join(parts) if parts else "no names at all"
+        return Words.of("reason_formula_names_functions", functions=functions)
+    return Words.of("reason_formula_names_none")
 
 
 # ---------------------------------------------------------------- tokens
@@ -298,14 +303,15 @@ _TEX_FUNCTIONS = {
 }
 _TEX_FRACS = frozenset({"frac", "dfrac", "tfrac"})
 _TEX_SPACES = frozenset({",", ";", ":", "!", " "})
+# characters a formula cannot hold, and the word (templates/feedback.words.yaml) saying why
 _FORBIDDEN = {
-    ",": "a formula has no commas (write decimals with a point: 0.5)",
-    "=": "'=' is not allowed: write only the formula, not an equation",
-    ";": "';' is not allowed: write one formula",
-    ".": "'.' is allowed only inside a number such as 0.5",
-    "'": "quotes are not allowed in a formula",
-    '"': "quotes are not allowed in a formula",
-    "`": "backticks are not allowed in a formula",
+    ",": "reason_formula_comma",
+    "=": "reason_formula_equals",
+    ";": "reason_formula_semicolon",
+    ".": "reason_formula_point",
+    "'": "reason_formula_quotes",
+    '"': "reason_formula_quotes",
+    "`": "reason_formula_backtick",
 }
 
 
@@ -341,8 +347,8 @@ class _Tokenizer:
             elif ch == "σ":  # sigma, or the sheet's f when f is σ (an alias)
                 self._function_name(self.names.table.get("σ", ("", "sigma"))[1], self.i, 1)
             else:
-                reason = _FORBIDDEN.get(ch, f"unexpected character {ch!r}")
-                raise FormulaError(f"{reason} at {self.i}", self.i)
+                key = _FORBIDDEN.get(ch, "reason_formula_character")
+                raise FormulaError.said_as(key, self.i, char=repr(ch), at=self.i)
         self.tokens.append(_Token("end", "", len(text)))
         return self.tokens
 
@@ -350,7 +356,7 @@ class _Tokenizer:
         self, kind: str, tok: str, pos: int, width: int, value: Fraction | None = None
     ) -> None:
         if len(self.tokens) >= MAX_TOKENS:
-            raise FormulaError(f"formula has more than {MAX_TOKENS} symbols at {pos}", pos)
+            raise FormulaError.said_as("reason_formula_too_many", pos, limit=MAX_TOKENS, at=pos)
         self.tokens.append(_Token(kind, tok, pos, value))
         self.i = pos + width
 
@@ -359,13 +365,16 @@ class _Tokenizer:
         literal = m.group()
         mantissa = re.split("[eE]", literal)[0].replace(".", "").lstrip("0")
         if len(mantissa) > MAX_NUMBER_DIGITS:
-            raise FormulaError(
-                f"number has more than {MAX_NUMBER_DIGITS} significant digits at {start}", start
+            raise FormulaError.said_as(
+                "reason_formula_digits", start, limit=MAX_NUMBER_DIGITS, at=start
             )
         try:
             value = parse_number(literal)
         except NumberError as e:
-            raise FormulaError(f"{e.message} at {start}", start) from None
+            reason = e.words if e.words is not None else e.message
+            raise FormulaError.said_as(
+                "reason_formula_number", start, reason=reason, at=start
+            ) from None
         self._emit("num", literal, start, len(literal), value)
 
     def _identifier(self, m: re.Match[str]) -> None:
@@ -376,8 +385,12 @@ class _Tokenizer:
             if name is None:
                 bad = run if run[j].isdigit() else run[j:]
                 at = start if run[j].isdigit() else start + j
-                raise FormulaError(
-                    f"unknown name {bad!r} at {at}; expected {_expected(self.names)}", at
+                raise FormulaError.said_as(
+                    "reason_formula_unknown_name",
+                    at,
+                    name=repr(bad),
+                    at=at,
+                    expected=_expected(self.names),
                 )
             kind, canonical = self.names.table[name]
             if kind == "func":
@@ -395,9 +408,12 @@ class _Tokenizer:
 
     def _function_name(self, name: str, pos: int, width: int) -> None:
         if name not in self.names.functions:
-            raise FormulaError(
-                f"function {name!r} is not allowed here at {pos}; expected {_expected(self.names)}",
+            raise FormulaError.said_as(
+                "reason_formula_function",
                 pos,
+                name=repr(name),
+                at=pos,
+                expected=_expected(self.names),
             )
         self._emit("func", name, pos, width)
 
@@ -407,7 +423,7 @@ class _Tokenizer:
             j += 1
         digits = "".join(_SUPERSCRIPTS[c] for c in self.text[start:j])
         if not re.fullmatch(r"-?[0-9]{1,3}", digits):
-            raise FormulaError(f"unreadable superscript exponent at {start}", start)
+            raise FormulaError.said_as("reason_formula_superscript", start, at=start)
         self._emit("sup", digits, start, j - start, Fraction(int(digits)))
 
     def _tex(self, m: re.Match[str]) -> None:
@@ -421,16 +437,16 @@ class _Tokenizer:
         elif command in _TEX_FRACS:
             self._emit("frac", "frac", start, end - start)
         elif command == "sqrt" and self.text[end:].lstrip(" \t").startswith("["):
-            raise FormulaError(f"\\sqrt[n] is not supported at {start}: write x^(1/n)", start)
+            raise FormulaError.said_as("reason_formula_sqrt_n", start, at=start)
         elif command in _TEX_FUNCTIONS:
             self._function_name(_TEX_FUNCTIONS[command], start, end - start)
         elif command in ("left", "right"):
             self._tex_bracket(command, start, end)
         else:
             if not command:
-                raise FormulaError(f"a lone backslash at {start}", start)
+                raise FormulaError.said_as("reason_formula_lone_backslash", start, at=start)
             shown = "\\" + command
-            raise FormulaError(f"unknown LaTeX command {shown} at {start}", start)
+            raise FormulaError.said_as("reason_formula_latex", start, command=shown, at=start)
 
     def _tex_bracket(self, command: str, start: int, end: int) -> None:
         while end < len(self.text) and self.text[end] in " \t":
@@ -438,8 +454,12 @@ class _Tokenizer:
         bracket = self.text[end : end + 1]
         wanted = "([" if command == "left" else ")]"
         if not bracket or bracket not in wanted:
-            raise FormulaError(
-                f"expected one of {' '.join(wanted)} after \\{command} at {start}", start
+            raise FormulaError.said_as(
+                "reason_formula_tex_bracket",
+                start,
+                wanted=" ".join(wanted),
+                command=command,
+                at=start,
             )
         self._emit("open" if command == "left" else "close", bracket, start, end + 1 - start)
 
@@ -529,14 +549,13 @@ def _settle(expr: sympy.Expr) -> sympy.Expr:
 _IMPLICIT_FACTOR = frozenset({"var", "const", "func", "open", "frac"})  # what 2x multiplies by
 
 
-class _Parser:
-    """Precedence climbing over the tokens, building *unevaluated* sympy trees.
+_N = TypeVar("_N")  # what the grammar builds: a sympy tree, or the echo of the reading
 
-    sympy's automatic evaluation asks assumption questions (is this real? positive?) that
-    can take seconds on a hostile formula, so nothing is evaluated except exact arithmetic
-    on plain numbers, which we fold ourselves with bounded sizes.  The tree is the formula
-    as written (``2*x + y + 2*(x + y)``), flattened and with numbers combined.
-    """
+
+class _Grammar(Generic[_N]):
+    """Precedence climbing over the tokens: the grammar alone.  What each rule builds is
+    left to a subclass (:class:`_Parser` builds sympy trees; ``formula_echo`` the reading
+    as text), so the two can never read a formula differently."""
 
     def __init__(self, tokens: list[_Token], names: _Names, tight_division: bool = False) -> None:
         self.tokens = tokens
@@ -561,28 +580,26 @@ class _Parser:
         # Bounded recursion: 5 000 nested brackets are an error, never a RecursionError.
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise FormulaError(
-                f"formula is nested too deeply at {pos} (more than {MAX_DEPTH} levels "
-                "of brackets, signs and exponents)",
-                pos,
-            )
+            raise FormulaError.said_as("reason_formula_too_deep", pos, at=pos, limit=MAX_DEPTH)
 
     # ------------------------------------------------------------ grammar
 
-    def parse(self) -> sympy.Expr:
+    def parse(self) -> _N:
         if self.tok.kind == "end":
-            raise FormulaError("empty formula", 0)
+            raise FormulaError.said_as("reason_formula_empty")
         expr = self.sum()
         t = self.tok
         if t.kind == "close":
-            raise FormulaError(f"unmatched {t.text!r} at {t.pos}", t.pos)
+            raise FormulaError.said_as(
+                "reason_formula_unmatched", t.pos, text=repr(t.text), at=t.pos
+            )
         if t.kind != "end":  # pragma: no cover - every other token continues an expression
-            raise FormulaError(f"unexpected {t.text!r} at {t.pos}", t.pos)
-        if _degree(expr) > MAX_DEGREE:
-            raise FormulaError(f"formula is too large (degree over {MAX_DEGREE})", 0)
-        return self.finite(_settle(expr), 0, "the formula divides by zero")
+            raise FormulaError.said_as(
+                "reason_formula_unexpected", t.pos, text=repr(t.text), at=t.pos
+            )
+        return self.finish(expr)
 
-    def sum(self) -> sympy.Expr:
+    def sum(self) -> _N:
         left = self.term()
         while self.tok.kind == "op" and self.tok.text in "+-":
             op = self.advance()
@@ -590,7 +607,7 @@ class _Parser:
             left = self.add(left, right if op.text == "+" else self.negate(right, op.pos), op.pos)
         return left
 
-    def term(self) -> sympy.Expr:
+    def term(self) -> _N:
         left = self.unary()
         while True:
             t = self.tok
@@ -610,13 +627,11 @@ class _Parser:
             elif t.kind in _IMPLICIT_FACTOR:
                 left = self.multiply(left, self.power(), t.pos)
             elif t.kind == "num":
-                raise FormulaError(
-                    f"missing operator before the number at {t.pos} (write '*' to multiply)", t.pos
-                )
+                raise FormulaError.said_as("reason_formula_missing_operator", t.pos, at=t.pos)
             else:
                 return left
 
-    def unary(self) -> sympy.Expr:
+    def unary(self) -> _N:
         t = self.tok
         if t.kind == "op" and t.text in "+-":
             self.advance()
@@ -626,11 +641,11 @@ class _Parser:
             return self.negate(operand, t.pos) if t.text == "-" else operand
         return self.power()
 
-    def power(self) -> sympy.Expr:
+    def power(self) -> _N:
         base = self.primary()
         while self.tok.kind == "sup":
             t = self.advance()
-            base = self.raise_to(base, sympy.Rational(t.value), t.pos)
+            base = self.raise_to(base, self.superscript(t), t.pos)
         if self.tok.kind == "op" and self.tok.text == "^":
             caret = self.advance()
             self.enter(caret.pos)
@@ -640,86 +655,157 @@ class _Parser:
             base = self.raise_to(base, exponent, at)
         return base
 
-    def primary(self) -> sympy.Expr:
+    def primary(self) -> _N:
         t = self.tok
         if t.kind == "num":
-            self.advance()
-            return sympy.Rational(t.value)
+            return self.number(self.advance())
         if t.kind == "var":
-            self.advance()
-            return sympy.Symbol(t.text)
+            return self.symbol(self.advance())
         if t.kind == "const":
-            self.advance()
-            return sympy.E
+            return self.constant(self.advance())
         if t.kind == "func":
             return self.call()
         if t.kind == "open":
-            return self.group("a bracket")
+            return self.group("bracket")
         if t.kind == "frac":
             self.advance()
-            numerator = self.group("{ after \\frac")
+            numerator = self.group("frac_open")
             at = self.tok.pos
-            denominator = self.group("a second { after \\frac")
+            denominator = self.group("frac_second")
             return self.divide(numerator, denominator, at)
         raise self.unexpected(t)
 
     def unexpected(self, t: _Token) -> FormulaError:
         if t.kind == "end":
-            return FormulaError(
-                f"formula ends too early at {t.pos}: expected a number, a variable or '('", t.pos
-            )
+            return FormulaError.said_as("reason_formula_ends_early", t.pos, at=t.pos)
         if t.kind == "close":
-            return FormulaError(f"unexpected {t.text!r} at {t.pos}", t.pos)
+            return FormulaError.said_as(
+                "reason_formula_unexpected", t.pos, text=repr(t.text), at=t.pos
+            )
         if t.kind == "sup":
-            return FormulaError(f"a superscript needs a base before it at {t.pos}", t.pos)
-        return FormulaError(
-            f"unexpected {t.text!r} at {t.pos}: expected a number, a variable or '('", t.pos
+            return FormulaError.said_as("reason_formula_superscript_base", t.pos, at=t.pos)
+        return FormulaError.said_as(
+            "reason_formula_unexpected_operand", t.pos, text=repr(t.text), at=t.pos
         )
 
-    def group(self, wanted: str) -> sympy.Expr:
+    def group(self, wanted: str) -> _N:
+        """A bracketed group; ``wanted`` names it (a word: reason_formula_wanted_*)."""
         opener = self.tok
         if opener.kind != "open":
+            what = Words.of(f"reason_formula_wanted_{wanted}")
             if opener.kind == "end":
-                raise FormulaError(
-                    f"formula ends too early at {opener.pos}: expected {wanted}", opener.pos
+                raise FormulaError.said_as(
+                    "reason_formula_ends_early_wanted", opener.pos, at=opener.pos, wanted=what
                 )
-            raise FormulaError(f"expected {wanted} at {opener.pos}", opener.pos)
+            raise FormulaError.said_as(
+                "reason_formula_expected_wanted", opener.pos, at=opener.pos, wanted=what
+            )
         self.advance()
         self.enter(opener.pos)
         if self.tok.kind == "close":
-            raise FormulaError(f"empty brackets at {opener.pos}", opener.pos)
+            raise FormulaError.said_as("reason_formula_empty_brackets", opener.pos, at=opener.pos)
         inner = self.sum()
         closer = self.tok
         if closer.kind == "end":
-            raise FormulaError(f"{opener.text!r} at {opener.pos} is never closed", opener.pos)
+            raise FormulaError.said_as(
+                "reason_formula_never_closed", opener.pos, text=repr(opener.text), at=opener.pos
+            )
         if closer.kind != "close":  # pragma: no cover - sum() stops only at close or end
             raise self.unexpected(closer)
         if closer.text != _CLOSER[opener.text]:
-            raise FormulaError(
-                f"{closer.text!r} at {closer.pos} does not match {opener.text!r} at {opener.pos}",
+            raise FormulaError.said_as(
+                "reason_formula_mismatch",
                 closer.pos,
+                closer=repr(closer.text),
+                at=closer.pos,
+                opener=repr(opener.text),
+                opened=opener.pos,
+                opened_1=opener.pos + 1,
             )
         self.advance()
         self.depth -= 1
         return inner
 
-    def call(self) -> sympy.Expr:
+    def call(self) -> _N:
         t = self.advance()
         if self.function_depth >= MAX_FUNCTION_DEPTH:
-            raise FormulaError(
-                f"functions nested more than {MAX_FUNCTION_DEPTH} deep at {t.pos}", t.pos
+            raise FormulaError.said_as(
+                "reason_formula_functions_deep", t.pos, limit=MAX_FUNCTION_DEPTH, at=t.pos
             )
         if self.tok.kind != "open":
-            raise FormulaError(
-                f"expected '(' after {t.text!r} at {self.tok.pos}: write {t.text}(...)",
+            raise FormulaError.said_as(
+                "reason_formula_paren_after",
                 self.tok.pos,
+                name=repr(t.text),
+                at=self.tok.pos,
+                bare=t.text,
             )
         self.function_depth += 1
-        arg = self.group("a bracket")
+        arg = self.group("bracket")
         self.function_depth -= 1
         return self.apply(t, arg)
 
-    # ------------------------------------------------------------ building
+    # ------------------------------------------------------------ what a subclass builds
+
+    def finish(self, expr: _N) -> _N:
+        raise NotImplementedError
+
+    def number(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def symbol(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def constant(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def superscript(self, t: _Token) -> _N:
+        raise NotImplementedError
+
+    def apply(self, t: _Token, arg: _N) -> _N:
+        raise NotImplementedError
+
+    def add(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def multiply(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def negate(self, operand: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def divide(self, left: _N, right: _N, at: int) -> _N:
+        raise NotImplementedError
+
+    def raise_to(self, base: _N, exponent: _N, at: int) -> _N:
+        raise NotImplementedError
+
+
+class _Parser(_Grammar[sympy.Expr]):
+    """The grammar building *unevaluated* sympy trees.
+
+    sympy's automatic evaluation asks assumption questions (is this real? positive?) that
+    can take seconds on a hostile formula, so nothing is evaluated except exact arithmetic
+    on plain numbers, which we fold ourselves with bounded sizes.  The tree is the formula
+    as written (``2*x + y + 2*(x + y)``), flattened and with numbers combined.
+    """
+
+    def finish(self, expr: sympy.Expr) -> sympy.Expr:
+        if _degree(expr) > MAX_DEGREE:
+            raise FormulaError.said_as("reason_formula_too_large", 0, limit=MAX_DEGREE)
+        return self.finite(_settle(expr), 0, "reason_formula_divides_by_zero")
+
+    def number(self, t: _Token) -> sympy.Expr:
+        return sympy.Rational(t.value)
+
+    def symbol(self, t: _Token) -> sympy.Expr:
+        return sympy.Symbol(t.text)
+
+    def constant(self, t: _Token) -> sympy.Expr:
+        return sympy.E
+
+    def superscript(self, t: _Token) -> sympy.Expr:
+        return sympy.Rational(t.value)
 
     def apply(self, t: _Token, arg: sympy.Expr) -> sympy.Expr:
         name = t.text
@@ -727,12 +813,12 @@ class _Parser:
             return self.raise_to(arg, sympy.Rational(1, 2), t.pos)
         if name in self.names.generic:
             if 3 * _degree(arg) > MAX_DEGREE:
-                raise FormulaError(
-                    f"formula is too large (degree over {MAX_DEGREE}) at {t.pos}", t.pos
+                raise FormulaError.said_as(
+                    "reason_formula_too_large_at", t.pos, limit=MAX_DEGREE, at=t.pos
                 )
             return sympy.Function(name)(arg, evaluate=False)
         if name == "log" and isinstance(arg, sympy.Rational) and arg <= 0:
-            raise FormulaError(f"log of a number that is not positive at {t.pos}", t.pos)
+            raise FormulaError.said_as("reason_formula_log", t.pos, at=t.pos)
         if name == "identity":
             return arg
         builder = {
@@ -746,7 +832,7 @@ class _Parser:
         }[name]
         # Evaluating a plain number is cheap and catches log(0); anything else stays as written.
         value = builder(arg, evaluate=isinstance(arg, sympy.Rational))
-        return self.finite(value, t.pos, f"{name} is undefined here")
+        return self.finite(value, t.pos, "reason_formula_undefined", name=name)
 
     def add(self, left: sympy.Expr, right: sympy.Expr, at: int) -> sympy.Expr:
         """``left + right``, flattened, with all plain numbers folded into one term that
@@ -785,7 +871,7 @@ class _Parser:
 
     def divide(self, left: sympy.Expr, right: sympy.Expr, at: int) -> sympy.Expr:
         if right == 0 or _settle(right) == 0:  # 1/0, x/(x - x)
-            raise FormulaError(f"division by zero at {at}", at)
+            raise FormulaError.said_as("reason_formula_zero_division", at, at=at)
         if isinstance(right, sympy.Rational):
             return self.multiply(left, 1 / right, at)
         return self.multiply(left, sympy.Pow(right, -1, evaluate=False), at)
@@ -793,42 +879,43 @@ class _Parser:
     def raise_to(self, base: sympy.Expr, exponent: sympy.Expr, at: int) -> sympy.Expr:
         if base == sympy.E:  # e^t is exp(t) for any t
             value = sympy.exp(exponent, evaluate=isinstance(exponent, sympy.Rational))
-            return self.finite(value, at, "exp is undefined here")
+            return self.finite(value, at, "reason_formula_undefined", name="exp")
         if not isinstance(exponent, sympy.Rational):
-            raise FormulaError(
-                f"the exponent at {at} must be a number such as 2 or 1/2 (write exp(...) for e^...)",
-                at,
-            )
+            raise FormulaError.said_as("reason_formula_exponent", at, at=at)
         if abs(exponent) > MAX_POWER or exponent.q > MAX_POWER_DENOMINATOR:
-            raise FormulaError(
-                f"exponent {exponent} at {at} is out of range (at most {MAX_POWER} in absolute "
-                f"value, denominator at most {MAX_POWER_DENOMINATOR})",
+            raise FormulaError.said_as(
+                "reason_formula_exponent_range",
                 at,
+                exponent=str(exponent),
+                at=at,
+                limit=MAX_POWER,
+                denominator=MAX_POWER_DENOMINATOR,
             )
         if exponent < 0 and (base == 0 or _settle(base) == 0):  # 0^-1, (x - x)^-2
-            raise FormulaError(f"division by zero at {at}", at)
+            raise FormulaError.said_as("reason_formula_zero_division", at, at=at)
         if exponent == 1:
             return base
         if _degree(base) * abs(exponent) > MAX_DEGREE:
-            raise FormulaError(f"formula is too large (degree over {MAX_DEGREE}) at {at}", at)
+            raise FormulaError.said_as("reason_formula_too_large_at", at, limit=MAX_DEGREE, at=at)
         if not isinstance(base, sympy.Rational):
             return sympy.Pow(base, exponent, evaluate=False)
         # A plain number: fold it, sizes checked before anything is computed.
         if exponent.q != 1 and base < 0:  # sympy would make it complex: stay in the reals
-            raise FormulaError(f"root of a negative number at {at}", at)
+            raise FormulaError.said_as("reason_formula_negative_root", at, at=at)
         if _bits(base) * abs(exponent) > MAX_CONSTANT_BITS:
-            raise FormulaError(f"number too large at {at}", at)
+            raise FormulaError.said_as("reason_formula_number_too_large", at, at=at)
         if exponent.q != 1 and _bits(base) > MAX_ROOT_BITS:  # sympy factors it: keep it small
-            raise FormulaError(f"number under a root is too large at {at}", at)
-        return self.finite(sympy.Pow(base, exponent), at, "power is undefined here")
+            raise FormulaError.said_as("reason_formula_root_too_large", at, at=at)
+        return self.finite(sympy.Pow(base, exponent), at, "reason_formula_power_undefined")
 
     def check_bits(self, value: sympy.Rational, at: int) -> None:
         if _bits(value) > MAX_CONSTANT_BITS:
-            raise FormulaError(f"number too large at {at}", at)
+            raise FormulaError.said_as("reason_formula_number_too_large", at, at=at)
 
-    def finite(self, expr: sympy.Expr, at: int, what: str) -> sympy.Expr:
+    def finite(self, expr: sympy.Expr, at: int, key: str, **args: str) -> sympy.Expr:
+        """``expr``, unless it is undefined (zoo, nan …): then the error ``key``."""
         if expr.has(*_FORBIDDEN_RESULTS):
-            raise FormulaError(f"{what} at {at}", at)
+            raise FormulaError.said_as(key, at, at=at, **args)
         return expr
 
 
@@ -905,17 +992,26 @@ def read_formula(
     ``("relu", "f")`` where the sheet's f is relu."""
     names = _names(_tuple(variables), _tuple(functions), _tuple(generic_functions), tuple(aliases))
     if not isinstance(text, str):
-        raise FormulaError(f"expected a formula as text, got {type(text).__name__}")
+        raise FormulaError.said_as("reason_formula_type", 0, type=type(text).__name__)
     if len(text) > MAX_LENGTH:
-        raise FormulaError(f"formula is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise FormulaError.said_as("reason_formula_too_long", MAX_LENGTH, limit=MAX_LENGTH)
     tokens = _Tokenizer(normalize_typography(text), names).run()
     try:
         parser = _Parser(tokens, names)
         expr = parser.parse()
-        other = _Parser(tokens, names, tight_division=True).parse() if parser.ambiguous else None
+        other = _other_reading(tokens, names) if parser.ambiguous else None
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps us far from the limit
-        raise FormulaError("formula is nested too deeply", 0) from None
+        raise FormulaError.said_as("reason_formula_nested") from None
     return Readings(expr, other)
+
+
+def _other_reading(tokens: list[_Token], names: _Names) -> sympy.Expr | None:
+    """The other reading of an ambiguous ``/``, or None where it is undefined: the formula
+    is read by the stated convention, so ``1/2(1-1)`` is 0, not a division by zero."""
+    try:
+        return _Parser(tokens, names, tight_division=True).parse()
+    except FormulaError:
+        return None
 
 
 # ---------------------------------------------------------------- rendering

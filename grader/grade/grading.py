@@ -39,7 +39,7 @@ from grader.core.numbers import (
     fmt_frac,
     parse_number,
 )
-from grader.core.wording import say
+from grader.core.wording import Words, say
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
@@ -65,13 +65,7 @@ from grader.grade.tolerance import (
 )
 
 Status = Literal["correct", "carried_forward", "incorrect", "missing", "invalid"]
-_SIMPLER = (
-    ": that makes the computation simpler than the real one, so it earns no carried-forward credit"
-)
-_FOREIGN = (
-    "these values follow from data that is not on your sheet, so they earn no "
-    "carried-forward credit"
-)
+_FOREIGN = Words.of("why_foreign")  # why a field builds on a classmate's data (fb_degenerate)
 STATUSES: tuple[Status, ...] = ("correct", "carried_forward", "incorrect", "missing", "invalid")
 _ZERO = Fraction(0)
 GIVEN_CHARS = 200  # how much of an answer the report repeats
@@ -84,7 +78,9 @@ AMBIGUOUS_DIVISION = "ambiguous_division"  # 1/2x: the other reading is judged o
 @dataclass(frozen=True)
 class Diagnosis:
     id: str
-    detail: str
+    detail: str  # English, for the report JSON
+    # the detail said in the report's language (None: explain() reads the English detail)
+    words: Words | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -658,7 +654,9 @@ class _ExerciseGrader:
             ptr,
             "invalid",
             leaf.given,
-            self.plan.say("fb_unreadable", reason=leaf.reason, at=at, expected=expected),
+            self.plan.say(
+                "fb_unreadable", reason=leaf.said(self.plan.language), at=at, expected=expected
+            ),
         )
 
     # ------------------------------------------------------------ number fields
@@ -755,7 +753,8 @@ class _ExerciseGrader:
             return self._unreadable(ptr, leaf)
         number = self.plan.number(leaf.text)
         if isinstance(number, NumberError):
-            return self._unreadable(ptr, Invalid(number.message, leaf.text, number.position))
+            reason = number.said(self.plan.language)
+            return self._unreadable(ptr, Invalid(reason, leaf.text, number.position))
         self.own[ptr] = number
         rule = self.plan.rule(ptr)
         expected = self.plan.expected_words(ptr)
@@ -828,21 +827,27 @@ class _ExerciseGrader:
         key = self.plan.key_interval(ptr).hull(self.sol.values[ptr])
         targets = [(key, self.sol.values[ptr], "")]
         if own is not None:
-            targets.append((own.acceptable(), own.point, " (what your earlier answers give)"))
+            targets.append((own.acceptable(), own.point, "detail_rounding_own"))
         for interval, point, whose in targets:
             if interval.lo - half <= value <= interval.hi + half:
-                asks = self._asks(ptr)
-                return [Diagnosis(ROUNDING, f"{number.text} for {fmt_frac(point)}{whose}; {asks}")]
+                said = Words.of(
+                    "detail_rounding",
+                    wrote=number.text,
+                    value=fmt_frac(point),
+                    whose=Words.of(whose) if whose else "",
+                    asks=self._asks(ptr),
+                )
+                return [Diagnosis(ROUNDING, said.said("en"), said)]
         return []
 
-    def _asks(self, ptr: str) -> str:
+    def _asks(self, ptr: str) -> Words:
         """What the sheet asks of the value at ``ptr``, in words."""
         rule = self.plan.rule(ptr)
         if rule.rule != "interval":
-            return f"this field is graded {describe(rule)}"
+            return Words.of("asks_graded", rule=describe(rule))
         if ptr in self.sol.rounded:
-            return f"this exercise asks for {self.k} decimal places"
-        return "this exercise asks for exact values"
+            return Words.of("asks_decimals", decimals=self.k)
+        return Words.of("asks_exact")
 
     def _repeated(self, index: int, label: str, mistake: str) -> str | None:
         """With ``repeated_mistakes: once``, where ``mistake`` was first made, when that was
@@ -863,7 +868,7 @@ class _ExerciseGrader:
             self.plan.say("fb_carried", share=share, expected=expected),
         )
 
-    def _degenerate(self, differs: Sequence[str]) -> str | None:
+    def _degenerate(self, differs: Sequence[str]) -> Words | None:
         """Why the student's own inputs make this computation trivial, or None.
 
         Only inputs nothing explains count (not right, not carried forward, not a catalogue
@@ -875,15 +880,9 @@ class _ExerciseGrader:
             if p in self.foreign_taint:
                 return _FOREIGN
             if p in self.wrong_givens:
-                return (
-                    f"it builds on your {self.labels.get(p, p)}, which is not the value your "
-                    "problem gives, so it solves another problem"
-                )
+                return Words.of("why_wrong_given", label=self.labels.get(p, p))
             if p in self.tainted:
-                return (
-                    f"it builds on your {self.labels.get(p, p)}, which earned no carried-forward "
-                    "credit, so neither does this"
-                )
+                return Words.of("why_tainted", label=self.labels.get(p, p))
         # A value the student's own earlier answers give (relu of their negative h, a
         # product with their own zero) is explained: only a zero written where its own
         # inputs do not give it is a shortcut.
@@ -892,7 +891,7 @@ class _ExerciseGrader:
                 continue
             mine = self.own.get(p)
             if mine is not None and mine.value == 0 and self.sol.values[p] != 0:
-                return f"your {self.labels.get(p, p)} is 0 where the correct value is not{_SIMPLER}"
+                return Words.of("why_zero", label=self.labels.get(p, p))
         return None
 
     def _diagnose(
@@ -918,7 +917,7 @@ class _ExerciseGrader:
                     ctx.index, comp, ctx.own_signature, variation.rules, inputs
                 )
                 if expected is not None and accepts(rule, number, expected[index], self.k):
-                    found.append(Diagnosis(mistake, variation.detail))
+                    found.append(Diagnosis(mistake, variation.detail, variation.words))
                     break
         # A mistake this student has already made is the likelier explanation.
         found.sort(key=lambda d: -self.seen[d.id])
@@ -997,7 +996,8 @@ class _ExerciseGrader:
                 readings = formulas.read_formula(text, variables, functions, generic, aliases)
             except (formulas.FormulaError, lhs.LhsError) as exc:
                 at = exc.position + offset if isinstance(exc, formulas.FormulaError) else 0
-                results.append(self._unreadable(ptr, Invalid(exc.message, leaf.text, at)))
+                reason = exc.said(self.plan.language)
+                results.append(self._unreadable(ptr, Invalid(reason, leaf.text, at)))
                 continue
             if named is not None and named != comp.quantity:
                 asked = lhs.describe(comp.quantity or ())
@@ -1088,10 +1088,12 @@ class _ExerciseGrader:
                     continue
                 tried.append(alt)
                 if formulas.equivalent(expr, alt, variables, generic, timeout=DIAGNOSIS_TIMEOUT):
-                    detail = variation.detail
+                    said = variation.words
                     if mistake == "missing_path":
-                        detail = f"the term {formulas.formula_text(key - alt)} is missing"
-                    found.append(Diagnosis(mistake, detail))
+                        term = str(formulas.formula_text(key - alt))
+                        said = Words.of("diagnosis_term", term=term)
+                    detail = variation.detail if said is None else said.said("en")
+                    found.append(Diagnosis(mistake, detail, said))
                     break
         return found
 
@@ -1100,7 +1102,7 @@ def _explanations(
     diagnosis: Sequence[Diagnosis], label: str, ctx: MistakeContext, language: str = "en"
 ) -> list[str]:
     """The likely mistake first; other mistakes that reproduce the number as alternatives."""
-    words = [explain(d.id, d.detail, label, ctx, language) for d in diagnosis]
+    words = [explain(d.id, d.detail, label, ctx, language, d.words) for d in diagnosis]
     return [w if i == 0 else say(language, "fb_alternative", text=w) for i, w in enumerate(words)]
 
 

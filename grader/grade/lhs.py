@@ -44,14 +44,10 @@ def split_lhs(text: str) -> tuple[Quantity | None, str, int]:
     offset = len(left) + 1
     name = left.strip()
     if len(name) > MAX_LHS_CHARS:
-        raise LhsError("the part before '=' is too long for the name of a quantity", 0)
+        raise LhsError.said_as("reason_lhs_too_long")
     quantity = read_quantity(name)
     if quantity is None:
-        raise LhsError(
-            f"cannot read {name!r} before '=' as the name of a quantity "
-            "(write only the formula, or for example df/dx = …)",
-            0,
-        )
+        raise LhsError.said_as("reason_lhs_unknown", name=repr(name))
     return quantity, right, offset
 
 

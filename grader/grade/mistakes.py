@@ -24,7 +24,7 @@ from typing import Any
 from grader.core.engine import TRANSPOSE_KINDS, FractionOps, Ops, Rounding, Rules, TransposeKind
 from grader.core.intervals import Interval
 from grader.core.numbers import fmt_dec, fmt_frac
-from grader.core.wording import feedback_words
+from grader.core.wording import Words, feedback_words
 from grader.exercises.base import Computation, MistakeContext, Solution
 
 ARITHMETIC = "arithmetic"
@@ -35,24 +35,23 @@ MAX_SIMPLE_DENOMINATOR = 4  # "simple" learning rates: 1/2, 3/4, 2, 5 …
 MAX_SIMPLE_RATE = 10  # a simple rate nobody gave is still a rate someone might use
 MAX_RATE = 1000
 
-# A·B as the correct method writes it, done with one transpose wrong (see engine.product)
-_TRANSPOSED: dict[TransposeKind, str] = {
-    "left": "the left factor of the product with its transpose wrong (Aᵀ·B for A·B)",
-    "right": "the right factor of the product with its transpose wrong (A·Bᵀ for A·B)",
-    "both": "both factors of the product with their transposes wrong (Aᵀ·Bᵀ for A·B)",
-    "swapped": "the factors of the product in the wrong order (B·A for A·B)",
-    "result": "the product transposed ((A·B)ᵀ for A·B)",
+# A·B as the correct method writes it, done with one transpose wrong (see engine.product):
+# the words detail_transposed_<kind> (the report JSON's detail keeps the English)
+_TRANSPOSED: dict[TransposeKind, Words] = {
+    kind: Words.of(f"detail_transposed_{kind}") for kind in TRANSPOSE_KINDS
 }
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 @dataclass(frozen=True)
 class Variation:
-    """One way of doing a computation wrong: the mistake, its rules, and a detail text."""
+    """One way of doing a computation wrong: the mistake, its rules, and a detail text
+    (English, for the report JSON; ``words``: the same said in any language)."""
 
     mistake: str
     rules: Rules
     detail: str
+    words: Words | None = None
 
 
 def variations(
@@ -86,18 +85,22 @@ def variations(
     elif mistake == "wrong_observation":
         for j, row in enumerate(ctx.observations):
             values = ", ".join(fmt_frac(v) for v in row if isinstance(v, Fraction))
-            yield Variation(mistake, Rules(observation=j), f"observation {j + 1} ({values})")
+            said = Words.of("diagnosis_observation", number=j + 1, values=values)
+            yield Variation(mistake, Rules(observation=j), said.said("en"), said)
     elif mistake == "missing_path":
         for i in range(MAX_PATHS):
-            yield Variation(mistake, Rules(omit_term=i), f"path {i + 1} left out")
+            said = Words.of("diagnosis_path", number=i + 1)
+            yield Variation(mistake, Rules(omit_term=i), f"path {i + 1} left out", said)
     elif mistake == "transposed":
         for kind in TRANSPOSE_KINDS:
-            yield Variation(mistake, Rules(transpose=kind), _TRANSPOSED[kind])
+            said = _TRANSPOSED[kind]
+            yield Variation(mistake, Rules(transpose=kind), said.said("en"), said)
     elif mistake == "unnormalized_softmax":
         yield Variation(mistake, Rules(normalize=False), "exp(z) taken as the probabilities")
     elif mistake == "wrong_class":
         for j in range(ctx.classes):
-            yield Variation(mistake, Rules(target_class=j), f"class {j + 1}")
+            said = Words.of("diagnosis_class", number=j + 1)
+            yield Variation(mistake, Rules(target_class=j), f"class {j + 1}", said)
     elif mistake == "log_base_10":
         yield Variation(mistake, Rules(log_name="log10"), "log₁₀ taken instead of ln")
     elif mistake == "missing_bias_gradient":
@@ -225,7 +228,12 @@ def _factor_2_detail(ctx: MistakeContext) -> str:
 
 
 def explain(
-    mistake: str, detail: str, label: str, ctx: MistakeContext, language: str = "en"
+    mistake: str,
+    detail: str,
+    label: str,
+    ctx: MistakeContext,
+    language: str = "en",
+    words_of_detail: Words | None = None,
 ) -> str:
     """One or two sentences a student learns from: what the mistake is and the right way.
 
@@ -233,7 +241,8 @@ def explain(
     entry per language: a new diagnosis needs no code here); they may use ``{sym}`` (the
     field's symbol), ``{n}`` (its layer), ``{fp}`` (the activation's derivative), ``{c}``
     (the loss's factor), ``{rule}`` (the true derivative), ``{detail}``, and for the
-    learning rate ``{used}`` and ``{instead}``.
+    learning rate ``{used}`` and ``{instead}``.  ``words_of_detail`` is the detail said in
+    any language (else the parts of an English detail are recognised and said).
     """
     words = feedback_words(language)
     key = f"diagnosis_{mistake}"
@@ -249,7 +258,11 @@ def explain(
     # the parts of a detail (English in the report JSON's "detail") said in the language
     part = _DETAIL_PARTS.fullmatch(detail)
     what = (
-        words["diagnosis_observation"].format(number=part["observation"], values=part["values"])
+        words_of_detail.said(language)
+        if words_of_detail is not None
+        else words["diagnosis_observation"].format(
+            number=part["observation"], values=part["values"]
+        )
         if part and part["observation"]
         else words["diagnosis_path"].format(number=part["path"])
         if part and part["path"]

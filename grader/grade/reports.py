@@ -206,7 +206,7 @@ def report_markdown(
             fields, partial(_exercise_lines, ex, fields, language), (language, ex)
         )
     if report.problems and not file_problems:
-        lines += ["## About the file", ""]
+        lines += [f"## {md_text(say(language, 'about_the_file'))}", ""]
         lines += [f"- {md_text(p)}" for p in report.problems]
         lines.append("")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from grader.core.intervals import Interval
 from grader.core.numbers import decimal_places, fmt_frac, rounding_interval
+from grader.core.wording import Words
 from grader.course.assignment import ExerciseSpec, ToleranceSpec
 
 MAX_DIGITS_RULE = 30  # decimals / significant figures an instructor may ask for
@@ -180,17 +181,14 @@ def floor_log10(x: Fraction) -> int:
     return e
 
 
-def describe(rule: ToleranceSpec) -> str:
-    """An instructor's override in words, for feedback ("graded within ±1/100")."""
+def describe(rule: ToleranceSpec) -> Words:
+    """An instructor's override in words, for feedback ("graded within ±1/100"), said in
+    the report's language (``rule_<name>`` in templates/feedback.words.yaml)."""
     v = rule.value if rule.value is not None else Fraction(0)
-    if rule.rule == "exact":
-        return "exactly"
     if rule.rule == "absolute":
-        return f"within ±{fmt_frac(v)}"
+        return Words.of("rule_absolute", value=fmt_frac(v))
     if rule.rule == "relative":
-        return f"within {fmt_frac(v * 100)}% of the exact value"
-    if rule.rule == "decimals":
-        return f"to {v} decimals"
-    if rule.rule == "significant":
-        return f"to {v} significant figures"
-    return "up to the instructed rounding"
+        return Words.of("rule_relative", value=fmt_frac(v * 100))
+    if rule.rule in ("decimals", "significant"):
+        return Words.of(f"rule_{rule.rule}", value=str(v))
+    return Words.of("rule_exact" if rule.rule == "exact" else "rule_default")

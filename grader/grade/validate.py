@@ -23,7 +23,7 @@ from typing import Any
 
 from grader.core import numbers
 from grader.core.errors import UserError
-from grader.core.wording import say
+from grader.core.wording import Words, say
 from grader.course.assignment import valid_student_id
 from grader.course.jsonpos import line_at, locate, place
 from grader.course.submission import (
@@ -349,17 +349,17 @@ class _Checker:
             )
 
 
-def number_problem(text: str) -> tuple[str, int] | None:
-    """Why the grader cannot read ``text`` as a number (its parser's words) and where
-    (0-based), or None."""
+def number_problem(text: str) -> tuple[Words | str, int] | None:
+    """Why the grader cannot read ``text`` as a number (its parser's words, said in the
+    reader's language) and where (0-based), or None."""
     try:
         numbers.parse_number(text)
     except numbers.NumberError as exc:
-        return exc.message, exc.position
+        return exc.words or exc.message, exc.position
     return None
 
 
-def formula_problem(text: str) -> tuple[str, int] | None:
+def formula_problem(text: str) -> tuple[Words | str, int] | None:
     """Why the grader's formula parser cannot read ``text``, or None.  Without the
     assignment the exercise's variables are unknown: every name written is taken as a
     variable (a name followed by ``(`` as a function), so this checks the grammar; the
@@ -376,7 +376,7 @@ def formula_problem(text: str) -> tuple[str, int] | None:
             generic_functions=sorted(called & names),
         )
     except FormulaError as exc:
-        return exc.message, exc.position
+        return exc.words or exc.message, exc.position
     except Exception:  # noqa: BLE001 - a name the parser refuses as a variable: grading decides
         return None
     return None

@@ -8,7 +8,8 @@ a draft in the browser's local storage, and a download in the submission layout.
 
 No answer-key data can reach the page: :func:`render_answer_page` takes only
 :class:`FormExercise` s, which :func:`form_exercise` builds from an exercise's *parameters*
-(the student's given data) and its answer layout, never from a solution.
+(the student's given data, shown above the fields: :mod:`grader.make.given_data`) and its
+answer layout, never from a solution.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from grader.core import numbers
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.exercises import get_exercise
 from grader.exercises.base import Exercise, pointer
+from grader.make.given_data import GivenData, given_data
 
 FORMULA_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")  # formulas.DEFAULT_FUNCTIONS
 FORMULA_MAX_LENGTH = 2000  # formulas.MAX_LENGTH
@@ -77,6 +79,7 @@ class FormExercise:
     layout: Any  # the answer layout with nulls (the template's)
     sections: list[FormSection]
     vocabularies: dict[str, dict[str, Any]]  # name -> the formula tokenizer's name table
+    given: GivenData = GivenData()  # the student's given data, from the parameters
 
 
 @lru_cache(maxsize=4)
@@ -113,7 +116,8 @@ def form_exercise(
         sections = _softmax(layout, base, w)
     else:  # a new family: its fields in layout order, labelled by their pointers
         sections = [FormSection(title, _generic_fields(layout, base), [], [])]
-    return FormExercise(spec.id, title, points, layout, sections, {"v": vocab})
+    given = given_data(spec.type, params, w["given"])
+    return FormExercise(spec.id, title, points, layout, sections, {"v": vocab}, given)
 
 
 # The undefined functions a family's key formulas use (grading takes them from the key;
@@ -417,7 +421,7 @@ def render_answer_page(
         "fields": fields,
         "vocabularies": {f"{ex.id}:{k}": v for ex in exercises for k, v in ex.vocabularies.items()},
         "grammar": number_grammar(),
-        "words": {k: v for k, v in w.items() if k not in ("rules", "intro")},
+        "words": {k: v for k, v in w.items() if k not in ("rules", "intro", "given")},
     }
     rules = [r.replace("{id}", student_id) for r in w["rules"]]
     return (

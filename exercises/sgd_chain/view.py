@@ -16,16 +16,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grader.core.activations import REGISTRY
 from grader.core.engine import FractionOps, Rounding
 from grader.core.latex import Tex, cut_decimal, num
 from grader.core.numbers import fmt_dec, is_finite_decimal, tex_frac
 from grader.exercises.base import Solution
-
-if TYPE_CHECKING:
-    from grader.exercises.sgd_chain import SgdChainParams
+from grader.exercises.sgd_chain.params import SgdChainParams
 
 # How each activation is written in formulas (the registry's symbol), and its definition
 # with its derivative (written as a student computes it by hand: from the output for σ and tanh).

@@ -10,7 +10,8 @@ from typing import Any
 from grader.core.latex import Tex, cut_decimal
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, tex_frac
 from grader.exercises.base import Solution
-from grader.exercises.softmax_classifier import SoftmaxClassifierParams, step_fields
+from grader.exercises.softmax_classifier.fields import step_fields
+from grader.exercises.softmax_classifier.params import SoftmaxClassifierParams
 
 CUT_PLACES = 8  # decimals shown of a long value (the key JSON holds it exactly)
 _ACTIVATION_TEX = {
