@@ -20,10 +20,21 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, ClassVar, Literal
 
+import yaml
 from pydantic import BaseModel
 
 from grader.core.engine import Ops, Rounding, Rules
 from grader.core.errors import pointer_from_loc
+
+# A field label's words: its key in the ``labels:`` section of the family's words.yaml (en,
+# ru) and the arguments its text is formatted with, e.g. ("o_of_step", (("l", 1), ("n", 2))).
+LabelWords = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def label_words(key: str, **args: Any) -> LabelWords:
+    """The words of a label: ``label_words("o_of_step", l=1, n=2)``."""
+    return key, tuple(sorted(args.items()))
+
 
 # compute(values, ops, rules) -> one value per output pointer.  ``values`` maps the
 # pointers listed in ``inputs`` to numbers of the ops' number type.
@@ -66,6 +77,9 @@ class Computation:
     # A formula field: the quantity it asks for, as an optional left-hand side names it
     # (see grader.grade.lhs): ("partial", "f", "x") for ∂f/∂x, ("output",) for ŷ.
     quantity: tuple[str, ...] | None = None
+    # The label in the family's words (templates/<type>/words.yaml, ``labels:``), so that a
+    # report says it in the assignment's language; None: ``label`` in every language.
+    words: LabelWords | None = None
 
 
 @dataclass
@@ -132,10 +146,12 @@ class Exercise(abc.ABC):
         default, and then nothing is drawn): the search calls :meth:`sample` instead."""
         return None
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
         """A cheap first look that rejects only what :meth:`is_nice` would reject, before
-        :meth:`solve` does the costly part.  Default: accept."""
-        return True
+        :meth:`solve` does the costly part; an accepted candidate's :class:`Screened` may
+        carry the work done on the way, which the search hands to :meth:`solve`.
+        Default: accept."""
+        return ACCEPTED
 
     def reads_well(self, params: BaseModel) -> bool:
         """Version 2 of the variant search (see grader.course.variants) also asks this of a
@@ -150,12 +166,20 @@ class Exercise(abc.ABC):
     # ---------------------------------------------------------------- the solution
 
     @abc.abstractmethod
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         """The full worked solution; leaves live under ``/answers/<exercise_id>``.
 
         ``formulas=False``: without the formula leaves' sympy expressions in ``values``
         (grading needs them, sheets and keys only their texts; sympy's arithmetic is
-        most of the cost of a variant)."""
+        most of the cost of a variant).  ``screened``: what :meth:`screen` said of these
+        very parameters (its work is reused), or None."""
 
     @abc.abstractmethod
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
@@ -192,6 +216,18 @@ class Exercise(abc.ABC):
     def describe_text(self, params: BaseModel, solution: Solution) -> str:
         """A readable step-by-step key for the terminal (``grader solve``)."""
 
+    def field_label(self, computation: Computation, language: str) -> str:
+        """A computation's label in ``language``: its words from the ``labels:`` section of
+        the family's ``words.yaml``, else the label it carries."""
+        if computation.words is None:
+            return computation.label
+        key, args = computation.words
+        # the family's labels, read once per language (the family lives as long as the process)
+        tables: dict[str, dict[str, str]] = self.__dict__.setdefault("_label_tables", {})
+        if language not in tables:
+            tables[language] = label_table(self.template_folder(), language)
+        return tables[language][key].format(**dict(args))
+
     def template_folder(self) -> Traversable:
         """Where the family's ``sheet.tex.j2``, ``key.tex.j2`` and ``words.yaml`` live
         (default: ``templates/<type_name>/`` of this package)."""
@@ -203,28 +239,33 @@ class Exercise(abc.ABC):
         ``templates/<type>/{sheet,key}.tex.j2``)."""
 
 
+def label_table(folder: Traversable, language: str) -> dict[str, str]:
+    """The ``labels:`` section of a family's ``words.yaml`` in ``language``."""
+    words = yaml.safe_load(folder.joinpath("words.yaml").read_text("utf-8"))
+    return dict(words[language].get("labels", {}))
+
+
 def pointer(*parts: str | int) -> str:
     """A JSON Pointer (RFC 6901) from parts, escaping ``~`` and ``/``."""
     return pointer_from_loc(parts)
 
 
-class ScreenedWork:
-    """What an exercise's ``screen`` computed for the candidate it accepted last.
+@dataclass(frozen=True)
+class Screened:
+    """An exercise's ``screen`` verdict on one candidate, and the work it did on the way.
 
-    The variant search solves that very candidate next, and training it again is most of
-    what ``solve`` would repeat: the screen keeps its work here under the candidate's
-    values, and ``solve`` takes it (once) when its parameters have those values.
+    The variant search solves an accepted candidate next and hands this value to ``solve``
+    (``screened=``), so that what the screen computed (a training trace, say) is not
+    computed twice; it goes with the very parameters it was made from, never through a
+    module global.  Falsy when the candidate is refused.
     """
 
-    def __init__(self) -> None:
-        self._entry: tuple[Any, Any] | None = None
+    accepted: bool
+    work: Any = None
 
-    def keep(self, key: Any, work: Any) -> None:
-        self._entry = (key, work)
+    def __bool__(self) -> bool:
+        return self.accepted
 
-    def take(self, key: Any) -> Any | None:
-        entry, self._entry = self._entry, None
-        if entry is None:
-            return None
-        kept, work = entry
-        return work if kept is key or kept == key else None
+
+ACCEPTED = Screened(True)
+REFUSED = Screened(False)

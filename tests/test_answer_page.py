@@ -381,7 +381,7 @@ def test_the_given_function_reads_as_the_sheet_prints_it() -> None:
     """The chain rule's function on the page is the sheet's TeX in plain text; read by the
     grader it is the function of the graph (the oracle: the family's own plain printer)."""
     from grader.exercises import get_exercise
-    from grader.exercises.chain_rule import function_text
+    from grader.exercises.chain_rule.fields import function_text
     from grader.grade.formulas import parse_formula
     from grader.make.given_data import plain_math
 

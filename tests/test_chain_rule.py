@@ -21,7 +21,8 @@ from grader.course.assignment import Assignment
 from grader.course.keys import exact_text, map_leaves
 from grader.course.variants import make_variant, student_rng
 from grader.exercises.base import pointer
-from grader.exercises.chain_rule import EXERCISE, RANDOMIZED, ChainRuleParams
+from grader.exercises.chain_rule import EXERCISE
+from grader.exercises.chain_rule.params import RANDOMIZED, ChainRuleParams
 from grader.grade.formulas import parse_formula
 from grader.make.rendering import render, words
 from tests.helpers import assert_partials_compile

@@ -24,7 +24,7 @@ from grader.core.engine import Rounding
 from grader.exercises import EXERCISE_MODULES, get_exercise
 from grader.exercises.base import Exercise, MistakeContext, Solution
 from grader.make import rendering
-from tests import toy_family as toy_family_package
+from tests.toy_mistake import install_toy_family
 
 FAMILIES = sorted(EXERCISE_MODULES)
 SECRET = "contract-test-secret-8f3a9c2e71d4"
@@ -87,7 +87,7 @@ def _leaf_pointers(layout: Any, at: str) -> list[str]:
 
 @pytest.fixture
 def toy_family(monkeypatch: pytest.MonkeyPatch) -> Any:
-    yield toy_family_package.install(monkeypatch)
+    yield install_toy_family(monkeypatch)  # the family, and its mistake's record and words
     rendering._words.cache_clear()
 
 

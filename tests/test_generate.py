@@ -210,11 +210,11 @@ def whole_build(setup):
 def test_documents_typeset_in_parts_read_as_one_typeset_whole(
     require_tex, tex_build, whole_build, setup
 ):
-    """25 students: the sheets are typeset in parts on two cores, the keys whole."""
+    """25 students: the sheets and the keys are each typeset in two parts (two cores)."""
     from grader.make import pdf
 
     _, _, ids, _ = setup
-    assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [3, 1]
+    assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [2, 2]
     for kind in ("sheets", "keys"):
         for sid in ids:
             parts, whole = tex_build / kind / f"{sid}.pdf", whole_build / kind / f"{sid}.pdf"

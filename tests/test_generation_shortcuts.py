@@ -8,6 +8,7 @@ what the exercises ran before their texts were memoized)."""
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,13 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import grader.exercises.chain_rule as chain_rule
 from grader.core.engine import CORRECT, NumberGrowthError
 from grader.core.latex import Tex, cut_decimal, num
 from grader.core.models import RoundingSpec
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
 from grader.course.keys import _leaf_texts, approx_text, exact_text, map_leaves
 from grader.exercises import get_exercise
+from grader.exercises.chain_rule import EXERCISE as CHAIN_RULE
+from grader.exercises.chain_rule import fields as chain_rule
+from grader.exercises.chain_rule.params import _params as chain_rule_params
 from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _bmatrix, _KeyFormat, _Piece
 from grader.exercises.sgd_chain.view import (
     APPROX_PLACES,
@@ -243,7 +246,7 @@ def test_screen_is_is_nice(type_name: str, fixed: dict[str, Any]) -> None:
                 exercise.solve(params, "ex")
             continue
         nice = exercise.is_nice(params, exercise.solve(params, "ex"), fixed)
-        assert passed == nice
+        assert bool(passed) == nice
         verdicts.append(nice)
     assert len(verdicts) >= 30 and True in verdicts and False in verdicts
 
@@ -251,7 +254,7 @@ def test_screen_is_is_nice(type_name: str, fixed: dict[str, Any]) -> None:
 def test_chain_rule_numbers_are_the_computations_values() -> None:
     rng = random.Random(5)
     for _ in range(40):
-        params = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        params = chain_rule_params(CHAIN_RULE.sample(rng, {}))
         fields = chain_rule._Fields.of(params, "ex")
         every = chain_rule._evaluate(fields.computations())
         numeric = {ptr: v for ptr, v in every.items() if isinstance(v, F)}
@@ -263,7 +266,7 @@ def test_chain_rule_formulas_are_built_as_without_the_memo() -> None:
     same argument order) what building it afresh gives."""
     rng = random.Random(11)
     for _ in range(60):
-        p = chain_rule._params(chain_rule.EXERCISE.sample(rng, {}))
+        p = chain_rule_params(CHAIN_RULE.sample(rng, {}))
         exprs: dict[str, Any] = {v: sympy.Symbol(v) for v in p.variables}
         for n in p.nodes:
             exprs[n.name] = chain_rule._apply(n, [exprs[a] for a in n.args], chain_rule._rational)
@@ -378,3 +381,34 @@ def test_softmax_screen_refuses_only_what_is_nice_refuses(fixed: dict[str, Any])
     assert nice_count > 0
     if fixed.get("hidden") and fixed.get("activation", "relu") == "relu" and "init" not in fixed:
         assert screened >= 30  # the screen does its job: dead relu units seen before solving
+
+
+@pytest.mark.parametrize(
+    ("type_name", "fixed"),
+    [("sgd_chain", {}), ("mlp_matrix", {"hidden": [2, 2], "activation": "relu"})],
+)
+def test_the_screen_hands_its_training_to_solve_as_a_value(
+    type_name: str, fixed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the screen trained goes to ``solve`` with the verdict (``screened=``), never
+    through a module global: with the verdict, solve does not train again and gets the
+    answers of a fresh solve; without it, solve trains (nothing was left behind)."""
+    exercise = get_exercise(type_name)
+    rng = random.Random(type_name)
+    accepted = []
+    while len(accepted) < 5:
+        params = exercise.sample(rng, fixed)
+        verdict = exercise.screen(params, fixed)
+        if verdict:
+            accepted.append((params, verdict, exercise.solve(params, "ex").answers))
+    family = importlib.import_module(f"grader.exercises.{type_name}.exercise")
+
+    def train_again(*args: Any) -> Any:
+        raise AssertionError("solve trained what the screen had trained")
+
+    monkeypatch.setattr(family, "_train", train_again)
+    for params, verdict, answers in accepted:
+        assert verdict.work is not None
+        assert exercise.solve(params, "ex", screened=verdict).answers == answers
+        with pytest.raises(AssertionError, match="trained what the screen"):
+            exercise.solve(params, "ex")

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.exercises.chain_rule import EXERCISE, ChainRuleParams
+from grader.exercises.chain_rule import EXERCISE
+from grader.exercises.chain_rule.params import ChainRuleParams
 from tests.conftest import ROOT
 
 PT_PER_CM = 72.27 / 2.54

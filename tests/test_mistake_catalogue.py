@@ -40,10 +40,9 @@ from grader.grade.mistake_catalogue import (
 )
 from grader.grade.mistakes import explain
 from grader.grade.summary_html import FORMAT_PROBLEM
-from tests import toy_family
 from tests.conftest import ROOT
 from tests.helpers import nice_variants
-from tests.toy_family.mistakes import TOY_MISTAKE_ID
+from tests.toy_mistake import TOY_MISTAKE_ID, install_toy_family
 
 REPLAYED = {r.id for r in CATALOGUE.values() if r.vary is not None}
 VERDICTS = {r.id for r in CATALOGUE.values() if r.vary is None}
@@ -226,7 +225,7 @@ def _grade(assignment: Path, roster: Path, subs: Path, out: Path) -> dict[str, A
 def test_a_new_mistake_is_one_record_and_its_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    toy_family.install(monkeypatch)  # the family, its one record, the record's words
+    install_toy_family(monkeypatch)  # the family, its one record, the record's words
     assignment, roster = _toy_course(tmp_path, "en")
     build = tmp_path / "build"
     made = _run(

@@ -31,6 +31,7 @@ COURSE = ROOT / "grader" / "samples" / "course.yaml"
 SECRET = b"one-run-test-secret-5b1f0c2e9d"
 STUDENTS = [Student(id="s1", name="Иванов Иван"), Student(id="s2", name="Zoë Dupont")]
 MAX_DIFFERENT = 0.005  # of a page's pixels at 100 dpi
+SAME_DRAWING = 0.0005  # one drawing two ways: only the coordinates' rounding may differ
 FOOTER = {"en": r"Page (\d+) of (\d+)", "ru": r"Стр\. (\d+) из (\d+)"}
 
 PICTURE_A = "\\begin{tikzpicture}\\draw (0,0) -- (1,1);\\end{tikzpicture}"
@@ -164,3 +165,56 @@ def different(a: bytes, b: bytes) -> float:
     if len(a) != len(b):
         return 1.0
     return sum(x != y for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_a_tex_failure_leaves_no_pdf_behind(require_tex, tmp_path, monkeypatch) -> None:
+    """Students' PDFs go to disk as soon as their part is split; when another part's
+    TeX fails, the build has no PDF at all (the manifest says so)."""
+    from grader.make import pdf
+    from grader.make.build import generate_command
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ann Lee\ns2,Bo Chen\n", encoding="utf-8")
+    compile_one_really = pdf.compile_one
+
+    def keys_fail(job: TexJob, workdir: Path, engine: str) -> bytes:
+        if job.name == "keys":  # the sheets (typeset first: they cost more) are split by then
+            raise pdf.TexFailure("TeX failed on the keys (a test)")
+        return compile_one_really(job, workdir, engine)
+
+    monkeypatch.setattr(pdf, "compile_one", keys_fail)
+    monkeypatch.setenv("GRADER_SECRET", SECRET.decode())
+    out = tmp_path / "build"
+    assert generate_command(str(COURSE), str(roster), str(out), pdf=True, jobs=1) != 0
+    assert (out / "sheets" / "s1.tex").is_file()
+    assert not list(out.rglob("*.pdf"))
+
+
+def test_the_chain_rule_graph_drawn_by_pgf_looks_as_tikz_draws_it(require_tex, tmp_path) -> None:
+    """The sheet draws the chain-rule graph's ``\\draw`` and ``\\node`` lines with PGF's basic
+    layer (cheaper; its macros come first in the picture).  The same lines drawn by TikZ
+    with the template's styles (what a scaled graph still uses) give the same pages, as
+    images at 100 dpi."""
+    _require_tools()
+    engine = find_engine()
+    assert engine is not None
+    template = (ROOT / "templates" / "chain_rule" / "sheet.tex.j2").read_text("utf-8")
+    styles = re.search(r"\\begin\{tikzpicture\}\[.*?\n  \]\n", template, re.S)
+    assert styles is not None
+    macros = re.compile(r"\\begin\{tikzpicture\}\n% The graph's .*?\n\\def\\crcrlab[^\n]*\n", re.S)
+    assignment = course("en")
+    students = [Student(id=f"g{i}", name=f"Graph {i}") for i in range(1, 5)]
+    for index, student in enumerate(students, start=1):
+        fast = student_output(assignment, student, index, SECRET).files[f"sheets/{student.id}.tex"]
+        tikz, found = macros.subn(lambda _: styles.group(0), fast.decode("utf-8"))
+        assert found == 1
+        images = [
+            page_images(
+                compile_one(TexJob("sheets", tex, [student.id]), tmp_path / way, engine),
+                tmp_path / f"{way}-pages",
+            )
+            for way, tex in ((f"pgf{index}", fast.decode("utf-8")), (f"tikz{index}", tikz))
+        ]
+        assert len(images[0]) == len(images[1])
+        for number, (x, y) in enumerate(zip(*images, strict=True), start=1):
+            assert different(x, y) <= SAME_DRAWING, (student.id, number, different(x, y))

@@ -42,8 +42,14 @@ from tests import test_careful_ta as ta
 from tests import test_softmax_classifier as softmax
 from tests.helpers import CANONICAL_SGD
 
-# three Latin words in a row: an English phrase (symbols, numbers and formulas are not)
-ENGLISH = re.compile(r"[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}")
+# three Latin words in a row: an English phrase (symbols, numbers and formulas are not);
+# or one of the little words every English phrase has ("1 for h > 0, else 0")
+ENGLISH = re.compile(
+    r"[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}"
+    r"|\b(?:the|and|for|else|not|with|from|your|this|that|is|are|of|to|in|on|by|at|an|or"
+    r"|as|it|be|no|which|where|when|then|than|but|if|can|cannot|must|got|expected)\b",
+    re.IGNORECASE,
+)
 # identifiers a message may list: the functions a formula may use (the parser's
 # "expected …"), the keys a submission may have
 _IDENTIFIERS = [
@@ -105,6 +111,7 @@ CHECKED_PREFIXES = (
     "asks_",
     "detail_rounding",
     "diagnosis_",
+    "derivative_",
     "report_",
     "too_long",
     "json_constant",
@@ -196,6 +203,9 @@ def sgd(**params: Any) -> Variant:
 VARIANTS: dict[str, Callable[[], Variant]] = {
     "sgd_sigmoid_mse": lambda: sgd(),
     "sgd_tanh_half_mse": lambda: sgd(activation="tanh", loss="half_mse"),
+    "sgd_identity": lambda: sgd(activation="identity"),
+    "sgd_hard_sigmoid": lambda: sgd(activation="hard_sigmoid"),
+    "sgd_softsign": lambda: sgd(activation="softsign"),
     "mlp_relu_half_mse": lambda: ta.variant("mlp_matrix", ta.MLP),
     "chain": lambda: ta.variant("chain_rule", ta.GRAPH),
     "softmax": lambda: softmax.variant(softmax.FIXED),
@@ -402,6 +412,11 @@ class _Said(dict[str, str]):
     def __getitem__(self, key: str) -> str:
         self.seen.add(key)
         return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            self.seen.add(key)
+        return super().get(key, default)
 
 
 @pytest.fixture

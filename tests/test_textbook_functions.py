@@ -10,12 +10,9 @@ import pytest
 
 from grader.course.assignment import Assignment
 from grader.course.variants import make_variants
-from grader.exercises.chain_rule import (
-    ChainRuleParams,
-    NodeSpec,
-    function_text,
-    reads_like_a_textbook,
-)
+from grader.exercises.chain_rule.fields import function_text
+from grader.exercises.chain_rule.params import ChainRuleParams, NodeSpec
+from grader.exercises.chain_rule.search import reads_like_a_textbook
 
 SECRET = b"textbook-secret-5f2a9c1d"
 

@@ -26,7 +26,7 @@ from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import Rounding
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal
-from grader.exercises.base import Exercise, MistakeContext, Solution
+from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
 from grader.exercises.mlp_matrix.fields import (
     _field_kind,
     _flat,
@@ -47,7 +47,7 @@ from grader.exercises.mlp_matrix.params import (
     _params,
     formula_variables,
 )
-from grader.exercises.mlp_matrix.search import _SCREENED, _train_key, draw, is_nice, screen
+from grader.exercises.mlp_matrix.search import draw, is_nice, screen
 from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _latex_view
 
 # ------------------------------------------------------------ the exercise
@@ -77,11 +77,18 @@ class MlpMatrix(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         p = _params(params)
         ops = _ops(p)
         graph = _graph(p, exercise_id)
-        trace = _SCREENED.take(_train_key(p)) or _train(p, ops)
+        trace = screened.work if screened and screened.work is not None else _train(p, ops)
         step = trace.steps[0]
         matrices: dict[str, Matrix] = {}
         for l in range(1, graph.layers + 1):
@@ -129,7 +136,7 @@ class MlpMatrix(Exercise):
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return is_nice(params, solution, fixed)
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
         return screen(params, fixed)
 
     # ------------------------------------------------------------ formats

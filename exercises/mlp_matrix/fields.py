@@ -15,7 +15,7 @@ from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import FractionOps, Layer, Ops, Rules
 from grader.core.numbers import MAX_DIGITS
-from grader.exercises.base import Computation, MistakeId, pointer
+from grader.exercises.base import Computation, MistakeId, label_words, pointer
 from grader.exercises.mlp_matrix.formula_text import Factor, yhat_formula
 from grader.exercises.mlp_matrix.params import (
     FORMULA_FUNCTION,
@@ -225,6 +225,7 @@ class _Graph:
                 self.formula,
                 kind="formula",
                 quantity=("output",),
+                words=label_words("yhat_formula"),
             )
         ]
         for l in range(1, big_l + 1):
@@ -236,6 +237,7 @@ class _Graph:
                     self.o_prev_ptrs(l),
                     partial(self.pre_activation, layer=l),
                     ("transposed",),
+                    words=label_words("h", l=l, prev=prev),
                 )
             )
             out.append(
@@ -244,9 +246,18 @@ class _Graph:
                     self.ptrs("O", l),
                     self.ptrs("h", l),
                     partial(self.output, layer=l),
+                    words=label_words("O", l=l),
                 )
             )
-        out.append(Computation("loss L", (self.at("loss"),), self.ptrs("O", big_l), self.loss))
+        out.append(
+            Computation(
+                "loss L",
+                (self.at("loss"),),
+                self.ptrs("O", big_l),
+                self.loss,
+                words=label_words("loss"),
+            )
+        )
         for l in range(big_l, 0, -1):
             if l == big_l:
                 out.append(
@@ -256,6 +267,7 @@ class _Graph:
                         (*self.ptrs("O", l), *self.ptrs("h", l)),
                         self.output_delta,
                         ("sign_flip", "missing_factor_2", *self.derivative_mistakes()),
+                        words=label_words("delta_out", l=l),
                     )
                 )
             else:
@@ -266,6 +278,7 @@ class _Graph:
                         (*self.ptrs("delta", l + 1), *self.ptrs("h", l), *self.ptrs("O", l)),
                         partial(self.hidden_delta, layer=l),
                         (*self.derivative_mistakes(), "transposed"),
+                        words=label_words("delta_hidden", l=l, next=l + 1),
                     )
                 )
             prev = "X" if l == 1 else f"O{l - 1}"
@@ -276,6 +289,7 @@ class _Graph:
                     (*self.o_prev_ptrs(l), *self.ptrs("delta", l)),
                     partial(self.gradient, layer=l),
                     ("transposed",),
+                    words=label_words("grad_W", l=l, prev=prev),
                 )
             )
         for l in range(1, big_l + 1):
@@ -286,6 +300,7 @@ class _Graph:
                     self.ptrs("grad_W", l),
                     partial(self.new_weights, layer=l),
                     ("learning_rate", "gradient_ascent"),
+                    words=label_words("W_new", l=l),
                 )
             )
         return out

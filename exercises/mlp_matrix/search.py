@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
-from grader.exercises.base import ScreenedWork, Solution
+from grader.exercises.base import REFUSED, Screened, Solution
 from grader.exercises.mlp_matrix.fields import _flat, _layers, _ops, _train
 from grader.exercises.mlp_matrix.params import Matrix, MlpMatrixParams, _is_matrix, _params
 
@@ -58,7 +58,7 @@ def is_nice(params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> 
     return not _unfit(p, fixed, step.h, step.grad_w, numbers)
 
 
-def screen(params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+def screen(params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
     """The variant search's cheap first look: False only where :meth:`is_nice` would
     reject the solved variant (or :meth:`solve` would raise), so the search skips the
     ŷ formula (sympy) and the answer fields of the nine candidates in ten it drops.
@@ -76,13 +76,12 @@ def screen(params: BaseModel, fixed: Mapping[str, Any]) -> bool:
         h = engine.pre_activation(ops, o, layer.w, layer.b)
         o = engine.activate(ops, layer.activation, h)
         if _unfit(p, fixed, [h], None, [*_flat(h), *_flat(o)]):
-            return False
+            return REFUSED
     trace = _train(p, ops)
     step = trace.steps[0]
     if _unfit(p, fixed, step.h, step.grad_w, _answer_numbers(step)):
-        return False
-    _SCREENED.keep(_train_key(p), trace)  # solve's next call needs it
-    return True
+        return REFUSED
+    return Screened(True, trace)  # solve reuses the training
 
 
 # ------------------------------------------------------------ variant search
@@ -104,28 +103,6 @@ _TARGETS: dict[str, tuple[Fraction, ...]] = {
     "tanh": (Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(1)),
     "softsign": (Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(1)),
 }
-
-
-_SCREENED = ScreenedWork()  # the training of the candidate the screen accepted last
-
-
-def _train_key(p: MlpMatrixParams) -> tuple[Any, ...]:
-    """Everything :func:`_train` depends on, as a value (the screen may have seen the
-    candidate before validation: another object with the same values)."""
-    return (
-        _nested_tuple(p.x),
-        _nested_tuple(p.y),
-        _nested_tuple(p.layer_weights()),
-        p.learning_rate,
-        p.loss,
-        p.activation,
-        p.rounding.mode,
-        p.rounding.decimals,
-    )
-
-
-def _nested_tuple(rows: Any) -> Any:
-    return tuple(_nested_tuple(r) for r in rows) if isinstance(rows, list | tuple) else rows
 
 
 def _answer_numbers(step: engine.StepTrace) -> list[Any]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from grader.core.engine import Rounding
 from grader.core.numbers import fmt_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Solution
+from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
 from grader.exercises.sgd_chain.fields import (
     _computations,
     _pointer,
@@ -27,7 +27,7 @@ from grader.exercises.sgd_chain.fields import (
 )
 from grader.exercises.sgd_chain.oracle import check_independently
 from grader.exercises.sgd_chain.params import RANDOMIZED, SgdChainParams, _params
-from grader.exercises.sgd_chain.search import _SCREENED, is_nice, sample, screen
+from grader.exercises.sgd_chain.search import is_nice, sample, screen
 
 
 class SgdChain(Exercise):
@@ -53,10 +53,17 @@ class SgdChain(Exercise):
 
     # ------------------------------------------------------------ solving
 
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         # (no formula leaves: ``formulas`` changes nothing)
         p = _params(params)
-        trace = _SCREENED.take(p) or _train(p)
+        trace = screened.work if screened and screened.work is not None else _train(p)
         steps_answers = []
         values: dict[str, Any] = {}
         for s, st in enumerate(trace.steps):
@@ -87,7 +94,7 @@ class SgdChain(Exercise):
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return is_nice(params, solution, fixed)
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
         return screen(params, fixed)
 
     # ------------------------------------------------------------ formats

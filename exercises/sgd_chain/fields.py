@@ -14,7 +14,7 @@ from typing import Any
 from grader.core import engine
 from grader.core.engine import FractionOps, Layer, Ops, Rules
 from grader.core.numbers import MAX_DIGITS
-from grader.exercises.base import Computation, pointer
+from grader.exercises.base import Computation, label_words, pointer
 from grader.exercises.sgd_chain.params import SgdChainParams
 
 # Answer pointers are built for every field of every candidate variant: memoized (the
@@ -166,6 +166,7 @@ class _StepGraph:
                 self.x,
                 ("wrong_observation",),
                 given=True,
+                words=label_words("x_of_step", n=n),
             ),
         ]
         for layer in range(d):
@@ -175,6 +176,7 @@ class _StepGraph:
                     (self.at("forward", layer + 1),),
                     (self.at("forward", layer), *self.w_inputs(layer)),
                     partial(self.output, layer=layer),
+                    words=label_words("o_of_step", l=layer + 1, n=n),
                 )
             )
         out.append(
@@ -190,6 +192,7 @@ class _StepGraph:
                     "wrong_activation_derivative",
                     "wrong_observation",
                 ),
+                words=label_words("delta_of_step", l=d, n=n),
             )
         )
         for layer in range(d - 2, -1, -1):
@@ -206,6 +209,7 @@ class _StepGraph:
                     ),
                     partial(self.hidden_delta, layer=layer),
                     ("missing_activation_derivative", "wrong_activation_derivative"),
+                    words=label_words("delta_of_step", l=layer + 1, n=n),
                 )
             )
         for layer in range(d):
@@ -215,6 +219,7 @@ class _StepGraph:
                     (self.at("gradient", 0, layer),),
                     (self.at("deltas", layer),),
                     partial(self.bias_grad, layer=layer),
+                    words=label_words("grad_b_of_step", l=layer + 1, n=n),
                 )
             )
             out.append(
@@ -223,6 +228,7 @@ class _StepGraph:
                     (self.at("gradient", 1, layer),),
                     (self.at("deltas", layer), self.at("forward", layer)),
                     partial(self.weight_grad, layer=layer),
+                    words=label_words("grad_w_of_step", l=layer + 1, n=n),
                 )
             )
         for layer in range(d):
@@ -235,6 +241,7 @@ class _StepGraph:
                         (self.at("gradient", r, layer), *((prev,) if prev else ())),
                         partial(self.new_weight, r=r, layer=layer),
                         ("learning_rate", "gradient_ascent"),
+                        words=label_words(f"new_{name}_after_step", l=layer + 1, n=n),
                     )
                 )
         return out

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core import engine
-from grader.exercises.base import ScreenedWork, Solution
+from grader.exercises.base import REFUSED, Screened, Solution
 from grader.exercises.sgd_chain.fields import _flat, _step_answers, _train
 from grader.exercises.sgd_chain.params import SgdChainParams, _params
 
@@ -62,7 +62,7 @@ def is_nice(params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> 
     return not _unfit(_params(params), fixed, solution.trace, solution.values.values())
 
 
-def screen(params: BaseModel, fixed: Mapping[str, Any]) -> bool:
+def screen(params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
     """The variant search's first look: :meth:`is_nice`'s verdict from the training
     trace alone (a third of the candidates are rejected), before :meth:`solve` makes
     the answer fields; :meth:`solve` reuses the trace of an accepted candidate."""
@@ -75,12 +75,8 @@ def screen(params: BaseModel, fixed: Mapping[str, Any]) -> bool:
         for v in _flat(answers)
     ]
     if _unfit(p, fixed, trace, numbers):
-        return False
-    _SCREENED.keep(p, trace)  # solve's next call needs it
-    return True
-
-
-_SCREENED = ScreenedWork()  # the training of the candidate the screen accepted last
+        return REFUSED
+    return Screened(True, trace)  # solve reuses the training
 
 
 def _unfit(

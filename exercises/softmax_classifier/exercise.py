@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from grader.core.engine import Rounding
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Solution
+from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
 from grader.exercises.softmax_classifier.fields import (
     _computations,
     _key_values,
@@ -63,7 +63,14 @@ class SoftmaxClassifier(Exercise):
             classes=p.classes,
         )
 
-    def solve(self, params: BaseModel, exercise_id: str, *, formulas: bool = True) -> Solution:
+    def solve(
+        self,
+        params: BaseModel,
+        exercise_id: str,
+        *,
+        formulas: bool = True,
+        screened: Screened | None = None,
+    ) -> Solution:
         p = _params(params)
         computations = _computations(p, exercise_id)
         values = _key_values(p, computations)
@@ -94,8 +101,8 @@ class SoftmaxClassifier(Exercise):
     def sample(self, rng: random.Random, fixed: Mapping[str, Any]) -> BaseModel:
         return sample(rng, fixed)
 
-    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> bool:
-        return screen(params, fixed)
+    def screen(self, params: BaseModel, fixed: Mapping[str, Any]) -> Screened:
+        return Screened(screen(params, fixed))  # nothing computed for solve to reuse
 
     def is_nice(self, params: BaseModel, solution: Solution, fixed: Mapping[str, Any]) -> bool:
         return is_nice(params, solution, fixed)

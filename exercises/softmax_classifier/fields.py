@@ -14,7 +14,7 @@ from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import CORRECT, FractionOps, Ops, Rules, decimal_digits
 from grader.core.numbers import MAX_DIGITS
-from grader.exercises.base import Computation, MistakeId, pointer
+from grader.exercises.base import Computation, MistakeId, label_words, pointer
 from grader.exercises.softmax_classifier.params import Matrix, SoftmaxClassifierParams
 
 _pointer = functools.lru_cache(maxsize=1 << 16, typed=True)(pointer)
@@ -221,6 +221,9 @@ class _StepGraph:
                     partial(self.pre_activation, layer=l),
                     # (engine.product tries a transpose only where its shape fits)
                     ("transposed", "wrong_observation") if l == 1 else ("transposed",),
+                    words=label_words("z_of_step", n=n)
+                    if l == big_l
+                    else label_words("h_of_step", l=l, n=n),
                 )
             )
             if l < big_l:
@@ -230,6 +233,7 @@ class _StepGraph:
                         self.ptrs(f"o{l}"),
                         self.ptrs(f"h{l}"),
                         partial(self.output, layer=l),
+                        words=label_words("o_of_step", l=l, n=n),
                     )
                 )
         out += [
@@ -239,6 +243,7 @@ class _StepGraph:
                 self.ptrs("logits"),
                 self.probabilities,
                 ("unnormalized_softmax",),
+                words=label_words("p_of_step", n=n),
             ),
             Computation(
                 f"L of step {n}",
@@ -246,6 +251,7 @@ class _StepGraph:
                 self.ptrs("probabilities"),
                 self.loss,
                 ("log_base_10", "wrong_class", "wrong_observation"),
+                words=label_words("loss_of_step", n=n),
             ),
             Computation(
                 f"δ of step {n}",
@@ -253,6 +259,7 @@ class _StepGraph:
                 self.ptrs("probabilities"),
                 self.delta_out,
                 ("sign_flip", "wrong_class", "wrong_observation"),
+                words=label_words("delta_out_of_step", n=n),
             ),
         ]
         for l in range(big_l - 1, 0, -1):
@@ -268,6 +275,7 @@ class _StepGraph:
                     ),
                     partial(self.hidden_delta, layer=l),
                     (*derivative, "transposed"),
+                    words=label_words("delta_of_step", l=l, n=n),
                 )
             )
         for l in range(1, big_l + 1):
@@ -282,6 +290,7 @@ class _StepGraph:
                     (*self.o_prev_ptrs(l), *delta),
                     partial(self.weight_grad, layer=l),
                     mistakes,
+                    words=label_words("grad_W_of_step", l=l, n=n),
                 )
             )
             out.append(
@@ -291,6 +300,7 @@ class _StepGraph:
                     delta,
                     partial(self.bias_grad, layer=l),
                     ("missing_bias_gradient",),
+                    words=label_words("grad_b_of_step", l=l, n=n),
                 )
             )
         for l in range(1, big_l + 1):
@@ -301,6 +311,7 @@ class _StepGraph:
                     (*self.ptrs(f"grad_W{l}"), *self.before(f"W{l}")),
                     partial(self.new_weights, layer=l),
                     ("learning_rate", "gradient_ascent"),
+                    words=label_words("W_after_step", l=l, n=n),
                 )
             )
             out.append(
@@ -310,6 +321,7 @@ class _StepGraph:
                     (*self.ptrs(f"grad_b{l}"), *self.before(f"b{l}")),
                     partial(self.new_biases, layer=l),
                     ("learning_rate", "gradient_ascent", "missing_bias_gradient"),
+                    words=label_words("b_after_step", l=l, n=n),
                 )
             )
         return out

@@ -22,7 +22,7 @@ from grader.core.memo import IdentityMemo
 from grader.course.assignment import Assignment, ExerciseSpec, VariantSearch, fixed_params
 from grader.course.secret import secret_from_env
 from grader.exercises import get_exercise
-from grader.exercises.base import Exercise, Solution
+from grader.exercises.base import Exercise, Screened, Solution
 
 # Only `grader demo` uses this, and says so: never use it for a real course.
 DEMO_SECRET = b"DEMO-SECRET-not-for-real-courses"
@@ -152,11 +152,11 @@ def make_variant(
             if candidate is None:
                 refused.count("screen")
                 continue
-            if version >= 2 and not exercise.reads_well(candidate):
+            params, screened = candidate
+            if version >= 2 and not exercise.reads_well(params):
                 refused.count("reads_well")
                 continue
-            params = candidate
-            solution = exercise.solve(params, spec.id, formulas=formulas)
+            solution = exercise.solve(params, spec.id, formulas=formulas, screened=screened)
         except ValidationError as exc:
             refused.count("invalid", _first_validation_message(exc))
             continue
@@ -225,9 +225,12 @@ def _search_advice(spec: ExerciseSpec) -> str:
     return "choose friendlier ranges or sizes for this exercise"
 
 
-def _candidate(exercise: Exercise, rng: random.Random, fixed: dict[str, Any]) -> BaseModel | None:
-    """The next candidate's validated parameters, or None when the exercise's ``screen``
-    (a cheap first look that rejects only what ``is_nice`` would) rejects them.
+def _candidate(
+    exercise: Exercise, rng: random.Random, fixed: dict[str, Any]
+) -> tuple[BaseModel, Screened] | None:
+    """The next candidate's validated parameters with the screen's verdict on them (the
+    work ``solve`` may reuse), or None when the exercise's ``screen`` (a cheap first look
+    that rejects only what ``is_nice`` would) rejects them.
 
     An exercise with ``draw`` (the values ``sample`` validates) is screened before
     validation, which costs more than the screen itself, for nine candidates in ten
@@ -239,19 +242,25 @@ def _candidate(exercise: Exercise, rng: random.Random, fixed: dict[str, Any]) ->
     values = exercise.draw(rng, fixed)
     if values is None:  # the family draws only by sampling
         params = exercise.sample(rng, fixed)
-        return params if exercise.screen(params, fixed) else None
-    screen = exercise.screen
+        return _screened(exercise, params, fixed)
     drawn = _construct(exercise.Params, values)
     try:
-        passed = screen(drawn, fixed)
+        passed: Screened | None = exercise.screen(drawn, fixed)
     except Exception:  # malformed values (validation will say how), or the screen's own error
         passed = None
-    if passed is False:
+    if passed is not None and not passed:
         return None
     params = exercise.Params.model_validate(values)
     if passed is None or params.__dict__ != drawn.__dict__:
-        return params if screen(params, fixed) else None
-    return params
+        return _screened(exercise, params, fixed)
+    return params, passed  # the same values: the screen's work holds for them
+
+
+def _screened(
+    exercise: Exercise, params: BaseModel, fixed: dict[str, Any]
+) -> tuple[BaseModel, Screened] | None:
+    verdict = exercise.screen(params, fixed)
+    return (params, verdict) if verdict else None
 
 
 def _construct(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:

@@ -43,7 +43,7 @@ from grader.core.wording import Words, say
 from grader.course.assignment import Assignment, Student, ToleranceSpec
 from grader.course.submission import Answers, Given, Invalid, read_answers, shown
 from grader.course.variants import Variant
-from grader.exercises.base import Computation, MistakeContext, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Solution
 from grader.grade.mistake_catalogue import (
     ARITHMETIC,
     NO_MISTAKE_FOR_FORMULA,
@@ -201,7 +201,8 @@ class VariantPlan:
         self.credit = Fraction(self.spec.carried_forward_credit)
         self.rounding_credit = Fraction(self.spec.rounding_credit)
         self.points = {"correct": self.per_leaf, "carried_forward": self.per_leaf * self.credit}
-        self.labels = {p: _field_label(c, p) for c in self.sol.computations for p in c.outputs}
+        family, comps = variant.family, self.sol.computations
+        self.labels = {p: _field_label(c, p, family, language) for c in comps for p in c.outputs}
         self._rules: dict[str, ToleranceSpec] = {}
         self._words: dict[str, str] = {}
         self._key_texts: dict[str, str | None] = {}
@@ -774,7 +775,8 @@ class _ExerciseGrader:
         diagnosis = self._rounding(ptr, number, own) or self._diagnose(ctx, i, number, rule)
         if diagnosis:
             self.explained.add(ptr)
-            repeated = self._repeated(ctx.index, ctx.comp.label, diagnosis[0].id)
+            label = self.plan.variant.family.field_label(ctx.comp, self.plan.language)
+            repeated = self._repeated(ctx.index, label, diagnosis[0].id)
             if repeated is not None:
                 return self._result(
                     ptr,
@@ -1109,13 +1111,17 @@ def formula_names(expr: Any, variant: Variant) -> tuple[tuple[str, ...], tuple[s
     return tuple(sorted(names)), tuple(sorted(generic))
 
 
-def _field_label(comp: Computation, ptr: str) -> str:
-    """The computation's label, plus the entry for a computation with several outputs."""
+def _field_label(comp: Computation, ptr: str, family: Exercise, language: str) -> str:
+    """The computation's label in the report's language, plus the entry for a computation
+    with several outputs."""
+    label = family.field_label(comp, language)
+    if not label:  # a family that names no label: the answer's path
+        return ptr
     if len(comp.outputs) == 1:
-        return comp.label
+        return label
     split = [p.split("/") for p in comp.outputs]
     common = 0
     while all(len(s) > common and s[common] == split[0][common] for s in split):
         common += 1
     entry = "".join(f"[{x}]" for x in ptr.split("/")[common:])
-    return f"{comp.label} {entry}"
+    return f"{label} {entry}"

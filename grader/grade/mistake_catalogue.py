@@ -21,7 +21,7 @@ one list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -149,14 +149,6 @@ def _one(rules: Rules, detail: Callable[[MistakeContext], Detail] | Detail) -> V
 # ---------------------------------------------------------------- what sentences may say
 
 _FPRIME = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′"}
-_TRUE_DERIVATIVE = {
-    "sigmoid": "σ′(h) = o(1 − o)",
-    "tanh": "tanh′(h) = 1 − o²",
-    "relu": "relu′(h) = 1 for h > 0, else 0",
-    "identity": "f′(h) = 1",
-    "hard_sigmoid": "f′(h) = 1/4 for −2 < h < 2, else 0",
-    "softsign": "f′(h) = 1/(1 + |h|)²",
-}
 
 
 def fprime(ctx: MistakeContext) -> str:
@@ -164,13 +156,14 @@ def fprime(ctx: MistakeContext) -> str:
     return _FPRIME.get(ctx.activation or "", "f′")
 
 
-def context_args(ctx: MistakeContext) -> dict[str, str]:
+def context_args(ctx: MistakeContext, words: Mapping[str, str]) -> dict[str, str]:
     """What every sentence may use about the variant: ``{fp}`` (the activation's
-    derivative), ``{c}`` (the loss's factor), ``{rule}`` (the true derivative)."""
+    derivative), ``{c}`` (the loss's factor), ``{rule}`` (the true derivative, from
+    ``words``: "1 for h > 0, else 0" is said in the language too)."""
     return {
         "fp": fprime(ctx),
         "c": "" if ctx.loss == "half_mse" else "2",
-        "rule": _TRUE_DERIVATIVE.get(ctx.activation or "", "f′(h)"),
+        "rule": words.get(f"derivative_{ctx.activation}", "f′(h)"),
     }
 
 

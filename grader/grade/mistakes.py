@@ -67,14 +67,14 @@ def explain(diagnosis: Diagnosis, label: str, ctx: MistakeContext, language: str
     and the diagnosis's own arguments.  A mistake without a sentence is said by its detail.
     """
     said = diagnosis.said
-    words = wording.feedback_words(language)
+    words = wording.feedback_words(language)  # looked up here: a test may add a sentence
     key = said.sentence or f"diagnosis_{diagnosis.id}"
     if key not in words:
         return diagnosis.detail
     args: dict[str, Any] = {
         "sym": symbol(label),
         "n": _layer(label),
-        **context_args(ctx),
+        **context_args(ctx, words),
         "detail": said.text if said.words is None else said.words.said(language),
     }
     for name, value in said.args:

@@ -364,9 +364,9 @@ def _build(
             _flush(root, pending, folders, digests)
             if engine is not None:
                 task = progress.add_task("Typesetting sheets and keys", total=None)
-                pdfs, tex_error = _typeset(assignment, students, bodies, root, engine)
+                pdf_digests, tex_error = _typeset(assignment, students, bodies, root, engine)
                 progress.remove_task(task)
-                digests.update((rel, sha256(data)) for rel, data in pdfs.items())
+                digests.update(pdf_digests)
             manifest = make_manifest(
                 assignment_id=assignment.id,
                 assignment_sha256=assignment_digest(Path(assignment_path).read_bytes()),
@@ -400,9 +400,10 @@ def _typeset(
     bodies: dict[Kind, list[str]],
     staging: Path,
     engine: str,
-) -> tuple[dict[str, bytes], str | None]:
+) -> tuple[dict[str, str], str | None]:
     """Both class documents through TeX at once, the PDFs written into ``staging``:
-    (every PDF by its build path, None) or ({}, the error) when TeX failed."""
+    (every PDF's sha256 by its build path, None) or ({}, the error) when TeX failed (no
+    PDF left behind)."""
     from grader.make.pdf import ClassDocument, TexFailure, typeset
 
     ids = [s.id for s in students]
@@ -410,21 +411,29 @@ def _typeset(
         ClassDocument(folder, class_head(assignment, kind), bodies[kind], ids)
         for kind, folder in KINDS
     ]
+    pdfs: dict[str, bytes] = {}  # the class PDFs, then every PDF's sha256
+    digests: dict[str, str] = {}
+
+    def write(folder: str, sid: str, data: bytes) -> None:
+        # each student's PDF goes to disk as soon as it is split (a thread of typeset)
+        (staging / folder / f"{sid}.pdf").write_bytes(data)
+        digests[f"{folder}/{sid}.pdf"] = sha256(data)
+
     try:
-        results = typeset(documents, staging / ".tex", engine)
+        results = typeset(documents, staging / ".tex", engine, sink=write)
     except TexFailure as exc:
+        for rel in digests:  # the students of the parts that were typeset
+            (staging / rel).unlink(missing_ok=True)
         if exc.log:  # kept beside the build for whoever debugs it (not part of the build)
             (staging / "tex-error.log").write_text(exc.log, encoding="utf-8")
         return {}, exc.line()
     finally:
         shutil.rmtree(staging / ".tex", ignore_errors=True)
-    pdfs: dict[str, bytes] = {}
     for folder, result in results.items():
         pdfs[f"{folder}/all.pdf"] = result.all_pdf
-        for sid, data in result.per_student.items():
-            pdfs[f"{folder}/{sid}.pdf"] = data
     _write(staging, pdfs)
-    return pdfs, None
+    digests.update((rel, sha256(data)) for rel, data in pdfs.items())
+    return digests, None
 
 
 def _summary(out: Path, count: int, *, with_pdf: bool, seconds: float) -> None:

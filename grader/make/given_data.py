@@ -85,7 +85,7 @@ def _activation(name: str, w: dict[str, Any]) -> GivenLine:
 
 
 def _chain_rule(p: Any, w: dict[str, Any]) -> GivenData:
-    from grader.exercises.chain_rule import function_text
+    from grader.exercises.chain_rule.fields import function_text
 
     variables = ", ".join(p.variables)
     function = plain_math(function_text(p, tex=True))

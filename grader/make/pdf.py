@@ -67,10 +67,11 @@ class TexJob:
 
 
 # What typesetting a student's part costs, for sharing the work out between the cores:
-# its length, plus this many characters per TikZ picture (measured here: a sheet with
-# four drawings takes 2.75 times as long as a key of the same length without any).
-TIKZ_COST = 10_000
-MIN_PART = 8  # students: a part also pays for the preamble (0.35 s a run)
+# its length, plus this many characters per TikZ picture TeX draws (measured here, one
+# run, the drawing students share drawn once: a sample-course sheet, as long as its key,
+# takes 1.47 times as long: 63 ms against 43 ms, bench_pdf.py's breakdown).
+TIKZ_COST = 6_000
+MIN_PART = 8  # students: a part also pays for the preamble (0.27 s a run)
 PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
 
 
@@ -309,14 +310,21 @@ def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
     return parts
 
 
+# Where a student's PDF goes as soon as it is split (the document's name, the student's
+# id, the PDF): a build writes it to disk, so memory does not grow with the class.
+Sink = Callable[[str, str, bytes], None]
+
+
 def typeset(
-    documents: Sequence[ClassDocument], workroot: Path, engine: str
+    documents: Sequence[ClassDocument], workroot: Path, engine: str, sink: Sink | None = None
 ) -> dict[str, TexResult]:
     """Typeset the class documents on every core (see :func:`plan_parts`), then split each
     PDF into the students' own; a document typeset in parts gets its class PDF by joining
     the parts' PDFs (bookmarks kept).
 
-    A part's PDF is split as soon as its TeX is done, while other parts' TeX still runs.
+    A part's PDF is split as soon as its TeX is done, while other parts' TeX still runs;
+    with a ``sink``, each student's PDF is handed to it then (from the thread that split
+    it) and not kept: the results' ``per_student`` stay empty.
     A failing part raises :class:`TexFailure`; the others are still waited for, and a TeX
     failure is reported before a failed split.
     """
@@ -326,7 +334,9 @@ def typeset(
     by_cost = sorted(range(len(jobs)), key=lambda i: -tex_cost(jobs[i].tex))  # longest first
     with ThreadPoolExecutor(max_workers=min(len(jobs), workers)) as pool:
         futures = {
-            i: pool.submit(_typeset_one, jobs[i], workroot / f"tex-{jobs[i].name}-{i}", engine)
+            i: pool.submit(
+                _typeset_one, jobs[i], workroot / f"tex-{jobs[i].name}-{i}", engine, sink
+            )
             for i in by_cost
         }
         # in class order: the first TeX failure is the one reported (the pool still waits
@@ -343,7 +353,8 @@ def typeset(
             if isinstance(parts, BaseException):
                 raise TexFailure(f"could not split the typeset {job.name}: {parts}") from None
             pdfs.append(pdf)
-            per_student.update(zip(job.student_ids, parts, strict=True))
+            if sink is None:
+                per_student.update(zip(job.student_ids, parts, strict=True))
         results[document.name] = TexResult(all_pdf=join_pdfs(pdfs), per_student=per_student)
     return results
 
@@ -384,12 +395,19 @@ def join_pdfs(pdfs: Sequence[bytes]) -> bytes:
 
 
 def _typeset_one(
-    job: TexJob, workdir: Path, engine: str
+    job: TexJob, workdir: Path, engine: str, sink: Sink | None = None
 ) -> tuple[bytes, list[bytes] | BaseException]:
-    """(the PDF, its per-student parts or the exception splitting it raised); a TeX failure
-    raises (in the caller's ``future.result()``, in the order of the jobs)."""
+    """(the PDF, its per-student parts — none if they went to ``sink`` — or the exception
+    splitting it raised); a TeX failure raises (in the caller's ``future.result()``, in
+    the order of the jobs)."""
     pdf = compile_one(job, workdir, engine)
+    shutil.rmtree(workdir, ignore_errors=True)  # TeX's files are no longer needed
     try:
-        return pdf, split_pdf(pdf, len(job.student_ids), job.first)
+        parts = split_pdf(pdf, len(job.student_ids), job.first)
     except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
         return pdf, exc
+    if sink is None:
+        return pdf, parts
+    for sid, data in zip(job.student_ids, parts, strict=True):
+        sink(job.name, sid, data)
+    return pdf, []
