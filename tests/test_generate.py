@@ -196,34 +196,53 @@ def test_all_pdf_has_a_bookmark_per_student(require_tex, tex_build, setup):
 
 
 @pytest.fixture(scope="module")
-def whole_build(setup):
-    """The same build with each class document typeset whole, in one TeX job."""
+def parts_build(setup):
+    """The same build with each class document typeset in parts (as an uneven pair of
+    documents would be) and the parts joined into all.pdf."""
     _require_tex()
     tmp, roster, _, _ = setup
-    out = tmp / "whole"
+    out = tmp / "parts"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("grader.make.pdf.MIN_PART", 10**6)
+        mp.setattr("grader.make.pdf.UNEVEN", 0.0)
         assert generate(roster, out, pdf=True) == 0
     return out
 
 
 def test_documents_typeset_in_parts_read_as_one_typeset_whole(
-    require_tex, tex_build, whole_build, setup
+    require_tex, tex_build, parts_build, setup, monkeypatch
 ):
-    """25 students: the sheets and the keys are each typeset in two parts (two cores)."""
+    """25 students: the sheets and the keys cost about the same, so each is typeset
+    whole (one per core); cut into two parts each, they read the same once joined."""
     from grader.make import pdf
 
     _, _, ids, _ = setup
+    assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [1, 1]
+    monkeypatch.setattr(pdf, "UNEVEN", 0.0)
     assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [2, 2]
+    whole_build = tex_build
     for kind in ("sheets", "keys"):
         for sid in ids:
-            parts, whole = tex_build / kind / f"{sid}.pdf", whole_build / kind / f"{sid}.pdf"
+            parts, whole = parts_build / kind / f"{sid}.pdf", whole_build / kind / f"{sid}.pdf"
             assert pdf_text(parts) == pdf_text(whole), (kind, sid)
-        joined, one = (PdfReader(b / kind / "all.pdf") for b in (tex_build, whole_build))
-        assert pdf_text(tex_build / kind / "all.pdf") == pdf_text(whole_build / kind / "all.pdf")
+        joined, one = (PdfReader(b / kind / "all.pdf") for b in (parts_build, whole_build))
+        assert pdf_text(parts_build / kind / "all.pdf") == pdf_text(whole_build / kind / "all.pdf")
         assert joined.page_labels == one.page_labels  # 1, 2, … again for every student
         assert _titles(joined.outline) == _titles(one.outline)
         assert joined.metadata == one.metadata and joined.page_mode == one.page_mode
+
+
+def test_only_an_uneven_pair_of_documents_is_cut_into_parts() -> None:
+    """Parts cost a join; only a document that would keep its core much longer than the
+    other's is cut (here one three times as long as the other)."""
+    from grader.make.pdf import ClassDocument, plan_parts
+
+    ids = [f"s{i}" for i in range(40)]
+    even = [ClassDocument(n, "", ["x" * 1000] * 40, ids) for n in ("sheets", "keys")]
+    assert [len(p) for p in plan_parts(even)] == [1, 1]
+    uneven = [ClassDocument("sheets", "", ["x" * 3000] * 40, ids), even[1]]
+    parts = plan_parts(uneven)
+    assert [len(p) for p in parts] == [3, 1]
+    assert [j.student_ids for j in parts[0]] == [ids[:13], ids[13:27], ids[27:]]
 
 
 def _titles(outline: list[Any]) -> list[Any]:

@@ -67,12 +67,18 @@ class TexJob:
 
 
 # What typesetting a student's part costs, for sharing the work out between the cores:
-# its length, plus this many characters per TikZ picture TeX draws (measured here, one
-# run, the drawing students share drawn once: a sample-course sheet, as long as its key,
-# takes 1.47 times as long: 63 ms against 43 ms, bench_pdf.py's breakdown).
-TIKZ_COST = 6_000
+# its length, plus this many characters per TikZ picture TeX draws (the drawing students
+# share drawn once).  Measured 2026-12-05 on 1 000 sample-course students in parts of 500,
+# one run each: a sheet (14.9 k characters and its own chain-rule graph) takes 46 ms, a
+# key (13.6 k characters, no picture) 35.5 ms, 1.30 times as long: 2 700 characters.
+TIKZ_COST = 2_700
 MIN_PART = 8  # students: a part also pays for the preamble (0.27 s a run)
 PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
+# A document is cut into parts only when, whole, it would keep its core this many times
+# longer than an even share of the work: parts must be joined into the class PDF after
+# (pypdf: 10.5 s of CPU and 0.5 GiB for the two documents of 1 000 students, about what
+# an uneven 1.3 : 1 pair of whole documents costs in waiting), whole documents need not.
+UNEVEN = 1.25
 
 
 def tex_cost(tex: str) -> int:
@@ -110,16 +116,19 @@ class ClassDocument:
 
 
 def plan_parts(documents: Sequence[ClassDocument]) -> list[list[TexJob]]:
-    """Each document cut into parts so that two cores share the TeX work evenly: the
-    sheets with their drawings take about three times as long as the keys, and two jobs
-    of unequal length would leave one core idle most of the time.  Parts of about half a
-    core's share each; whole documents for a small class.
+    """Each document as the TeX jobs that share the two cores evenly enough.  The sheets
+    and the keys cost about the same (1.3 : 1), so each is typeset whole, one per core:
+    the class PDF is TeX's own, with nothing to join.  A document that would keep its
+    core much longer than the other (see ``UNEVEN``) is cut into parts of about half a
+    core's share each, joined after (:func:`join_pdfs`); a small class is never cut.
 
     The plan is part of the output (a PDF embeds the font glyphs its part uses), so it
     depends on the documents only, never on the machine: the same build everywhere.
     """
     costs = [d.cost() for d in documents]
     if sum(len(d.bodies) for d in documents) < 2 * MIN_PART * PLAN_CORES:
+        return [d.parts(1) for d in documents]
+    if max(costs) <= UNEVEN * sum(costs) / PLAN_CORES:
         return [d.parts(1) for d in documents]
     share = sum(costs) / (PLAN_CORES * 2)
     return [
