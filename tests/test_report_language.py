@@ -162,3 +162,34 @@ def test_labels_are_written_as_on_the_sheet(label: str, shown: str) -> None:
     from grader.grade.reports import symbol_label
 
     assert symbol_label(label) == shown
+
+
+def _family_labels() -> list[tuple[str, str, str]]:
+    """(family, language, label) for every label word of every family, with sample
+    arguments (the labels: section of templates/<family>/words.yaml)."""
+    import yaml
+
+    args = {"l": 2, "n": 1, "f": "f", "v": "x", "node": "a", "prev": "O1", "next": 3}
+    found = []
+    for words_file in sorted((ROOT / "templates").glob("*/words.yaml")):
+        for language, words in yaml.safe_load(words_file.read_text(encoding="utf-8")).items():
+            for text in (words.get("labels") or {}).values():
+                found.append((words_file.parent.name, language, text.format(**args)))
+    return found
+
+
+def test_a_diagnosis_names_the_quantity_not_the_labels_first_word() -> None:
+    """{sym} in a diagnosis is the field's symbol whatever words its label opens with
+    ("функция потерь L" → L, "new b3 after step 1" → b₃; it was "функция", "new")."""
+    from grader.grade.mistakes import symbol
+
+    labels = _family_labels()
+    assert len(labels) > 40
+    for family, language, label in labels:
+        sym = symbol(label)
+        assert len(sym) == 1 or not sym.isalpha(), (family, language, label, sym)
+    assert symbol("функция потерь L") == "L"
+    assert symbol("new b3 after step 1") == "b₃"
+    assert symbol("значение a") == "a"
+    assert symbol("δ3 of step 2") == "δ₃"
+    assert symbol("∂f/∂x (формула)") == "∂f/∂x"

@@ -47,14 +47,25 @@ def variations(
 
 
 def symbol(label: str) -> str:
-    """The quantity's symbol from a computation label, digits as subscripts ("δ3 of step 1" → "δ₃")."""
-    head = label.split(" ", 1)[0]
-    return head.translate(_SUBSCRIPTS)
+    """The quantity's symbol from a computation label, digits as subscripts ("δ3 of step 1"
+    → "δ₃", "new b3 after step 1" → "b₃", "функция потерь L" → "L")."""
+    return _symbol_token(label).translate(_SUBSCRIPTS)
 
 
 def _layer(label: str) -> str:
-    digits = "".join(ch for ch in label.split(" ", 1)[0] if ch.isdigit())
+    digits = "".join(ch for ch in _symbol_token(label) if ch.isdigit())
     return digits.translate(_SUBSCRIPTS)
+
+
+def _symbol_token(label: str) -> str:
+    """The label's first token that is not a word: labels in any language may open with
+    words ("value of a", "значение a", "new b3"), symbols are one letter or carry an index
+    or a mark (a, L, ŷ, b3, ∂f/∂x); a label of words only gives its first word."""
+    tokens = label.split()
+    for token in tokens:
+        if not (token.isalpha() and len(token) > 1):
+            return token
+    return tokens[0] if tokens else label
 
 
 def explain(diagnosis: Diagnosis, label: str, ctx: MistakeContext, language: str = "en") -> str:

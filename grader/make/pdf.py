@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,6 +288,11 @@ def explain_failure(job: TexJob, log: str) -> str:
 def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
     """Cut the batched PDF into ``count`` per-student PDFs at their named destinations
     (the students at class positions ``first`` … ``first + count - 1``)."""
+    return list(iter_split_pdf(pdf, count, first))
+
+
+def iter_split_pdf(pdf: bytes, count: int, first: int = 1) -> Iterator[bytes]:
+    """:func:`split_pdf` one student at a time (a build writes each as it comes)."""
     from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(io.BytesIO(pdf))
@@ -296,7 +301,6 @@ def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
         page = reader.get_destination_page_number(dest)
         if page is not None:
             pages[str(name)] = page
-    parts = []
     for index in range(first, first + count):
         start, end = pages.get(f"student{index}"), pages.get(f"student{index}-end")
         if start is None or end is None or end < start:
@@ -306,8 +310,7 @@ def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
             writer.add_page(reader.pages[page])
         out = io.BytesIO()
         writer.write(out)
-        parts.append(out.getvalue())
-    return parts
+        yield out.getvalue()
 
 
 # Where a student's PDF goes as soon as it is split (the document's name, the student's
@@ -403,11 +406,11 @@ def _typeset_one(
     pdf = compile_one(job, workdir, engine)
     shutil.rmtree(workdir, ignore_errors=True)  # TeX's files are no longer needed
     try:
-        parts = split_pdf(pdf, len(job.student_ids), job.first)
+        if sink is None:
+            return pdf, split_pdf(pdf, len(job.student_ids), job.first)
+        parts = iter_split_pdf(pdf, len(job.student_ids), job.first)
+        for sid, data in zip(job.student_ids, parts, strict=True):
+            sink(job.name, sid, data)  # written before the next is split
     except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
         return pdf, exc
-    if sink is None:
-        return pdf, parts
-    for sid, data in zip(job.student_ids, parts, strict=True):
-        sink(job.name, sid, data)
     return pdf, []
