@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from grader.cli import main
 from grader.core.engine import Rounding
+from grader.core.given import GivenData, num
 from grader.exercises import EXERCISE_MODULES, get_exercise
 from grader.exercises.base import Exercise, MistakeContext, Solution
 from grader.make import rendering
@@ -63,6 +64,24 @@ def test_a_family_answers_every_hook_of_the_contract(type_name: str) -> None:
     assert isinstance(family.latex_view(params, solution, "en"), dict)
     schema = family.json_schema(params)
     assert schema["type"] == "object"
+    # the answer page's given data: from the parameters alone, in each language the same
+    # lines and the same numbers (only the words differ)
+    en, ru = (family.given_data(params, language) for language in ("en", "ru"))
+    assert isinstance(en, GivenData) and isinstance(ru, GivenData)
+    assert en.lines, "a family shows the student's given data on the answer page"
+    assert [(g.fixed, g.math) for g in en.lines] == [(g.fixed, g.math) for g in ru.lines]
+    assert [[c for _, c in t.rows] for t in en.tables] == [
+        [c for _, c in t.rows] for t in ru.tables
+    ]
+    assert all(g.label and g.text for g in en.lines + ru.lines)
+
+
+def test_a_family_without_given_data_shows_none() -> None:
+    """The hook's default: a family that says nothing shows no given box (its sheet still
+    shows the data)."""
+    family = get_exercise("sgd_chain")
+    params = family.sample(random.Random(1), {})
+    assert Exercise.given_data(family, params, "en") == GivenData()
 
 
 @pytest.mark.parametrize("type_name", FAMILIES)
@@ -119,6 +138,10 @@ def test_a_family_added_through_the_contract_alone_runs_generate_grade_and_check
     assert made.exit_code == 0, made.output
     sheet = (build / "sheets" / "s001.tex").read_text("utf-8")
     assert "One linear neuron, one SGD step:" in sheet  # the family's own template and words
+    # the answer page shows the family's given data (its hook, its words)
+    page = (build / "forms" / "s001.html").read_text("utf-8")
+    given = json.loads((build / "keys" / "s001.json").read_text("utf-8"))["params"]["neuron"]
+    assert f'Observation:</span> <span class="math">x = {num(given["x"])},  y = ' in page
 
     checked = _run("check", str(assignment), str(build))
     assert checked.exit_code == 0, checked.output

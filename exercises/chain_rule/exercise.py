@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from grader.core.given import GivenData
 from grader.core.numbers import fmt_frac
 from grader.exercises.base import Exercise, Screened, Solution
 from grader.exercises.chain_rule.fields import (
@@ -42,7 +43,7 @@ from grader.exercises.chain_rule.fields import (
 from grader.exercises.chain_rule.oracle import check_independently
 from grader.exercises.chain_rule.params import RANDOMIZED, ChainRuleParams, _params
 from grader.exercises.chain_rule.search import is_nice, reads_well, sample, screen
-from grader.exercises.chain_rule.view import _latex_view
+from grader.exercises.chain_rule.view import _latex_view, given_data
 
 
 class ChainRule(Exercise):
@@ -183,6 +184,9 @@ class ChainRule(Exercise):
         """Everything the LaTeX partials print, as TeX our own code built (names are
         validated letters and digits, numbers are Fractions)."""
         return _latex_view(_params(params), solution)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        return given_data(_params(params), self.words(language)["given_data"])
 
     # ------------------------------------------------------------ independent check
 

@@ -8,7 +8,7 @@ a draft in the browser's local storage, and a download in the submission layout.
 
 No answer-key data can reach the page: :func:`render_answer_page` takes only
 :class:`FormExercise` s, which :func:`form_exercise` builds from an exercise's *parameters*
-(the student's given data, shown above the fields: :mod:`grader.make.given_data`) and its
+(the student's given data, shown above the fields: the family's ``given_data`` hook) and its
 answer layout, never from a solution.
 """
 
@@ -28,10 +28,10 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from grader.core import numbers
+from grader.core.given import GivenData
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.exercises import get_exercise
 from grader.exercises.base import Exercise, pointer
-from grader.make.given_data import GivenData, given_data
 
 FORMULA_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")  # formulas.DEFAULT_FUNCTIONS
 FORMULA_MAX_LENGTH = 2000  # formulas.MAX_LENGTH
@@ -116,7 +116,7 @@ def form_exercise(
         sections = _softmax(layout, base, w)
     else:  # a new family: its fields in layout order, labelled by their pointers
         sections = [FormSection(title, _generic_fields(layout, base), [], [])]
-    given = given_data(spec.type, params, w["given"])
+    given = exercise.given_data(params, language)  # the family's hook: parameters only
     return FormExercise(spec.id, title, points, layout, sections, {"v": vocab}, given)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core import engine
+from grader.core.given import GivenData
 from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
 from tests.toy_family import oracle, search, view
 from tests.toy_family.fields import FIELDS, computations, pointers
@@ -80,6 +81,9 @@ class ToyNeuron(Exercise):
 
     def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
         return view.latex_view(params_of(params), solution)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        return view.given_data(params_of(params), self.words(language)["given_data"], language)
 
 
 def _text(value: Fraction) -> str:
