@@ -806,3 +806,26 @@ def test_every_sheet_has_the_answer_rules_box(course: Path, course_ru: Path) -> 
 # How the sheets state the convention for '/' before an implicit product
 # (grader/grade/formulas.py reads 1/2x as (1/2)·x).
 SLASH_RULE_TEX = (r"\texttt{1/2x}", r"$(1/2)\cdot x$", r"\texttt{1/(2x)}")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_chain_rule_labels_name_the_output_the_sheet_names(language: str) -> None:
+    """An assignment may call the output node g: the sheet then asks for ∂g/∂v, and so does
+    the page (it wrote ∂f/∂v whatever the output was called)."""
+    from grader.course.assignment import ExerciseSpec
+
+    nodes = [
+        {"name": "a", "op": "square", "args": ["x"]},
+        {"name": "b", "op": "mul", "args": ["x", "y"]},
+        {"name": "g", "op": "add", "args": ["a", "b"]},
+    ]
+    raw = {"variables": ["x", "y"], "point": {"x": 1, "y": 2}, "nodes": nodes}
+    params: Any = get_exercise("chain_rule").Params.model_validate(raw)
+    spec = ExerciseSpec(id="graph", type="chain_rule", params=raw)
+    form = page_module.form_exercise(spec, params, language, "")
+    labels = {f.pointer: f.label for f in page_module._all_fields(form.sections)}
+    assert labels["/answers/graph/adjoints/a"] == "∂g/∂a"
+    assert labels["/answers/graph/adjoints/g"] == "∂g/∂g"
+    assert labels["/answers/graph/partials/y/value"].startswith("∂g/∂y: ")
+    assert "∂g/∂" in form.sections[1].title
+    assert not [t for t in [*labels.values(), form.sections[1].title] if "∂f" in t]

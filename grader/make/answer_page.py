@@ -205,17 +205,21 @@ def _grid(title: str, matrix: list[Any], ptr: str, symbol: str) -> FormGrid:
 
 
 def _chain_rule(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSection]:
+    # ∂out/∂v with the sheet's output: the last node in evaluation order (usually f, but an
+    # assignment may name it otherwise, and the sheet then writes ∂g/∂v)
+    out = list(layout["values"])[-1]
+    d = f"∂{sub(out)}/∂"
     values = [_field(f"{base}/values/{n}", sub(n)) for n in layout["values"]]
-    adjoints = [_field(f"{base}/adjoints/{n}", f"∂f/∂{sub(n)}") for n in layout["adjoints"]]
+    adjoints = [_field(f"{base}/adjoints/{n}", f"{d}{sub(n)}") for n in layout["adjoints"]]
     partials = []
     for var in layout["partials"]:
         partials.append(
-            _field(f"{base}/partials/{var}/formula", f"∂f/∂{var}: {w['formula']}", "formula")
+            _field(f"{base}/partials/{var}/formula", f"{d}{var}: {w['formula']}", "formula")
         )
-        partials.append(_field(f"{base}/partials/{var}/value", f"∂f/∂{var}: {w['value_at_point']}"))
+        partials.append(_field(f"{base}/partials/{var}/value", f"{d}{var}: {w['value_at_point']}"))
     return [
         FormSection(w["node_values"], values, [], []),
-        FormSection(w["adjoints"], adjoints, [], []),
+        FormSection(w["adjoints"].replace("∂f/", f"∂{sub(out)}/"), adjoints, [], []),  # words: f
         FormSection(w["partials"], partials, [], [], wide=True),
     ]
 
