@@ -182,6 +182,13 @@ class Exercise(abc.ABC):
         most of the cost of a variant).  ``screened``: what :meth:`screen` said of these
         very parameters (its work is reused), or None."""
 
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        """The answer fields as :meth:`solve` lists them in its solution's ``computations``,
+        made from the parameters alone (nothing computed, no value of the key): what the
+        answer page labels its fields with when the family has no page layout of its own.
+        Default: none known (the page labels such fields by their pointers)."""
+        return []
+
     @abc.abstractmethod
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
         """Recompute the key by a method that shares no code with :meth:`solve`

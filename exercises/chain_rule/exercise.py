@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from grader.core.given import GivenData
 from grader.core.numbers import fmt_frac
-from grader.exercises.base import Exercise, Screened, Solution
+from grader.exercises.base import Computation, Exercise, Screened, Solution
 from grader.exercises.chain_rule.fields import (
     ChainRuleTrace,
     _evaluate,
@@ -86,6 +86,9 @@ class ChainRule(Exercise):
             answers=answers,
             trace=_trace(p, fields, values),
         )
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _Fields.of(_params(params), exercise_id).computations()
 
     # ------------------------------------------------------------ variants
 

@@ -27,7 +27,7 @@ from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import Rounding
 from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.mlp_matrix.fields import (
     _field_kind,
     _flat,
@@ -75,6 +75,9 @@ class MlpMatrix(Exercise):
 
     def formula_variables(self, params: BaseModel) -> tuple[str, ...]:
         return formula_variables(_params(params))
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _graph(_params(params), exercise_id).computations()
 
     # ------------------------------------------------------------ solving
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from grader.core.engine import Rounding
 from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.sgd_chain.fields import (
     _computations,
     _pointer,
@@ -53,6 +53,9 @@ class SgdChain(Exercise):
         )
 
     # ------------------------------------------------------------ solving
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _computations(_params(params), exercise_id)
 
     def solve(
         self,

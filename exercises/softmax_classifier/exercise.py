@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from grader.core.engine import Rounding
 from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.softmax_classifier.fields import (
     _computations,
     _key_values,
@@ -63,6 +63,9 @@ class SoftmaxClassifier(Exercise):
             activation=p.activation,
             classes=p.classes,
         )
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _computations(_params(params), exercise_id)
 
     def solve(
         self,
