@@ -829,3 +829,29 @@ def test_chain_rule_labels_name_the_output_the_sheet_names(language: str) -> Non
     assert labels["/answers/graph/partials/y/value"].startswith("∂g/∂y: ")
     assert "∂g/∂" in form.sections[1].title
     assert not [t for t in [*labels.values(), form.sections[1].title] if "∂f" in t]
+
+
+def test_a_family_without_a_page_layout_keeps_each_fields_kind_and_place() -> None:
+    """The generic layout takes a field's kind from its computation (it made every field a
+    number field, so a new family's formula was refused as "not a number") and names the
+    cells of a matrix by row and column."""
+    from grader.exercises.base import Computation
+
+    def nothing(*_: Any) -> list[Any]:
+        return []
+
+    matrix = tuple(f"/answers/e/W/{i}/{j}" for i in range(2) for j in range(2))
+    comps = [
+        Computation("ŷ(x)", ("/answers/e/f",), (), nothing, kind="formula", quantity=("output",)),
+        Computation("W new", matrix, ("/answers/e/f",), nothing),
+    ]
+    labels = page_module._field_labels(comps, get_exercise("sgd_chain"), "en")
+    layout = {"f": None, "W": [[None, None], [None, None]], "extra": None}
+    section = page_module._generic_section("T", layout, "/answers/e", labels)
+    assert [(f.label, f.kind, f.vocabulary, f.lhs) for f in section.fields] == [
+        ("ŷ(x)", "formula", "v", True),
+        ("extra", "number", "", False),  # no computation names it: its pointer
+    ]
+    (grid,) = section.grids
+    assert (grid.title, grid.columns) == ("W new", ["1,1", "1,2", "2,1", "2,2"])
+    assert [f.label for _, row in grid.rows for f in row][1] == "W new [1,2]"
