@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from grader.core.engine import Ops, Rounding, Rules
 from grader.core.errors import pointer_from_loc
+from grader.core.given import GivenData
 
 # A field label's words: its key in the ``labels:`` section of the family's words.yaml (en,
 # ru) and the arguments its text is formatted with, e.g. ("o_of_step", (("l", 1), ("n", 2))).
@@ -181,6 +182,13 @@ class Exercise(abc.ABC):
         most of the cost of a variant).  ``screened``: what :meth:`screen` said of these
         very parameters (its work is reused), or None."""
 
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        """The answer fields as :meth:`solve` lists them in its solution's ``computations``,
+        made from the parameters alone (nothing computed, no value of the key): what the
+        answer page labels its fields with when the family has no page layout of its own.
+        Default: none known (the page labels such fields by their pointers)."""
+        return []
+
     @abc.abstractmethod
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
         """Recompute the key by a method that shares no code with :meth:`solve`
@@ -222,11 +230,23 @@ class Exercise(abc.ABC):
         if computation.words is None:
             return computation.label
         key, args = computation.words
-        # the family's labels, read once per language (the family lives as long as the process)
-        tables: dict[str, dict[str, str]] = self.__dict__.setdefault("_label_tables", {})
+        return str(self.words(language)["labels"][key]).format(**dict(args))
+
+    def words(self, language: str) -> dict[str, Any]:
+        """The family's ``words.yaml`` in ``language``."""
+        # read once per language (the family lives as long as the process)
+        tables: dict[str, dict[str, Any]] = self.__dict__.setdefault("_words", {})
         if language not in tables:
-            tables[language] = label_table(self.template_folder(), language)
-        return tables[language][key].format(**dict(args))
+            tables[language] = family_words(self.template_folder(), language)
+        return tables[language]
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        """What the student's sheet gives for this variant (its numbers, definitions and
+        rules) as plain text in ``language``, which the answer page shows above the
+        exercise's fields: made from the parameters alone, never from a solution (words:
+        the ``given_data:`` section of the family's ``words.yaml`` and
+        :func:`grader.core.given.given_words`).  Default: nothing (the sheet still shows it)."""
+        return GivenData()
 
     def template_folder(self) -> Traversable:
         """Where the family's ``sheet.tex.j2``, ``key.tex.j2`` and ``words.yaml`` live
@@ -239,10 +259,10 @@ class Exercise(abc.ABC):
         ``templates/<type>/{sheet,key}.tex.j2``)."""
 
 
-def label_table(folder: Traversable, language: str) -> dict[str, str]:
-    """The ``labels:`` section of a family's ``words.yaml`` in ``language``."""
+def family_words(folder: Traversable, language: str) -> dict[str, Any]:
+    """A family's ``words.yaml`` (in ``folder``) in ``language``."""
     words = yaml.safe_load(folder.joinpath("words.yaml").read_text("utf-8"))
-    return dict(words[language].get("labels", {}))
+    return dict(words[language])
 
 
 def pointer(*parts: str | int) -> str:

@@ -21,8 +21,12 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
+from grader.core.given import given_words
 from grader.core.numbers import NumberError, fmt_dec, fmt_frac, parse_number
+from grader.exercises import EXERCISE_MODULES, get_exercise
+from grader.exercises.base import Exercise
 from grader.grade.formula_echo import formula_echo
 from grader.grade.formulas import FormulaError, read_formula, vocabulary
 from grader.grade.lhs import LhsError, split_lhs
@@ -113,6 +117,12 @@ def test_words_have_the_same_keys_in_en_and_ru() -> None:
     assert kinds <= set(words["en"]["errors"])
     script = (ROOT / "templates" / "answer_page.js").read_text("utf-8")
     assert set(re.findall(r'GrammarError\("(\w+)"', script)) <= set(words["en"]["errors"])
+    # the given data's words: those the families share, and each family's own
+    shared = yaml.safe_load((ROOT / "templates" / "given.words.yaml").read_text("utf-8"))
+    assert set(shared) == {"en", "ru"} and _shape(shared["en"]) == _shape(shared["ru"])
+    for name in EXERCISE_MODULES:
+        own = [get_exercise(name).words(lang)["given_data"] for lang in ("en", "ru")]
+        assert _shape(own[0]) == _shape(own[1]), name
 
 
 def test_generate_writes_a_page_per_student_listed_and_checked(course: Path) -> None:
@@ -164,10 +174,13 @@ def test_the_builder_never_receives_a_solution() -> None:
         hints = typing.get_type_hints(fn)
         shown = " ".join(str(h) for h in hints.values())
         assert "Variant" not in shown and "Solution" not in shown, fn.__name__
-    for module in ("answer_page.py", "given_data.py"):
-        source = (ROOT / "grader" / "make" / module).read_text("utf-8")
-        assert ".solution" not in source and "solve(" not in source, module
-        assert "latex_view" not in source, module  # a family's view takes a solution
+    source = (ROOT / "grader" / "make" / "answer_page.py").read_text("utf-8")
+    assert ".solution" not in source and "solve(" not in source
+    assert "latex_view" not in source  # a family's view takes a solution
+    # the given data come from each family's hook, which is handed the parameters alone
+    hints = typing.get_type_hints(Exercise.given_data)
+    assert set(hints) == {"params", "language", "return"}
+    assert hints["params"] is BaseModel
 
 
 # ---------------------------------------------------------------- no key data
@@ -249,14 +262,26 @@ def key_leaks(html: str, key: dict[str, Any]) -> list[str]:
     return found
 
 
+def _fixed_definitions(language: str) -> list[str]:
+    """The definitions a page may show as ``fixed``: activations, losses, rounding rules
+    (the shared given words, and each family's ``given_data:`` words)."""
+    tables = [given_words(language)]
+    tables += [get_exercise(name).words(language)["given_data"] for name in EXERCISE_MODULES]
+    return [
+        text
+        for table in tables
+        for kind in ("activations", "losses", "rounding")
+        for text in table.get(kind, {}).values()
+    ]
+
+
 def _only_definitions_are_left_out(html: str) -> None:
     """What the scan leaves out as a family's fixed definition is one of the page's fixed
     words (an activation, a loss, a rounding rule; {k} and {n} small numbers): no student
     data can hide there."""
     lang = re.search(r'<html lang="(\w+)"', html)
     assert lang is not None
-    given = page_module.page_words(lang.group(1))["given"]
-    fixed = [*given["activations"].values(), *given["losses"].values(), *given["rounding"].values()]
+    fixed = _fixed_definitions(lang.group(1))
     patterns = [
         re.escape(t).replace(r"\{k\}", "[0-9]{1,2}").replace(r"\{n\}", "[0-9]") for t in fixed
     ]
@@ -382,8 +407,8 @@ def test_the_given_function_reads_as_the_sheet_prints_it() -> None:
     grader it is the function of the graph (the oracle: the family's own plain printer)."""
     from grader.exercises import get_exercise
     from grader.exercises.chain_rule.fields import function_text
+    from grader.exercises.chain_rule.view import plain_math
     from grader.grade.formulas import parse_formula
-    from grader.make.given_data import plain_math
 
     family = get_exercise("chain_rule")
     for seed in range(60):
@@ -707,7 +732,7 @@ def test_page_echoes_the_reading_and_shows_the_given_data(
     key = json.loads((build / "keys" / "s001.json").read_text("utf-8"))
     point = key["params"]["graph"]["point"]
     assert "x = {x},  y = {y}".format(**point).replace("  ", " ") in boxes[0].text
-    assert words["given"]["learning_rate"] in boxes[1].text and "γ = " in boxes[1].text
+    assert given_words(language)["learning_rate"] in boxes[1].text and "γ = " in boxes[1].text
     formula = chromium.find_element(
         "css selector", 'input[data-ptr="/answers/graph/partials/x/formula"]'
     )
@@ -781,3 +806,52 @@ def test_every_sheet_has_the_answer_rules_box(course: Path, course_ru: Path) -> 
 # How the sheets state the convention for '/' before an implicit product
 # (grader/grade/formulas.py reads 1/2x as (1/2)·x).
 SLASH_RULE_TEX = (r"\texttt{1/2x}", r"$(1/2)\cdot x$", r"\texttt{1/(2x)}")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_chain_rule_labels_name_the_output_the_sheet_names(language: str) -> None:
+    """An assignment may call the output node g: the sheet then asks for ∂g/∂v, and so does
+    the page (it wrote ∂f/∂v whatever the output was called)."""
+    from grader.course.assignment import ExerciseSpec
+
+    nodes = [
+        {"name": "a", "op": "square", "args": ["x"]},
+        {"name": "b", "op": "mul", "args": ["x", "y"]},
+        {"name": "g", "op": "add", "args": ["a", "b"]},
+    ]
+    raw = {"variables": ["x", "y"], "point": {"x": 1, "y": 2}, "nodes": nodes}
+    params: Any = get_exercise("chain_rule").Params.model_validate(raw)
+    spec = ExerciseSpec(id="graph", type="chain_rule", params=raw)
+    form = page_module.form_exercise(spec, params, language, "")
+    labels = {f.pointer: f.label for f in page_module._all_fields(form.sections)}
+    assert labels["/answers/graph/adjoints/a"] == "∂g/∂a"
+    assert labels["/answers/graph/adjoints/g"] == "∂g/∂g"
+    assert labels["/answers/graph/partials/y/value"].startswith("∂g/∂y: ")
+    assert "∂g/∂" in form.sections[1].title
+    assert not [t for t in [*labels.values(), form.sections[1].title] if "∂f" in t]
+
+
+def test_a_family_without_a_page_layout_keeps_each_fields_kind_and_place() -> None:
+    """The generic layout takes a field's kind from its computation (it made every field a
+    number field, so a new family's formula was refused as "not a number") and names the
+    cells of a matrix by row and column."""
+    from grader.exercises.base import Computation
+
+    def nothing(*_: Any) -> list[Any]:
+        return []
+
+    matrix = tuple(f"/answers/e/W/{i}/{j}" for i in range(2) for j in range(2))
+    comps = [
+        Computation("ŷ(x)", ("/answers/e/f",), (), nothing, kind="formula", quantity=("output",)),
+        Computation("W new", matrix, ("/answers/e/f",), nothing),
+    ]
+    labels = page_module._field_labels(comps, get_exercise("sgd_chain"), "en")
+    layout = {"f": None, "W": [[None, None], [None, None]], "extra": None}
+    section = page_module._generic_section("T", layout, "/answers/e", labels)
+    assert [(f.label, f.kind, f.vocabulary, f.lhs) for f in section.fields] == [
+        ("ŷ(x)", "formula", "v", True),
+        ("extra", "number", "", False),  # no computation names it: its pointer
+    ]
+    (grid,) = section.grids
+    assert (grid.title, grid.columns) == ("W new", ["1,1", "1,2", "2,1", "2,2"])
+    assert [f.label for _, row in grid.rows for f in row][1] == "W new [1,2]"

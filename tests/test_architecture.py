@@ -120,16 +120,6 @@ def test_inside_a_family_nothing_imports_upward(family: str) -> None:
     assert wrong == {}
 
 
-# Known exceptions, each a hook still to be made: the answer page's given data prints the
-# chain rule's function with the family's own printer.
-REACHES_INSIDE = {
-    "grader/make/given_data.py": [
-        "grader.exercises.chain_rule.fields",
-        "grader.exercises.chain_rule.fields.function_text",
-    ]
-}
-
-
 def test_a_family_is_reached_from_outside_only_through_the_registry() -> None:
     """The core, the pipelines and the other families never import a family's modules:
     they ask ``grader.exercises.get_exercise`` (tests may look inside)."""
@@ -145,4 +135,4 @@ def test_a_family_is_reached_from_outside_only_through_the_registry() -> None:
         }
         if reached:
             wrong[str(path.relative_to(ROOT))] = sorted(reached)
-    assert wrong == REACHES_INSIDE
+    assert wrong == {}

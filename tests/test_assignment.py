@@ -512,17 +512,22 @@ def _load_text(tmp_path, text: str):
     return load_assignment(path)
 
 
-def test_title_and_course_per_language_print_the_assignments_language(tmp_path) -> None:
+def test_title_course_and_due_per_language_print_the_assignments_language(tmp_path) -> None:
     text = (
         "id: hw\nlanguage: {lang}\n"
         "title: {{en: Backpropagation, ru: Обратное распространение}}\n"
         "course: {{en: Machine Learning, ru: Машинное обучение}}\n"
+        "due: {{en: 'Friday, 23:59', ru: 'пятница, 23:59'}}\n"
         "exercises:\n  - {{id: g, type: chain_rule}}\n"
     )
     ru = _load_text(tmp_path, text.format(lang="ru"))
-    assert (ru.title, ru.course) == ("Обратное распространение", "Машинное обучение")
+    assert (ru.title, ru.course, ru.due) == (
+        "Обратное распространение",
+        "Машинное обучение",
+        "пятница, 23:59",
+    )
     en = _load_text(tmp_path, text.format(lang="en"))
-    assert (en.title, en.course) == ("Backpropagation", "Machine Learning")
+    assert (en.title, en.course, en.due) == ("Backpropagation", "Machine Learning", "Friday, 23:59")
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,11 @@ from pydantic import BaseModel
 
 from grader.cli import main
 from grader.core.engine import Rounding
+from grader.core.given import GivenData, num
+from grader.course.assignment import ExerciseSpec
 from grader.exercises import EXERCISE_MODULES, get_exercise
-from grader.exercises.base import Exercise, MistakeContext, Solution
-from grader.make import rendering
+from grader.exercises.base import Computation, Exercise, MistakeContext, Solution
+from grader.make import answer_page, rendering
 from tests.toy_mistake import install_toy_family
 
 FAMILIES = sorted(EXERCISE_MODULES)
@@ -63,6 +65,28 @@ def test_a_family_answers_every_hook_of_the_contract(type_name: str) -> None:
     assert isinstance(family.latex_view(params, solution, "en"), dict)
     schema = family.json_schema(params)
     assert schema["type"] == "object"
+    # the fields, from the parameters alone: those the solution lists, label for label
+    assert [_described(c) for c in family.fields(params, "ex")] == [
+        _described(c) for c in solution.computations
+    ]
+    # the answer page's given data: from the parameters alone, in each language the same
+    # lines and the same numbers (only the words differ)
+    en, ru = (family.given_data(params, language) for language in ("en", "ru"))
+    assert isinstance(en, GivenData) and isinstance(ru, GivenData)
+    assert en.lines, "a family shows the student's given data on the answer page"
+    assert [(g.fixed, g.math) for g in en.lines] == [(g.fixed, g.math) for g in ru.lines]
+    assert [[c for _, c in t.rows] for t in en.tables] == [
+        [c for _, c in t.rows] for t in ru.tables
+    ]
+    assert all(g.label and g.text for g in en.lines + ru.lines)
+
+
+def test_a_family_without_given_data_shows_none() -> None:
+    """The hook's default: a family that says nothing shows no given box (its sheet still
+    shows the data)."""
+    family = get_exercise("sgd_chain")
+    params = family.sample(random.Random(1), {})
+    assert Exercise.given_data(family, params, "en") == GivenData()
 
 
 @pytest.mark.parametrize("type_name", FAMILIES)
@@ -72,6 +96,10 @@ def test_a_family_keeps_its_templates_and_words_in_its_folder(type_name: str) ->
     words = yaml.safe_load(folder.joinpath("words.yaml").read_text("utf-8"))
     assert set(words) == {"en", "ru"} and set(words["en"]) == set(words["ru"])
     assert rendering.words("ru", [type_name])[type_name] == words["ru"]
+
+
+def _described(c: Computation) -> tuple[Any, ...]:
+    return (c.label, c.outputs, c.inputs, c.kind, c.mistakes, c.given, c.quantity, c.words)
 
 
 def _leaf_pointers(layout: Any, at: str) -> list[str]:
@@ -119,6 +147,10 @@ def test_a_family_added_through_the_contract_alone_runs_generate_grade_and_check
     assert made.exit_code == 0, made.output
     sheet = (build / "sheets" / "s001.tex").read_text("utf-8")
     assert "One linear neuron, one SGD step:" in sheet  # the family's own template and words
+    # the answer page shows the family's given data (its hook, its words)
+    page = (build / "forms" / "s001.html").read_text("utf-8")
+    given = json.loads((build / "keys" / "s001.json").read_text("utf-8"))["params"]["neuron"]
+    assert f'Observation:</span> <span class="math">x = {num(given["x"])},  y = ' in page
 
     checked = _run("check", str(assignment), str(build))
     assert checked.exit_code == 0, checked.output
@@ -160,3 +192,29 @@ def test_a_family_added_through_the_contract_alone_runs_generate_grade_and_check
     assert [d["id"] for d in status["delta"]["diagnosis"]] == ["sign_flip"]
     for name in ("grad_w", "grad_b", "w_new", "b_new"):
         assert status[name]["status"] == "carried_forward", (name, status[name])
+
+
+@pytest.mark.parametrize(
+    ("language", "after_step"), [("en", "w, b after the step"), ("ru", "w, b после шага")]
+)
+def test_a_new_family_names_its_page_labels_once(
+    toy_family: Exercise, language: str, after_step: str
+) -> None:
+    """A family without a page layout of its own: the answer page labels its fields with the
+    words its reports use (``labels:``), in the page's language, a computation of several
+    outputs as a grid (it showed the answer pointers: "w_new")."""
+    params = toy_family.sample(random.Random(5), {})
+    spec = ExerciseSpec(id="neuron", type="toy_neuron")
+    form = answer_page.form_exercise(spec, params, language, "")
+    (section,) = form.sections
+    assert [(f.pointer, f.label) for f in section.fields] == [
+        ("/answers/neuron/yhat", "ŷ"),
+        ("/answers/neuron/delta", "δ"),
+    ]
+    assert [(g.title, g.columns) for g in section.grids] == [
+        ("∂L/∂w, ∂L/∂b", ["grad_w", "grad_b"]),
+        (after_step, ["w_new", "b_new"]),
+    ]
+    cells = [f for g in section.grids for _, row in g.rows for f in row]
+    assert [f.label for f in cells][2:] == [f"{after_step} [w_new]", f"{after_step} [b_new]"]
+    assert {f.kind for f in [*section.fields, *cells]} == {"number"}

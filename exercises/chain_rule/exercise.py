@@ -28,8 +28,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from grader.core.given import GivenData
 from grader.core.numbers import fmt_frac
-from grader.exercises.base import Exercise, Screened, Solution
+from grader.exercises.base import Computation, Exercise, Screened, Solution
 from grader.exercises.chain_rule.fields import (
     ChainRuleTrace,
     _evaluate,
@@ -42,7 +43,7 @@ from grader.exercises.chain_rule.fields import (
 from grader.exercises.chain_rule.oracle import check_independently
 from grader.exercises.chain_rule.params import RANDOMIZED, ChainRuleParams, _params
 from grader.exercises.chain_rule.search import is_nice, reads_well, sample, screen
-from grader.exercises.chain_rule.view import _latex_view
+from grader.exercises.chain_rule.view import _latex_view, given_data
 
 
 class ChainRule(Exercise):
@@ -85,6 +86,9 @@ class ChainRule(Exercise):
             answers=answers,
             trace=_trace(p, fields, values),
         )
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _Fields.of(_params(params), exercise_id).computations()
 
     # ------------------------------------------------------------ variants
 
@@ -183,6 +187,9 @@ class ChainRule(Exercise):
         """Everything the LaTeX partials print, as TeX our own code built (names are
         validated letters and digits, numbers are Fractions)."""
         return _latex_view(_params(params), solution)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        return given_data(_params(params), self.words(language)["given_data"])
 
     # ------------------------------------------------------------ independent check
 

@@ -1,12 +1,15 @@
 """The LaTeX view of a ``chain_rule`` variant: the pieces its sheet and key templates print
-(``templates/chain_rule/{sheet,key}.tex.j2``), as TeX our own code built."""
+(``templates/chain_rule/{sheet,key}.tex.j2``), as TeX our own code built, and the
+given data its answer page shows (plain text)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from grader.core.given import GivenData, GivenLine, num
 from grader.core.latex import Tex
 from grader.core.numbers import tex_frac
 from grader.exercises.base import Solution
@@ -16,6 +19,7 @@ from grader.exercises.chain_rule.fields import (
     _Printer,
     _tex_bar,
     _tex_partial,
+    function_text,
     local_rule,
     tex_name,
 )
@@ -268,3 +272,53 @@ def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
             r"\end{scope}",
         ]
     return Tex("\n".join(lines))
+
+
+# ------------------------------------------------------------ the answer page's given data
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def given_data(p: ChainRuleParams, words: Mapping[str, Any]) -> GivenData:
+    """The function, its graph's nodes and the point, as the sheet prints them (``words``:
+    the ``given_data:`` words of this family in the page's language)."""
+    variables = ", ".join(p.variables)
+    function = plain_math(function_text(p, tex=True))
+    definitions = ",  ".join(f"{node.name} = {_node_definition(node)}" for node in p.nodes)
+    point = ",  ".join(f"{v} = {num(p.point[v])}" for v in p.variables)
+    return GivenData(
+        [
+            GivenLine(words["function"], f"{p.output}({variables}) = {function}"),
+            GivenLine(words["nodes"], definitions),
+            GivenLine(words["point"], point),
+        ]
+    )
+
+
+def plain_math(tex: str) -> str:
+    """The sheet's TeX of a chain-rule function in plain text, as the sheet reads:
+    ``(x y)^{2} x y + \\frac{1}{2} y`` → ``(xy)²xy + (1/2)y`` (juxtaposition is a product;
+    the variables are single letters, so it reads as on the sheet and as the grader reads it)."""
+    text = re.sub(r"\\frac\{([0-9]+)\}\{([0-9]+)\}", r"(\1/\2)", tex)
+    text = text.replace(r" \cdot ", "·")
+    text = re.sub(r"\^\{([0-9]+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    return re.sub(r"(?<=[^\s+\-]) (?=[^\s+\-])", "", text)
+
+
+def _node_definition(node: NodeSpec) -> str:
+    a = node.args
+    if node.op == "add":
+        return f"{a[0]} + {a[1]}"
+    if node.op == "sub":
+        return f"{a[0]} - {a[1]}"
+    if node.op == "mul":
+        return f"{a[0]}·{a[1]}"
+    if node.op == "square":
+        return f"{a[0]}²"
+    if node.op == "neg":
+        return f"-{a[0]}"
+    const = node.const  # scale: a non-zero factor (the model checks it)
+    if const is None:
+        raise ValueError(f"node {node.name!r}: scale needs a const")
+    factor = num(const) if const.denominator == 1 else f"({num(const)})"
+    return f"{factor}·{a[0]}"

@@ -25,8 +25,9 @@ from pydantic import BaseModel
 from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import Rounding
+from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac, is_finite_decimal
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.mlp_matrix.fields import (
     _field_kind,
     _flat,
@@ -48,7 +49,7 @@ from grader.exercises.mlp_matrix.params import (
     formula_variables,
 )
 from grader.exercises.mlp_matrix.search import draw, is_nice, screen
-from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _latex_view
+from grader.exercises.mlp_matrix.view import APPROX_DECIMALS, _latex_view, given_data
 
 # ------------------------------------------------------------ the exercise
 
@@ -74,6 +75,9 @@ class MlpMatrix(Exercise):
 
     def formula_variables(self, params: BaseModel) -> tuple[str, ...]:
         return formula_variables(_params(params))
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _graph(_params(params), exercise_id).computations()
 
     # ------------------------------------------------------------ solving
 
@@ -196,6 +200,9 @@ class MlpMatrix(Exercise):
     def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
         """Ready-made LaTeX pieces for the sheet and key partials (our own math only)."""
         return _latex_view(_params(params), solution)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        return given_data(_params(params), self.words(language)["given_data"], language)
 
     # ------------------------------------------------------------ independent check
 

@@ -1,10 +1,11 @@
 """The LaTeX view of an ``mlp_matrix`` variant: the pieces its sheet and key templates print
-(``templates/mlp_matrix/{sheet,key}.tex.j2``; our own math only)."""
+(``templates/mlp_matrix/{sheet,key}.tex.j2``; our own math only), and the given data its
+answer page shows (plain text)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -12,6 +13,17 @@ from typing import Any, NamedTuple
 from grader.core import engine
 from grader.core.activations import TRANSCENDENTAL
 from grader.core.engine import FractionOps
+from grader.core.given import (
+    GivenData,
+    activation_line,
+    given_words,
+    learning_rate_line,
+    loss_line,
+    matrix_table,
+    network_line,
+    rounding_line,
+    subscript,
+)
 from grader.core.latex import Tex, cut_decimal
 from grader.core.memo import BoundedMemo
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, is_finite_decimal, tex_frac
@@ -476,3 +488,26 @@ def _key_view(p: MlpMatrixParams, solution: Solution) -> dict[str, Any]:
         "key_cut": any(r"\ldots" in text for text in (*forward, loss, *backward, *update)),
         "key_approx": everything or rounds_f,
     }
+
+
+# ------------------------------------------------------------ the answer page's given data
+
+
+def given_data(p: MlpMatrixParams, words: Mapping[str, Any], language: str) -> GivenData:
+    """The network, its activation, loss, learning rate and rounding, then X, y and the
+    weights as on the sheet (``words``: this family's ``given_data:`` words)."""
+    lines = [
+        network_line(" → ".join(str(s) for s in p.sizes()), language),
+        activation_line(p.activation, language),
+        loss_line(words["losses"][p.loss].replace("{n}", str(len(p.x))), language),
+        learning_rate_line(p.learning_rate, language),
+    ]
+    # the rounding rule matters only where something is rounded
+    rules = given_words(language)["rounding"]
+    if p.rounding.mode == "all":
+        lines.append(rounding_line(rules["all"], p.rounding.decimals, language))
+    elif p.activation in TRANSCENDENTAL:
+        lines.append(rounding_line(rules[p.rounding.mode], p.rounding.decimals, language))
+    tables = [matrix_table("X", p.x), matrix_table("y", p.y)]
+    tables += [matrix_table(subscript("W", l + 1), m) for l, m in enumerate(p.layer_weights())]
+    return GivenData(lines, tables)

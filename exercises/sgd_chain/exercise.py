@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core.engine import Rounding
+from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.sgd_chain.fields import (
     _computations,
     _pointer,
@@ -52,6 +53,9 @@ class SgdChain(Exercise):
         )
 
     # ------------------------------------------------------------ solving
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _computations(_params(params), exercise_id)
 
     def solve(
         self,
@@ -178,6 +182,11 @@ class SgdChain(Exercise):
         from grader.exercises.sgd_chain.view import latex_view
 
         return latex_view(_params(params), solution, language)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        from grader.exercises.sgd_chain.view import given_data
+
+        return given_data(_params(params), self.words(language)["given_data"], language)
 
     # ------------------------------------------------------------ independent check
 

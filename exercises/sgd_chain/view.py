@@ -2,7 +2,8 @@
 
 Everything here is built from numbers by our own formatters (no user text), so it is
 returned as :class:`grader.core.latex.Tex`.  Layout and words stay in the templates
-(``templates/sgd_chain/{sheet,key}.tex.j2``); this module only knows the math.
+(``templates/sgd_chain/{sheet,key}.tex.j2``); this module only knows the math.  At its end:
+the given data the answer page shows (plain text).
 
 A derivation line shows the formula, the numbers substituted (the values the key itself
 recorded: rounded σ outputs, the weights from before the step) and the result, with ``≈``
@@ -13,13 +14,26 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from grader.core.activations import REGISTRY
 from grader.core.engine import FractionOps, Rounding
+from grader.core.given import (
+    GivenData,
+    GivenTable,
+    activation_line,
+    given_words,
+    learning_rate_line,
+    loss_line,
+    network_line,
+    rounding_line,
+    schedule_line,
+    subscript,
+)
+from grader.core.given import num as plain_num
 from grader.core.latex import Tex, cut_decimal, num
 from grader.core.numbers import fmt_dec, is_finite_decimal, tex_frac
 from grader.exercises.base import Solution
@@ -397,3 +411,33 @@ def latex_view(p: SgdChainParams, solution: Solution, language: str) -> dict[str
         "rounding_mode": p.rounding.mode,
         "rounded_any": bool(solution.rounded),
     }
+
+
+# ------------------------------------------------------------ the answer page's given data
+
+
+def given_data(p: SgdChainParams, words: Mapping[str, Any], language: str) -> GivenData:
+    """The chain, its activation, loss, learning rate, steps and rounding, then the data and
+    the initial weights as on the sheet (``words``: this family's ``given_data:`` words)."""
+    shared = given_words(language)
+    loss = words["losses"][p.loss].replace("{o}", subscript("o", p.depth))
+    lines = [
+        network_line(words["chain"].format(D=p.depth), language),
+        activation_line(p.activation, language),
+        loss_line(loss, language, fixed=False),  # o_D holds the student's depth
+        learning_rate_line(p.learning_rate, language),
+        schedule_line(list(p.order), language),
+        rounding_line(shared["rounding"][p.rounding.mode], p.rounding.decimals, language),
+    ]
+    initial = p.initial_matrix()
+    weights = GivenTable(
+        words["initial_chain"],
+        [f"{words['neuron']} {j + 1}" for j in range(p.depth)],
+        [(f"{r}: {symbol}", [plain_num(v) for v in initial[r]]) for r, symbol in enumerate("bw")],
+    )
+    data = GivenTable(
+        shared["data"],
+        ["x", "y"],
+        [(str(i + 1), [plain_num(x), plain_num(y)]) for i, (x, y) in enumerate(p.data)],
+    )
+    return GivenData(lines, [data, weights])

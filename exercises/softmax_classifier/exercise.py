@@ -23,8 +23,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core.engine import Rounding
+from grader.core.given import GivenData
 from grader.core.numbers import fmt_dec, fmt_exact_or_dec, fmt_frac
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from grader.exercises.softmax_classifier.fields import (
     _computations,
     _key_values,
@@ -62,6 +63,9 @@ class SoftmaxClassifier(Exercise):
             activation=p.activation,
             classes=p.classes,
         )
+
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return _computations(_params(params), exercise_id)
 
     def solve(
         self,
@@ -198,6 +202,11 @@ class SoftmaxClassifier(Exercise):
         from grader.exercises.softmax_classifier.view import latex_view
 
         return latex_view(_params(params), solution, language)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        from grader.exercises.softmax_classifier.view import given_data
+
+        return given_data(_params(params), self.words(language)["given_data"], language)
 
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
         return check_independently(params, answers)

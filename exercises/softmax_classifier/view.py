@@ -1,12 +1,27 @@
 """The LaTeX pieces of the ``softmax_classifier`` sheet and key (our own math only: every
-number goes through :func:`grader.core.numbers.tex_frac` or a decimal formatter)."""
+number goes through :func:`grader.core.numbers.tex_frac` or a decimal formatter), and the
+given data its answer page shows (plain text)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from grader.core.given import (
+    GivenData,
+    GivenTable,
+    activation_line,
+    given_words,
+    learning_rate_line,
+    loss_line,
+    matrix_table,
+    network_line,
+    num,
+    rounding_line,
+    schedule_line,
+    subscript,
+)
 from grader.core.latex import Tex, cut_decimal
 from grader.core.numbers import fmt_exact_or_dec, fmt_frac, tex_frac
 from grader.exercises.base import Solution
@@ -182,3 +197,35 @@ def latex_view(p: SoftmaxClassifierParams, solution: Solution, language: str) ->
         "cut_any": cut,
         "steps": steps,
     }
+
+
+# ------------------------------------------------------------ the answer page's given data
+
+
+def given_data(p: SoftmaxClassifierParams, words: Mapping[str, Any], language: str) -> GivenData:
+    """The network (and the hidden layers' activation), loss, learning rate, steps and
+    rounding, then the data and each layer's initial W and b as on the sheet (``words``:
+    this family's ``given_data:`` words)."""
+    lines = [network_line(" → ".join(str(s) for s in p.sizes()) + " (softmax)", language)]
+    if p.hidden:
+        lines.append(activation_line(p.activation, language))
+    lines += [
+        loss_line(words["losses"]["cross_entropy"], language),
+        learning_rate_line(p.learning_rate, language),
+        schedule_line(list(p.order), language),
+        rounding_line(words["rounding"][p.rounding.mode], p.rounding.decimals, language),
+    ]
+    data = GivenTable(
+        given_words(language)["data"],
+        [*(subscript("x", j + 1) for j in range(len(p.x[0]))), "y"],
+        [
+            (str(i + 1), [*(num(v) for v in row), str(y)])
+            for i, (row, y) in enumerate(zip(p.x, p.labels, strict=True))
+        ],
+    )
+    ws, bs = p.initial()
+    tables = [data]
+    for l, (wl, bl) in enumerate(zip(ws, bs, strict=True)):
+        tables.append(matrix_table(subscript("W", l + 1), wl))
+        tables.append(matrix_table(subscript("b", l + 1), [bl]))
+    return GivenData(lines, tables)

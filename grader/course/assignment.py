@@ -192,7 +192,7 @@ class Assignment(BaseModel):
         ]
         return {**data, "exercises": exercises}
 
-    @field_validator("title", "course", mode="before")
+    @field_validator("title", "course", "due", mode="before")
     @classmethod
     def _in_the_language(cls, value: Any, info: ValidationInfo) -> Any:
         """``title: {en: …, ru: …}`` (a text per language): the text in the assignment's

@@ -50,10 +50,11 @@ from grader.grade.mistake_catalogue import (
     NO_MISTAKE_FOR_NUMBER,
     ROUNDING,
     Diagnosis,
+    Evidence,
     mistake,
     rounded,
 )
-from grader.grade.mistakes import explain, variations
+from grader.grade.mistakes import explain
 from grader.grade.peers import COPIED_FROM, PeerIndex, entry_pointers
 from grader.grade.rates import RateLine, implied_rates, rate_line
 from grader.grade.tolerance import (
@@ -895,13 +896,13 @@ class _ExerciseGrader:
 
         found: list[Diagnosis] = []
         for mistake_id in comp.mistakes:
-            rates = None
-            if mistake(mistake_id).implied_rate:
+            record, rates = mistake(mistake_id), None
+            if record.implied_rate:
                 line = self.plan.rate_line(
                     ctx.index, comp, ctx.own_signature, lambda: inputs().points
                 )
                 rates = self._implied_rates(line, index, number)
-            for variation in variations(mistake_id, self.ctx, rates, self._all_rates):
+            for variation in record.variations(self.ctx, Evidence(rates, self._all_rates)):
                 expected = self.plan.run(
                     ctx.index, comp, ctx.own_signature, variation.rules, inputs
                 )

@@ -8,13 +8,14 @@ a draft in the browser's local storage, and a download in the submission layout.
 
 No answer-key data can reach the page: :func:`render_answer_page` takes only
 :class:`FormExercise` s, which :func:`form_exercise` builds from an exercise's *parameters*
-(the student's given data, shown above the fields: :mod:`grader.make.given_data`) and its
+(the student's given data, shown above the fields: the family's ``given_data`` hook) and its
 answer layout, never from a solution.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +29,10 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from grader.core import numbers
+from grader.core.given import GivenData
 from grader.course.assignment import Assignment, ExerciseSpec, Student
 from grader.exercises import get_exercise
-from grader.exercises.base import Exercise, pointer
-from grader.make.given_data import GivenData, given_data
+from grader.exercises.base import Computation, Exercise, pointer
 
 FORMULA_FUNCTIONS = ("exp", "log", "sigma", "tanh", "sqrt")  # formulas.DEFAULT_FUNCTIONS
 FORMULA_MAX_LENGTH = 2000  # formulas.MAX_LENGTH
@@ -114,9 +115,10 @@ def form_exercise(
         sections = _sgd(layout, base, w)
     elif spec.type == "softmax_classifier":
         sections = _softmax(layout, base, w)
-    else:  # a new family: its fields in layout order, labelled by their pointers
-        sections = [FormSection(title, _generic_fields(layout, base), [], [])]
-    given = given_data(spec.type, params, w["given"])
+    else:  # a new family: its fields in layout order, labelled by its own label words
+        labels = _field_labels(exercise.fields(params, spec.id), exercise, language)
+        sections = [_generic_section(title, layout, base, labels)]
+    given = exercise.given_data(params, language)  # the family's hook: parameters only
     return FormExercise(spec.id, title, points, layout, sections, {"v": vocab}, given)
 
 
@@ -205,17 +207,21 @@ def _grid(title: str, matrix: list[Any], ptr: str, symbol: str) -> FormGrid:
 
 
 def _chain_rule(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormSection]:
+    # ∂out/∂v with the sheet's output: the last node in evaluation order (usually f, but an
+    # assignment may name it otherwise, and the sheet then writes ∂g/∂v)
+    out = list(layout["values"])[-1]
+    d = f"∂{sub(out)}/∂"
     values = [_field(f"{base}/values/{n}", sub(n)) for n in layout["values"]]
-    adjoints = [_field(f"{base}/adjoints/{n}", f"∂f/∂{sub(n)}") for n in layout["adjoints"]]
+    adjoints = [_field(f"{base}/adjoints/{n}", f"{d}{sub(n)}") for n in layout["adjoints"]]
     partials = []
     for var in layout["partials"]:
         partials.append(
-            _field(f"{base}/partials/{var}/formula", f"∂f/∂{var}: {w['formula']}", "formula")
+            _field(f"{base}/partials/{var}/formula", f"{d}{var}: {w['formula']}", "formula")
         )
-        partials.append(_field(f"{base}/partials/{var}/value", f"∂f/∂{var}: {w['value_at_point']}"))
+        partials.append(_field(f"{base}/partials/{var}/value", f"{d}{var}: {w['value_at_point']}"))
     return [
         FormSection(w["node_values"], values, [], []),
-        FormSection(w["adjoints"], adjoints, [], []),
+        FormSection(w["adjoints"].replace("∂f/", f"∂{sub(out)}/"), adjoints, [], []),  # words: f
         FormSection(w["partials"], partials, [], [], wide=True),
     ]
 
@@ -330,21 +336,66 @@ def _softmax(layout: dict[str, Any], base: str, w: dict[str, Any]) -> list[FormS
     return [FormSection("", [], [], steps)]
 
 
-def _generic_fields(layout: Any, base: str) -> list[FormField]:
-    out: list[FormField] = []
+@dataclass(frozen=True)
+class _Labelled:
+    """What a family's fields say of one answer leaf: its computation's label in the page's
+    language, the leaf's place among that computation's outputs, and its kind."""
 
-    def walk(node: Any, ptr: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, ptr + pointer(k))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, ptr + pointer(i))
-        else:
-            out.append(_field(ptr, ptr.removeprefix(base + "/")))
+    label: str
+    index: str  # "" for a computation of one output; else "1,2", "2" or a leaf's name
+    whole: str  # the computation's first output: a grid per computation
+    kind: Literal["number", "formula"]
+    lhs: bool
 
-    walk(layout, base)
+
+def _field_labels(
+    computations: Sequence[Computation], exercise: Exercise, language: str
+) -> dict[str, _Labelled]:
+    """Each output pointer's label from the family's ``labels:`` words (those reports use),
+    so that a new family names its fields once."""
+    out: dict[str, _Labelled] = {}
+    for comp in computations:
+        label = exercise.field_label(comp, language)
+        paths = [ptr.split("/") for ptr in comp.outputs]
+        common = len(os.path.commonprefix(paths)) if len(paths) > 1 else len(paths[0])
+        for ptr, path in zip(comp.outputs, paths, strict=True):
+            index = ",".join(str(int(p) + 1) if p.isdigit() else p for p in path[common:])
+            out[ptr] = _Labelled(
+                label, index, comp.outputs[0], comp.kind, comp.quantity is not None
+            )
     return out
+
+
+def _generic_section(
+    title: str, layout: Any, base: str, labels: dict[str, _Labelled]
+) -> FormSection:
+    """Every leaf in layout order: a computation of one output is a labelled field, one of
+    several outputs a grid (its label the title, a column per output); a leaf no
+    computation names is labelled by its pointer."""
+    fields: list[FormField] = []
+    grids: dict[str, FormGrid] = {}
+    for ptr in _leaf_pointers(layout, base):
+        known = labels.get(ptr)
+        if known is None:
+            fields.append(_field(ptr, ptr.removeprefix(base + "/")))
+            continue
+        vocabulary = "v" if known.kind == "formula" else ""
+        if not known.index:
+            fields.append(FormField(ptr, known.label, known.kind, vocabulary, known.lhs))
+            continue
+        cell = FormField(ptr, f"{known.label} [{known.index}]", known.kind, vocabulary, known.lhs)
+        grid = grids.setdefault(known.whole, FormGrid(known.label, [], [("", [])]))
+        grid.columns.append(known.index)
+        grid.rows[0][1].append(cell)
+    return FormSection(title, fields, list(grids.values()), [])
+
+
+def _leaf_pointers(layout: Any, ptr: str) -> list[str]:
+    if isinstance(layout, dict):
+        return [p for k, v in layout.items() for p in _leaf_pointers(v, ptr + pointer(k))]
+    if isinstance(layout, list):
+        return [p for i, v in enumerate(layout) for p in _leaf_pointers(v, ptr + pointer(i))]
+    return [ptr]
 
 
 # ---------------------------------------------------------------- rendering

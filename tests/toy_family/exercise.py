@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.core import engine
-from grader.exercises.base import Exercise, MistakeContext, Screened, Solution
+from grader.core.given import GivenData
+from grader.exercises.base import Computation, Exercise, MistakeContext, Screened, Solution
 from tests.toy_family import oracle, search, view
 from tests.toy_family.fields import FIELDS, computations, pointers
 from tests.toy_family.params import RANDOMIZED, ToyParams, params_of
@@ -54,6 +55,9 @@ class ToyNeuron(Exercise):
         answers = {name: _text(values[at[name]]) for name in FIELDS}
         return Solution(computations=comps, values=values, answers=answers)
 
+    def fields(self, params: BaseModel, exercise_id: str) -> list[Computation]:
+        return computations(params_of(params), exercise_id)
+
     def check_independently(self, params: BaseModel, answers: Any) -> list[str]:
         return oracle.float_oracle_mismatches(params_of(params), answers)
 
@@ -80,6 +84,9 @@ class ToyNeuron(Exercise):
 
     def latex_view(self, params: BaseModel, solution: Solution, language: str) -> dict[str, Any]:
         return view.latex_view(params_of(params), solution)
+
+    def given_data(self, params: BaseModel, language: str) -> GivenData:
+        return view.given_data(params_of(params), self.words(language)["given_data"], language)
 
 
 def _text(value: Fraction) -> str:

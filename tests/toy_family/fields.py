@@ -8,7 +8,7 @@ from typing import Any
 
 from grader.core import engine
 from grader.core.engine import Ops, Rules
-from grader.exercises.base import Computation, pointer
+from grader.exercises.base import Computation, label_words, pointer
 from tests.toy_family.params import ToyParams
 
 FIELDS = ("yhat", "delta", "grad_w", "grad_b", "w_new", "b_new")
@@ -40,10 +40,19 @@ def computations(p: ToyParams, exercise_id: str) -> list[Computation]:
         g = [[v[at["grad_w"]], v[at["grad_b"]]]]
         return list(engine.update(ops, rules, w, g, p.learning_rate)[0])
 
+    # labels: named once, in templates/words.yaml (reports and the answer page say them)
     return [
-        Computation("ŷ", (at["yhat"],), (), yhat),
-        Computation("δ", (at["delta"],), (at["yhat"],), delta, ("sign_flip",)),
-        Computation("∂L/∂w, ∂L/∂b", (at["grad_w"], at["grad_b"]), (at["delta"],), grads),
+        Computation("ŷ", (at["yhat"],), (), yhat, words=label_words("yhat")),
+        Computation(
+            "δ", (at["delta"],), (at["yhat"],), delta, ("sign_flip",), words=label_words("delta")
+        ),
+        Computation(
+            "∂L/∂w, ∂L/∂b",
+            (at["grad_w"], at["grad_b"]),
+            (at["delta"],),
+            grads,
+            words=label_words("gradient"),
+        ),
         Computation(
             "w, b after the step",
             (at["w_new"], at["b_new"]),
@@ -51,5 +60,6 @@ def computations(p: ToyParams, exercise_id: str) -> list[Computation]:
             step,
             # the last: the toy family's own mistake, one catalogue record (tests/toy_mistake.py)
             ("learning_rate", "gradient_ascent", "toy_ascent_without_rate"),
+            words=label_words("after_step"),
         ),
     ]
