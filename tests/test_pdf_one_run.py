@@ -65,9 +65,9 @@ def test_the_sgd_drawing_is_drawn_once_per_class_document() -> None:
         [s.id for s in STUDENTS],
     )
     (job,) = document.parts(1)
-    assert job.tex.count("neuron/.style") == 1
-    assert job.tex.count("\\begin{gradersavepicture}") == 1
-    assert job.tex.count("\\graderusepicture{1}") == len(STUDENTS) - 1
+    assert str(job.tex).count("neuron/.style") == 1
+    assert str(job.tex).count("\\begin{gradersavepicture}") == 1
+    assert str(job.tex).count("\\graderusepicture{1}") == len(STUDENTS) - 1
     for student, output in zip(STUDENTS, outputs, strict=True):
         own = output.files[f"sheets/{student.id}.tex"]
         assert b"\\begin{gradersavepicture}" not in own and b"neuron/.style" in own

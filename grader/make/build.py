@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,8 +69,10 @@ from grader.make.replace import (
     swap_in,
 )
 from grader.make.schema import submission_schema
+from grader.make.spool import BodySpool
 
 KINDS: tuple[tuple[Kind, str], ...] = (("sheet", "sheets"), ("key", "keys"))
+TEX_WORK = ".tex"  # in the staging folder: TeX's input and runs (gone before the swap)
 
 
 # ------------------------------------------------------------ what a build contains
@@ -342,14 +344,18 @@ def _build(
     """Write the build into a staging folder and swap it in; TeX's error, if any.
 
     Files go to disk as they are made and only their sha256 is kept, so memory does not
-    grow with the class (the class documents' bodies are kept only for TeX)."""
+    grow with the class; so do the students' parts of the class documents, for TeX
+    (:mod:`grader.make.spool`)."""
     digests: dict[str, str] = {}
-    bodies: dict[Kind, list[str]] = {kind: [] for kind, _ in KINDS}
     tex_error: str | None = None
     with batch_gc(), progress_bar(Console(stderr=True)) as progress:
         staging = Staging.create(out.parent, staging_prefix(out), out.name)
         root = staging.path
+        bodies: dict[Kind, BodySpool] = {}
         try:
+            if engine is not None:  # TeX's input, kept on disk until TeX runs
+                (root / TEX_WORK).mkdir()
+                bodies = {kind: BodySpool(root / TEX_WORK / kind) for kind, _ in KINDS}
             folders: set[Path] = set()
             pending = shared_files(assignment)
             for count, output in enumerate(
@@ -383,6 +389,9 @@ def _build(
         except BaseException:
             staging.remove()
             raise
+        finally:
+            for spool in bodies.values():
+                spool.close()
     return tex_error
 
 
@@ -397,7 +406,7 @@ def _flush(
 def _typeset(
     assignment: Assignment,
     students: Sequence[Student],
-    bodies: dict[Kind, list[str]],
+    bodies: Mapping[Kind, Sequence[str]],
     staging: Path,
     engine: str,
 ) -> tuple[dict[str, str], str | None]:
@@ -420,7 +429,7 @@ def _typeset(
         digests[f"{folder}/{sid}.pdf"] = sha256(data)
 
     try:
-        results = typeset(documents, staging / ".tex", engine, sink=write)
+        results = typeset(documents, staging / TEX_WORK, engine, sink=write)
     except TexFailure as exc:
         for rel in digests:  # the students of the parts that were typeset
             (staging / rel).unlink(missing_ok=True)
@@ -428,7 +437,7 @@ def _typeset(
             (staging / "tex-error.log").write_text(exc.log, encoding="utf-8")
         return {}, exc.line()
     finally:
-        shutil.rmtree(staging / ".tex", ignore_errors=True)
+        shutil.rmtree(staging / TEX_WORK, ignore_errors=True)
     for folder, result in results.items():
         pdfs[f"{folder}/all.pdf"] = result.all_pdf
     _write(staging, pdfs)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.make.documents import join_document, student_at_line
-from grader.make.shared_pictures import distinct_pictures, share_pictures
+from grader.make.documents import END, join_document, student_at_line
+from grader.make.shared_pictures import distinct_pictures, iter_shared, share_pictures
 
 ENGINE = "pdflatex"
 # One run: the bookmarks (the bookmark package) and the "page X of Y" footers (filled in
@@ -62,9 +62,19 @@ class TexJob:
     starts further on)."""
 
     name: str
-    tex: str
+    tex: str | ClassText
     student_ids: Sequence[str]
     first: int = 1
+
+    def write(self, path: Path) -> None:
+        """The job's text into TeX's input file ``path``."""
+        if isinstance(self.tex, str):
+            path.write_text(self.tex, encoding="utf-8")
+        else:
+            self.tex.write(path)
+
+    def cost(self) -> int:
+        return tex_cost(self.tex) if isinstance(self.tex, str) else self.tex.cost()
 
 
 # What typesetting a student's part costs, for sharing the work out between the cores:
@@ -87,6 +97,33 @@ def tex_cost(tex: str) -> int:
 
 
 @dataclass(frozen=True)
+class ClassText:
+    """A class document's text (or a part's): the preamble, then each student's body with
+    the drawings several of them share saved once (see shared_pictures).  The bodies may
+    be on disk (:class:`grader.make.spool.BodySpool`): the text is written to TeX's input
+    one body at a time and is never whole in memory, except as ``str()`` (for tests, and
+    to name the student of a TeX error)."""
+
+    head: str
+    bodies: Sequence[str]
+
+    def write(self, path: Path) -> None:
+        with path.open("w", encoding="utf-8") as out:
+            out.write(self.head)
+            for body in iter_shared(self.bodies):
+                out.write(body)
+            out.write(END)
+
+    def __str__(self) -> str:
+        return join_document(self.head, share_pictures(self.bodies))
+
+    def cost(self) -> int:
+        # a picture several students share is drawn once (see shared_pictures)
+        text = len(self.head) + sum(len(body) for body in self.bodies)
+        return text + TIKZ_COST * distinct_pictures(self.bodies)
+
+
+@dataclass(frozen=True)
 class ClassDocument:
     """One kind's class document: the preamble and each student's body, in class order."""
 
@@ -96,9 +133,7 @@ class ClassDocument:
     student_ids: Sequence[str]
 
     def cost(self) -> int:
-        # a picture several students share is drawn once (see shared_pictures)
-        text = sum(len(body) for body in self.bodies)
-        return text + TIKZ_COST * distinct_pictures(self.bodies)
+        return ClassText("", self.bodies).cost()
 
     def parts(self, count: int) -> list[TexJob]:
         """The document as ``count`` TeX jobs of consecutive students (one: as it is)."""
@@ -107,7 +142,7 @@ class ClassDocument:
         return [
             TexJob(
                 self.name,
-                join_document(self.head, share_pictures(self.bodies[lo:hi])),
+                ClassText(self.head, self.bodies[lo:hi]),
                 self.student_ids[lo:hi],
                 first=lo + 1,
             )
@@ -171,7 +206,7 @@ def compile_one(job: TexJob, workdir: Path, engine: str) -> bytes:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    (workdir / f"{JOBNAME}.tex").write_text(job.tex, encoding="utf-8")
+    job.write(workdir / f"{JOBNAME}.tex")
     timeout = timeout_for(len(job.student_ids))
     command = [engine, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
     for _ in range(RUNS):
@@ -277,7 +312,7 @@ def explain_failure(job: TexJob, log: str) -> str:
         return f"TeX failed on the {job.name} (see its log: no error message found)"
     where = ""
     if tex_line is not None:
-        index = student_at_line(job.tex, tex_line)
+        index = student_at_line(str(job.tex), tex_line)
         at = None if index is None else index - job.first  # markers count in the class
         who = (
             f"student {job.student_ids[at]}, "
@@ -391,7 +426,7 @@ def typeset(
     workers = max(1, os.cpu_count() or 1)
     planned = plan_parts(documents)
     jobs = [job for parts in planned for job in parts]
-    by_cost = sorted(range(len(jobs)), key=lambda i: -tex_cost(jobs[i].tex))  # longest first
+    by_cost = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost())  # longest first
     with ThreadPoolExecutor(max_workers=min(len(jobs), workers)) as pool:
         futures = {
             i: pool.submit(

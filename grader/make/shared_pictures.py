@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 PICTURE_RE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 # the preamble's macros (templates/preamble.tex.j2)
@@ -30,11 +30,20 @@ def pictures(tex: str) -> list[str]:
 def share_pictures(bodies: Sequence[str]) -> list[str]:
     """``bodies`` (one TeX job's students, in order) with every picture that occurs more
     than once among them saved at its first use and copied at the others."""
+    return list(iter_shared(bodies))
+
+
+def iter_shared(bodies: Sequence[str]) -> Iterator[str]:
+    """:func:`share_pictures` one body at a time (``bodies`` is read twice: once to
+    count the pictures, once to write them), so a class document need never be whole in
+    memory."""
     counts = Counter(p for body in bodies for p in pictures(body))
-    names: dict[str, int] = {}  # a shared picture -> its number, in order of first use
     shared = {p for p, n in counts.items() if n > 1}
+    del counts
     if not shared:
-        return list(bodies)
+        yield from bodies
+        return
+    names: dict[str, int] = {}  # a shared picture -> its number, in order of first use
 
     def replace(match: re.Match[str]) -> str:
         picture = match.group(0)
@@ -45,7 +54,8 @@ def share_pictures(bodies: Sequence[str]) -> list[str]:
         names[picture] = len(names) + 1
         return SAVE.format(name=names[picture], picture=picture)
 
-    return [PICTURE_RE.sub(replace, body) for body in bodies]
+    for body in bodies:
+        yield PICTURE_RE.sub(replace, body)
 
 
 def distinct_pictures(bodies: Sequence[str]) -> int:
