@@ -4,10 +4,11 @@ Builds the sample course (grader/samples/course.yaml, three exercises) for ``--s
 students with a fixed secret, then typesets it twice in the same run:
 
 * batched, our real path (``grader.make.pdf.typeset``, what ``grader generate`` runs): the
-  class's sheets in one document and its keys in another, each cut into parts of
-  consecutive students so that both cores get the same TeX work, every part typeset in
-  one run (a drawing several students share drawn once), then each part's PDF split
-  per student with pypdf and the parts joined into the class PDF;
+  class's sheets in one document and its keys in another, typeset whole, one per core
+  (a document much costlier than the other is cut into parts of consecutive students),
+  in one run each (a drawing several students share drawn once), then each PDF split
+  per student with qpdf (pikepdf) and, when a document was cut into parts, the parts
+  joined into the class PDF;
 * one by one: every per-student ``sheets/<id>.tex`` and ``keys/<id>.tex`` the build
   wrote, compiled in turn with ``latexmk -pdf`` (how one would do it by hand).
 
@@ -105,8 +106,8 @@ def batched(
         try:
             return split_pdf(data, count, first)
         finally:
-            stages["split per student (pypdf, total)"] = (
-                stages.get("split per student (pypdf, total)", 0.0) + time.perf_counter() - start
+            stages["split per student (qpdf, total)"] = (
+                stages.get("split per student (qpdf, total)", 0.0) + time.perf_counter() - start
             )
 
     pdf.compile_one, pdf.split_pdf = timed_compile, timed_split  # type: ignore[assignment]

@@ -228,6 +228,8 @@ def test_documents_typeset_in_parts_read_as_one_typeset_whole(
         assert pdf_text(parts_build / kind / "all.pdf") == pdf_text(whole_build / kind / "all.pdf")
         assert joined.page_labels == one.page_labels  # 1, 2, … again for every student
         assert _titles(joined.outline) == _titles(one.outline)
+        # each bookmark leads to the same page, at the same height
+        assert _targets(joined, joined.outline) == _targets(one, one.outline)
         assert joined.metadata == one.metadata and joined.page_mode == one.page_mode
 
 
@@ -247,6 +249,15 @@ def test_only_an_uneven_pair_of_documents_is_cut_into_parts() -> None:
 
 def _titles(outline: list[Any]) -> list[Any]:
     return [_titles(item) if isinstance(item, list) else item.title for item in outline]
+
+
+def _targets(reader: Any, outline: list[Any]) -> list[Any]:
+    return [
+        _targets(reader, item)
+        if isinstance(item, list)
+        else (reader.get_destination_page_number(item), item.get("/Top"))
+        for item in outline
+    ]
 
 
 def _class_documents(setup: Any) -> list[Any]:

@@ -11,6 +11,7 @@ the file ID, and the environment pins SOURCE_DATE_EPOCH for anything else.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
@@ -76,8 +77,8 @@ MIN_PART = 8  # students: a part also pays for the preamble (0.27 s a run)
 PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
 # A document is cut into parts only when, whole, it would keep its core this many times
 # longer than an even share of the work: parts must be joined into the class PDF after
-# (pypdf: 10.5 s of CPU and 0.5 GiB for the two documents of 1 000 students, about what
-# an uneven 1.3 : 1 pair of whole documents costs in waiting), whole documents need not.
+# (1.3 ms of CPU a student with qpdf, 5.2 with pypdf before), and each part pays for the
+# preamble and its own copy of the fonts; whole documents need neither.
 UNEVEN = 1.25
 
 
@@ -301,25 +302,72 @@ def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
 
 
 def iter_split_pdf(pdf: bytes, count: int, first: int = 1) -> Iterator[bytes]:
-    """:func:`split_pdf` one student at a time (a build writes each as it comes)."""
-    from pypdf import PdfReader, PdfWriter
+    """:func:`split_pdf` one student at a time (a build writes each as it comes).
 
-    reader = PdfReader(io.BytesIO(pdf))
+    qpdf (through pikepdf) copies a student's pages with what they use (fonts, the shared
+    drawing's form) into a new file: 2.3 ms a student against pypdf's 9.8 (measured on a
+    100-student class document); object streams make each file about 5 % smaller."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        pages = _destination_pages(document)
+        info = {key: document.docinfo[key] for key in _INFO_KEPT if key in document.docinfo}
+        for index in range(first, first + count):
+            start, end = pages.get(f"student{index}"), pages.get(f"student{index}-end")
+            if start is None or end is None or end < start:
+                raise TexFailure(f"the typeset PDF has no page range for student number {index}")
+            with pikepdf.new() as student:
+                student.pages.extend(document.pages[start : end + 1])
+                for key, value in info.items():  # the assignment's title, as in all.pdf
+                    student.docinfo[key] = value  # a string: a direct object
+                yield _saved(student, document.pdf_version)
+
+
+# What a student's own PDF keeps of the class document's information (no dates: see the
+# preamble).
+_INFO_KEPT = ("/Title", "/Creator", "/Producer")
+
+
+def _saved(pdf: Any, version: str) -> bytes:
+    """``pdf`` as bytes, reproducibly: the file ID is a hash of the content."""
+    import pikepdf
+
+    out = io.BytesIO()
+    pdf.save(
+        out,
+        deterministic_id=True,
+        min_version=version,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+    )
+    return out.getvalue()
+
+
+def _destination_pages(document: Any) -> dict[str, int]:
+    """Each named destination of ``document`` (hyperref's ``\\hypertarget``) -> its page
+    index."""
+    import pikepdf
+
+    names = document.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return {}
+    index = {page.objgen: i for i, page in enumerate(document.pages)}
     pages: dict[str, int] = {}
-    for name, dest in reader.named_destinations.items():
-        page = reader.get_destination_page_number(dest)
-        if page is not None:
-            pages[str(name)] = page
-    for index in range(first, first + count):
-        start, end = pages.get(f"student{index}"), pages.get(f"student{index}-end")
-        if start is None or end is None or end < start:
-            raise TexFailure(f"the typeset PDF has no page range for student number {index}")
-        writer = PdfWriter()
-        for page in range(start, end + 1):
-            writer.add_page(reader.pages[page])
-        out = io.BytesIO()
-        writer.write(out)
-        yield out.getvalue()
+    for name, dest in pikepdf.NameTree(names.Dests).items():
+        target = _page_of(dest)
+        if target is not None and target.objgen in index:
+            pages[str(name)] = index[target.objgen]
+    return pages
+
+
+def _page_of(dest: Any) -> Any:
+    """The page object of a destination: ``[page /XYZ …]`` or ``<< /D [page …] >>``."""
+    import pikepdf
+
+    if isinstance(dest, pikepdf.Dictionary):
+        dest = dest.get("/D")
+    if isinstance(dest, pikepdf.Array) and len(dest) > 0:
+        return dest[0]
+    return None
 
 
 # Where a student's PDF goes as soon as it is split (the document's name, the student's
@@ -377,33 +425,64 @@ def join_pdfs(pdfs: Sequence[bytes]) -> bytes:
     restart with every student, and the first part's title and creator."""
     if len(pdfs) == 1:
         return pdfs[0]
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+    import pikepdf
 
-    readers = [PdfReader(io.BytesIO(pdf)) for pdf in pdfs]
-    writer = PdfWriter()
-    labels = ArrayObject()
-    offset = 0
-    for reader in readers:
-        writer.append(reader)
-        root: Any = reader.trailer["/Root"]
-        own = root.get("/PageLabels")
-        tree: Any = own.get_object() if own is not None else {}
-        nums = tree.get("/Nums", [])
-        for i in range(0, len(nums) - 1, 2):  # (first page index, label style) pairs
-            style = nums[i + 1].get_object()
-            labels += [NumberObject(int(nums[i]) + offset), DictionaryObject(style)]
-        offset += len(reader.pages)
-    if readers[0].metadata:
-        writer.add_metadata(dict(readers[0].metadata))
-    writer.page_mode = "/UseOutlines"
-    if labels:
-        writer._root_object[NameObject("/PageLabels")] = DictionaryObject(
-            {NameObject("/Nums"): labels}
-        )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    with contextlib.ExitStack() as stack:
+        joined = stack.enter_context(pikepdf.new())
+        parts = [stack.enter_context(pikepdf.open(io.BytesIO(pdf))) for pdf in pdfs]
+        labels = pikepdf.Array()
+        with joined.open_outline() as outline:
+            for part in parts:
+                offset = len(joined.pages)
+                joined.pages.extend(part.pages)
+                own: Any = part.Root.get("/PageLabels")
+                nums: Any = own.get("/Nums", []) if own is not None else []
+                for i in range(0, len(nums) - 1, 2):  # (first page index, label style) pairs
+                    labels.append(int(nums[i]) + offset)
+                    labels.append(pikepdf.Dictionary(dict(nums[i + 1].items())))
+                outline.root.extend(_bookmarks(part, joined, offset))
+        for key, value in parts[0].docinfo.items():  # strings and names: direct objects
+            joined.docinfo[key] = value
+        joined.Root.PageMode = pikepdf.Name.UseOutlines
+        if len(labels):
+            joined.Root.PageLabels = pikepdf.Dictionary(Nums=labels)
+        return _saved(joined, max(part.pdf_version for part in parts))
+
+
+def _bookmarks(part: Any, joined: Any, offset: int) -> list[Any]:
+    """The bookmarks of ``part`` for the joined PDF, where its pages start at ``offset``.
+    hyperref points each at a named destination; the joined PDF gets the destination
+    itself (``[page /XYZ left top zoom]`` on its own copy of the page), since the parts'
+    names are not carried over (and could clash: ``Doc-Start``)."""
+    import pikepdf
+
+    index = {page.objgen: i for i, page in enumerate(part.pages)}
+    names = part.Root.get("/Names")
+    dests = pikepdf.NameTree(names.Dests) if names is not None and "/Dests" in names else None
+
+    def destination(item: Any) -> Any:
+        dest = item.destination
+        if dest is None and item.action is not None:
+            dest = item.action.get("/D")
+        if isinstance(dest, pikepdf.String | pikepdf.Name | str) and dests is not None:
+            dest = dests.get(str(dest).lstrip("/"))
+        if isinstance(dest, pikepdf.Dictionary):
+            dest = dest.get("/D")
+        if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+            return None
+        at = index.get(dest[0].objgen)
+        if at is None:
+            return None
+        return pikepdf.Array([joined.pages[at + offset].obj, *list(dest)[1:]])
+
+    def copy(item: Any) -> Any:
+        new = pikepdf.OutlineItem(item.title, destination(item))
+        new.is_closed = item.is_closed
+        new.children.extend(copy(child) for child in item.children)
+        return new
+
+    with part.open_outline() as outline:
+        return [copy(item) for item in outline.root]
 
 
 def _typeset_one(
@@ -420,6 +499,6 @@ def _typeset_one(
         parts = iter_split_pdf(pdf, len(job.student_ids), job.first)
         for sid, data in zip(job.student_ids, parts, strict=True):
             sink(job.name, sid, data)  # written before the next is split
-    except Exception as exc:  # noqa: BLE001 - pypdf's errors have no common base
+    except Exception as exc:  # noqa: BLE001 - qpdf's errors have no common base
         return pdf, exc
     return pdf, []
