@@ -10,7 +10,7 @@ from typing import Any
 
 from grader.course.assignment import ExerciseSpec
 from grader.course.variants import Variant
-from grader.exercises import get_exercise
+from grader.exercises import EXERCISE_MODULES, get_exercise
 
 # The worksheet's canonical sgd_chain instance (from the spec), as an assignment writes it.
 CANONICAL_SGD = {
@@ -58,10 +58,28 @@ PARTIALS_WRAPPER = r"""\documentclass[11pt,a4paper]{article}
 \usepackage{amsmath,amssymb,mathtools,booktabs,array,xcolor}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta,shapes.geometric,calc}
+%s
 \begin{document}
 %s
 \end{document}
 """
+
+
+def family_preambles() -> str:
+    """Every family's own macros (its optional ``<type>/preamble.tex.j2``), as a sheet's
+    preamble defines them."""
+    import jinja2
+
+    from grader.make.rendering import environment
+
+    parts = []
+    for family in sorted(EXERCISE_MODULES):
+        try:
+            template = environment().get_template(f"{family}/preamble.tex.j2")
+        except jinja2.TemplateNotFound:
+            continue
+        parts.append(template.render(kind="sheet"))
+    return "\n".join(parts)
 
 
 def assert_partials_compile(
@@ -75,7 +93,9 @@ def assert_partials_compile(
         for kind in ("sheet", "key")
         for language in ("en", "ru")
     )
-    (tmp_path / "doc.tex").write_text(PARTIALS_WRAPPER % body, encoding="utf-8")
+    (tmp_path / "doc.tex").write_text(
+        PARTIALS_WRAPPER % (family_preambles(), body), encoding="utf-8"
+    )
     result = subprocess.run(
         ["pdflatex", "-no-shell-escape", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"],
         cwd=tmp_path,

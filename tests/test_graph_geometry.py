@@ -2,7 +2,8 @@
 
 1 000 graphs (drawn variants of both variant-search versions, and stress graphs with the
 most variables and nodes the family allows, wide names and fraction constants): from each
-sheet's TikZ code we read where every node and label is put and every edge's path; TeX
+graph's TikZ code (``view.tikz_graph``, what the sheet's drawing draws, see
+test_pdf_one_run) we read where every node and label is put and every edge's path; TeX
 measures each distinct node and label (one run for all of them: a node's extent around
 the point it is put at, as TikZ draws it), and sampled points of every edge must stay
 out of every other node, out of every label, and out of their own nodes but at their
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+import string
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest
 
 from grader.exercises.chain_rule import EXERCISE
 from grader.exercises.chain_rule.params import ChainRuleParams
-from tests.conftest import ROOT
+from grader.exercises.chain_rule.view import TIKZ_STYLES, tikz_graph
 
 PT_PER_CM = 72.27 / 2.54
 CLEARANCE = 0.5 / PT_PER_CM  # cm: an edge keeps at least half a point from any box
@@ -33,7 +35,6 @@ MIN_PORT_DISTANCE = 0.05  # cm between two edges where they leave or enter one n
 _NODE = re.compile(r"\\node\[(cr\w+)\](?: \((cr\w+)\))? at \((-?[\d.]+),(-?[\d.]+)\) \{\$(.*)\$\};")
 _DRAW = re.compile(r"\\draw\[crarrow\] (.*);")
 _POINT = re.compile(r"\((-?[\d.]+),(-?[\d.]+)\)")
-_STYLES = (ROOT / "templates" / "chain_rule" / "sheet.tex.j2").read_text("utf-8")
 
 
 # ------------------------------------------------------------ the 1 000 graphs
@@ -112,8 +113,7 @@ def _graphs() -> list[ChainRuleParams]:
 
 
 def _tikz(p: ChainRuleParams) -> str:
-    view = EXERCISE.latex_view(p, EXERCISE.solve(p, "g", formulas=False), "en")
-    return str(view["graph"])
+    return tikz_graph(p)
 
 
 # ------------------------------------------------------------ TeX's measurements
@@ -122,7 +122,6 @@ def _tikz(p: ChainRuleParams) -> str:
 def _measure(kinds: list[tuple[str, str]], tmp: Path) -> dict[tuple[str, str], tuple[float, ...]]:
     """(west, east, south, north) in cm around the point each (style, math) node is put at,
     the border's ink included, from one pdflatex run."""
-    styles = _STYLES[_STYLES.index("[\n") + 1 : _STYLES.index("  ]")]
     body = "\n".join(
         rf"\measure{{{style}}}{{{text}}}{{{i}}}" for i, (style, text) in enumerate(kinds)
     )
@@ -139,7 +138,7 @@ def _measure(kinds: list[tuple[str, str]], tmp: Path) -> dict[tuple[str, str], t
 \end{tikzpicture}}
 \makeatother
 \begin{document}
-""".replace("STYLES", styles)
+""".replace("STYLES", TIKZ_STYLES)
         + body
         + "\n\\end{document}\n"
     )
@@ -270,3 +269,15 @@ def test_no_edge_runs_through_a_node_or_label_on_1000_graphs(require_tex, tmp_pa
                     if np.hypot(a[0] - b[0], a[1] - b[1]) < MIN_PORT_DISTANCE:
                         problems.append(f"{where}: two edges of {name} meet at {a}")
     assert problems == [], "\n".join(problems[:20])
+
+
+@pytest.mark.tex
+def test_any_one_letter_name_keeps_its_node_at_7_mm(require_tex, tmp_path) -> None:
+    """The sheet draws the circle or square of a one-letter node at the minimum size without
+    TeX measuring the letter (``graph_layout.pdf_picture``; longer names go to PGF's shapes,
+    which may grow): TikZ's shapes around every letter are exactly that size."""
+    kinds = [(style, letter) for style in ("crop", "crvar") for letter in string.ascii_letters]
+    size = _measure(kinds, tmp_path)
+    side = 0.7 + 2 * 0.2 / PT_PER_CM  # 7 mm, and the outer sep (half a 0.4 pt line) each side
+    for kind, (w, e, s, n) in size.items():
+        assert (e - w, n - s) == pytest.approx((side, side), abs=1e-5), kind

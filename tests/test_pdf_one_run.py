@@ -7,7 +7,8 @@
   images at 100 dpi, are those of the student's PDF split from the class document
   (at most 0.5 % of the pixels differ), in English and in Russian;
 - every page's footer says "page k of n" with n the student's page count, although the
-  class document was typeset once (the pages are held back until the count is known).
+  class document was typeset once (the pages are held back until the count is known);
+- the chain-rule graph, drawn from ready PDF operators, gives the pages TikZ gives.
 """
 
 from __future__ import annotations
@@ -16,22 +17,25 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from grader.course.assignment import Assignment, Student
+from grader.course.variants import make_variants
+from grader.exercises.chain_rule.view import tikz_graph
 from grader.make.build import KINDS, class_head, student_output
 from grader.make.pdf import ClassDocument, TexJob, compile_one, find_engine, typeset
-from grader.make.shared_pictures import SAVE, USE, distinct_pictures, share_pictures
+from grader.make.shared_pictures import PICTURE_RE, SAVE, USE, distinct_pictures, share_pictures
 from tests.conftest import tex_available, under_ci
+from tests.test_graph_geometry import _chain, _stress
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "grader" / "samples" / "course.yaml"
 SECRET = b"one-run-test-secret-5b1f0c2e9d"
 STUDENTS = [Student(id="s1", name="Иванов Иван"), Student(id="s2", name="Zoë Dupont")]
 MAX_DIFFERENT = 0.005  # of a page's pixels at 100 dpi
-SAME_DRAWING = 0.0005  # one drawing two ways: only the coordinates' rounding may differ
 FOOTER = {"en": r"Page (\d+) of (\d+)", "ru": r"Стр\. (\d+) из (\d+)"}
 
 PICTURE_A = "\\begin{tikzpicture}\\draw (0,0) -- (1,1);\\end{tikzpicture}"
@@ -190,31 +194,76 @@ def test_a_tex_failure_leaves_no_pdf_behind(require_tex, tmp_path, monkeypatch) 
     assert not list(out.rglob("*.pdf"))
 
 
-def test_the_chain_rule_graph_drawn_by_pgf_looks_as_tikz_draws_it(require_tex, tmp_path) -> None:
-    """The sheet draws the chain-rule graph's ``\\draw`` and ``\\node`` lines with PGF's basic
-    layer (cheaper; its macros come first in the picture).  The same lines drawn by TikZ
-    with the template's styles (what a scaled graph still uses) give the same pages, as
-    images at 100 dpi."""
+GRAPH_STUDENTS = 24  # drawn chain-rule variants, each student's own
+
+
+def graph_course(language: str) -> Assignment:
+    """The sample course's chain-rule exercise alone (a graph drawn per student), and
+    three graphs given to everyone: the deepest one (scaled to the text width) and two at
+    the family's limits (names of two and three characters, the output among them)."""
+    raw = yaml.safe_load(COURSE.read_text("utf-8"))
+    raw["language"] = language
+    (drawn,) = [e for e in raw["exercises"] if e["type"] == "chain_rule"]
+    given = [
+        {
+            **drawn,
+            "id": f"given{i}",
+            "params": {
+                "variables": p.variables,
+                "nodes": [n.model_dump(mode="json", exclude_none=True) for n in p.nodes],
+                "point": dict.fromkeys(p.variables, 1),
+            },
+        }
+        for i, p in enumerate([_chain(), *_stress(2)])
+    ]
+    raw["exercises"] = [drawn, *given]
+    return Assignment.model_validate(raw)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_chain_rule_graph_is_drawn_as_tikz_draws_it(require_tex, tmp_path, language) -> None:
+    """The sheet draws the chain-rule graph from ready PDF operators and TeX only sets its
+    text (``view._graph``); the same graph drawn by TikZ with its styles
+    (``view.tikz_graph``, the reference) gives the very same pages, to the pixel at 100 dpi,
+    in one class document of 24 students' drawn graphs and the given ones (a scaled graph,
+    outputs drawn double, names wider than a letter)."""
     _require_tools()
     engine = find_engine()
     assert engine is not None
-    template = (ROOT / "templates" / "chain_rule" / "sheet.tex.j2").read_text("utf-8")
-    styles = re.search(r"\\begin\{tikzpicture\}\[.*?\n  \]\n", template, re.S)
-    assert styles is not None
-    macros = re.compile(r"\\begin\{tikzpicture\}\n% The graph's .*?\n\\def\\crcrlab[^\n]*\n", re.S)
-    assignment = course("en")
-    students = [Student(id=f"g{i}", name=f"Graph {i}") for i in range(1, 5)]
+    assignment = graph_course(language)
+    students = [Student(id=f"g{i}", name=f"Graph {i}") for i in range(1, GRAPH_STUDENTS + 1)]
+    drawn: list[str] = []
+    reference: list[str] = []
+    graphs = []
     for index, student in enumerate(students, start=1):
-        fast = student_output(assignment, student, index, SECRET).files[f"sheets/{student.id}.tex"]
-        tikz, found = macros.subn(lambda _: styles.group(0), fast.decode("utf-8"))
-        assert found == 1
-        images = [
-            page_images(
-                compile_one(TexJob("sheets", tex, [student.id]), tmp_path / way, engine),
-                tmp_path / f"{way}-pages",
-            )
-            for way, tex in ((f"pgf{index}", fast.decode("utf-8")), (f"tikz{index}", tikz))
-        ]
-        assert len(images[0]) == len(images[1])
-        for number, (x, y) in enumerate(zip(*images, strict=True), start=1):
-            assert different(x, y) <= SAME_DRAWING, (student.id, number, different(x, y))
+        body = student_output(assignment, student, index, SECRET).bodies["sheet"]
+        params = [v.params for v in make_variants(assignment, student.id, SECRET, formulas=False)]
+        graphs += params
+        drawn.append(body)
+        reference.append(as_tikz_draws(body, params))
+    assert len({tikz_graph(p) for p in graphs}) == GRAPH_STUDENTS + 3
+    assert any("scale=" in tikz_graph(p) for p in graphs)
+    assert any(len(n.name) == 3 and n.name == p.output for p in graphs for n in p.nodes)
+    images = []
+    for way, bodies in (("drawn", drawn), ("tikz", reference)):
+        document = ClassDocument(
+            "sheets", class_head(assignment, "sheet"), bodies, [s.id for s in students]
+        )
+        (job,) = document.parts(1)
+        pdf = compile_one(job, tmp_path / way, engine)
+        images.append(page_images(pdf, tmp_path / f"{way}-pages"))
+    assert len(images[0]) == len(images[1])
+    differing = [
+        (number, different(x, y))
+        for number, (x, y) in enumerate(zip(*images, strict=True), start=1)
+        if x != y
+    ]
+    assert differing == [], f"pages (number, share of pixels) not as TikZ draws them: {differing}"
+
+
+def as_tikz_draws(body: str, graphs: list[Any]) -> str:
+    """``body`` with its chain-rule pictures (of ``graphs``, in order) drawn by TikZ."""
+    tikz = iter([tikz_graph(p) for p in graphs])
+    out = PICTURE_RE.sub(lambda m: next(tikz) if "\\crpaths" in m.group(0) else m.group(0), body)
+    assert next(tikz, None) is None, "fewer pictures than graphs"
+    return out

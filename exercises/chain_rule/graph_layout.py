@@ -15,9 +15,11 @@ gap), crosses a skipped column straight at its waypoint's height, and enters the
 horizontally at a port of its own.  Edges of one node get distinct ports, so they leave
 (and arrive) apart.
 
-Everything is in centimetres, computed in Python, so TikZ only draws plain coordinates
-(and other outputs can reuse the same drawing).  Sizes of labels are generous estimates
-(:func:`label_size`): the geometry test measures the real boxes with TeX.
+Everything is in centimetres, computed in Python (other outputs can reuse the same
+drawing).  Sizes of labels are generous estimates (:func:`label_size`): the geometry test
+measures the real boxes with TeX.  The sheet gets the drawing's lines and borders as PDF
+operators (:func:`pdf_picture`), the numbers TikZ would write for it, so that TeX only sets
+the text.
 """
 
 from __future__ import annotations
@@ -344,3 +346,214 @@ def tikz_path(path: EdgePath) -> str:
         else:
             out += f" .. controls {point(points[0])} and {point(points[1])} .. {point(points[2])}"
     return out
+
+
+# ------------------------------------------------------------ the drawing as PDF path operators
+
+# The sheet draws the graph as TikZ would with the styles of ``view.TIKZ_STYLES`` (its
+# reference, which the tests compare it with as images), without asking TeX to compute
+# anything but its text: the lines and borders come as PDF operators, with the very
+# numbers TikZ writes (PGF's steps in TeX's arithmetic, below), so the pages are the same
+# to the pixel.  Lengths in sp (TeX's scaled points, 65 536 to the pt).
+
+SQUARE, CIRCLE, DOUBLE = "square", "circle", "double"  # how a node's border is drawn
+_CM = 1864679  # sp: TikZ's unit vector, 1 cm
+_HALF_NODE = 652637  # sp: half of a node's 7 mm (minimum size), its border's path
+_LINE = 26214  # sp: TikZ's line width, 0.4 pt
+_DOUBLE_LINE, _DOUBLE_GAP = 91750, 39322  # sp: the output's double line, 2 x 0.4 + 0.6 pt,
+# drawn as a white line of the gap's width over a black one of the whole width
+_CORNER = 262144  # sp: the squares' rounded corners, 4 pt (not scaled with the drawing)
+# arrows.meta's Stealth at 0.4 pt lines (not scaled with the drawing either): the line
+# stops _STEALTH_SHORT before the edge's end; the tip, drawn from _STEALTH_LENGTH behind
+# the end, is _STEALTH_HALF_WIDTH wide either side (its hull counts for the bounding box)
+_STEALTH_SHORT = 201547
+_STEALTH_LENGTH = 314571
+_STEALTH_HALF_WIDTH = 117964
+_STEALTH_TIP = "4.21463 0.0 m 0.64343 1.34572 l 1.8178 0.0 l 0.64343 -1.34572 l h B"
+
+
+@dataclass(frozen=True)
+class PdfPicture:
+    """A drawing for the sheet's macros: its lines and borders as PDF operators; the
+    bounding box TikZ gives them (``min x, min y, max x, max y``, sp); where each node's
+    centre and each label's top centre are (sp, the drawing's scale applied)."""
+
+    operators: str
+    box: tuple[int, int, int, int]
+    centres: dict[str, tuple[int, int]]
+    label_tops: dict[str, tuple[int, int]]
+
+
+def pdf_picture(
+    drawing: Drawing, edges: Sequence[tuple[str, str]], borders: Mapping[str, str]
+) -> PdfPicture:
+    """``edges`` (in drawing order) with their arrow tips, then the borders of the nodes in
+    ``borders`` (``SQUARE``: an input's rounded square, light grey; ``CIRCLE``: a circle
+    filled white; ``DOUBLE``: the same circle with a double line), all scaled by the
+    drawing's scale as TikZ's ``scale, transform shape`` does (line widths, rounded
+    corners and arrow tips keep their size)."""
+    scale = _tex_print(_tex_pt(f"{drawing.scale:.3f}"))  # TikZ's factor, as PGF holds it
+
+    def at(point: tuple[float, float]) -> tuple[int, int]:
+        """A layout point where TikZ puts ``(x,y)`` (3 decimals, cm)."""
+        return _tex_times(scale, _tikz_cm(point[0])), _tex_times(scale, _tikz_cm(point[1]))
+
+    ops: list[str] = []
+    box = _Extent()
+    for edge in edges:
+        path = drawing.edges[edge]
+        (last, (end,)), (_, before) = path.pieces[-1], path.pieces[-2]
+        if not (last == "line" and end[1] == before[-1][1] and end[0] > before[-1][0]):
+            raise ValueError(f"edge {edge} does not end level and rightwards: its tip would turn")
+        line = _Extent()  # PGF counts a stroked path's points (before the tip shortens
+        # it) and half the line width around them
+        ops.append(f"{line.add(at(path.start))} m")
+        for kind, points in path.pieces[:-1]:
+            corners = " ".join(line.add(at(p)) for p in points)
+            ops.append(f"{corners} {'l' if kind == 'line' else 'c'}")
+        end_x, end_y = at(end)
+        line.add((end_x, end_y))
+        box.grown(line, _LINE // 2)
+        ops.append(f"{_bp(end_x - _STEALTH_SHORT)} {_bp(end_y)} l S")
+        back = end_x - _STEALTH_LENGTH
+        box.add((back, end_y - _STEALTH_HALF_WIDTH))
+        box.add((end_x, end_y + _STEALTH_HALF_WIDTH))
+        ops.append(f"q 1 0 0 1 {_bp(back)} {_bp(end_y)} cm {_STEALTH_TIP} Q")
+    half = _tex_times(scale, _HALF_NODE)
+    for name, border in borders.items():
+        x, y = at((drawing.nodes[name].x, drawing.nodes[name].y))
+        width = _DOUBLE_LINE if border == DOUBLE else _LINE
+        shape = _Extent()
+        if border == SQUARE:
+            ops.append(f"q 0.95 g {_rounded_square(x, y, half, shape)} B Q")
+        else:
+            circle = _circle(x, y, half, shape)
+            if border == CIRCLE:
+                ops.append(f"q 1 g {circle} B Q")
+            else:
+                double = f"{_bp(width)} w {circle} B {_bp(_DOUBLE_GAP)} w 1 G {circle} S"
+                ops.append(f"q 1 g {double} Q")
+        box.grown(shape, width // 2)
+    return PdfPicture(
+        " ".join(ops),
+        (box.min_x, box.min_y, box.max_x, box.max_y),
+        {name: at((b.x, b.y)) for name, b in drawing.nodes.items()},
+        {name: at(b.label_at) for name, b in drawing.nodes.items() if b.label_at is not None},
+    )
+
+
+@dataclass
+class _Extent:
+    """The smallest box around points (sp), as PGF's bounding box grows."""
+
+    min_x: int = 2**31
+    min_y: int = 2**31
+    max_x: int = -(2**31)
+    max_y: int = -(2**31)
+
+    def add(self, point: tuple[int, int]) -> str:
+        """Counts ``point``; returns it as PDF operands."""
+        x, y = point
+        self.min_x, self.max_x = min(self.min_x, x), max(self.max_x, x)
+        self.min_y, self.max_y = min(self.min_y, y), max(self.max_y, y)
+        return f"{_bp(x)} {_bp(y)}"
+
+    def grown(self, other: _Extent, margin: int) -> None:
+        """Counts ``other``'s box grown by ``margin`` on every side."""
+        self.add((other.min_x - margin, other.min_y - margin))
+        self.add((other.max_x + margin, other.max_y + margin))
+
+
+def _circle(x: int, y: int, r: int, shape: _Extent) -> str:
+    """PGF's circle (``\\pgfpathellipse``): four quarters from the east point,
+    counter-clockwise, then a move to the centre."""
+    k = _tex_times("0.55228475", r)
+    quarters = [
+        ((x + r, y + k), (x + k, y + r), (x, y + r)),
+        ((x - k, y + r), (x - r, y + k), (x - r, y)),
+        ((x - r, y - k), (x - k, y - r), (x, y - r)),
+        ((x + k, y - r), (x + r, y - k), (x + r, y)),
+    ]
+    curves = " ".join(" ".join(shape.add(p) for p in q) + " c" for q in quarters)
+    return f"{shape.add((x + r, y))} m {curves} h {shape.add((x, y))} m"
+
+
+def _rounded_square(x: int, y: int, half: int, shape: _Extent) -> str:
+    """PGF's rectangle with ``rounded corners``: from the top edge's right end,
+    counter-clockwise, each corner a quarter circle of radius ``_CORNER``, then a move
+    to the lower left corner."""
+    left, right, bottom, top = x - half, x + half, y - half, y + half
+    c = _CORNER
+    k = c - _tex_times("0.5522847", c)  # a corner's control points, from its ends
+
+    def p(a: int, b: int) -> str:
+        return shape.add((a, b))
+
+    return (
+        f"{p(right - c, top)} m {p(left + c, top)} l "
+        f"{p(left + k, top)} {p(left, top - k)} {p(left, top - c)} c {p(left, bottom + c)} l "
+        f"{p(left, bottom + k)} {p(left + k, bottom)} {p(left + c, bottom)} c "
+        f"{p(right - c, bottom)} l "
+        f"{p(right - k, bottom)} {p(right, bottom + k)} {p(right, bottom + c)} c "
+        f"{p(right, top - c)} l "
+        f"{p(right, top - k)} {p(right - k, top)} {p(right - c, top)} c h {p(left, bottom)} m"
+    )
+
+
+# ------------------------------------------------------------ TeX's arithmetic (tex.web)
+
+_UNITY = 65536  # sp to the pt
+
+
+def _tikz_cm(cm: float) -> int:
+    """Where TikZ puts the coordinate ``cm`` (printed with 3 decimals): PGF's math reads it
+    as a length in pt and prints it back, then multiplies 1 cm by it."""
+    return _tex_times(_tex_print(_tex_pt(f"{cm:.3f}")), _CM)
+
+
+def _bp(sp: int) -> str:
+    """A length as PGF's PDF driver writes it: in bp (times 0.99627), as ``\\the`` prints."""
+    return _tex_print(_tex_times("0.99627", sp))
+
+
+def _tex_pt(text: str) -> int:
+    """``text`` (a decimal) pt in sp."""
+    negative, whole, fraction = _tex_decimal(text)
+    value = whole * _UNITY + fraction
+    return -value if negative else value
+
+
+def _tex_decimal(text: str) -> tuple[bool, int, int]:
+    """A decimal as TeX reads it: its sign, whole part and fraction in 65 536ths, rounded
+    from at most 17 digits (``round_decimals``)."""
+    negative = text.startswith("-")
+    whole, _, digits = text.lstrip("+-").partition(".")
+    a = 0
+    for d in reversed(digits[:17]):
+        a = (a + int(d) * 2 * _UNITY) // 10
+    return negative, int(whole or 0), (a + 1) // 2
+
+
+def _tex_times(factor: str, sp: int) -> int:
+    """``factor\\dimen``: the whole part times the length, plus the fraction's share of it
+    truncated (``xn_over_d``), the sign applied last."""
+    negative, whole, fraction = _tex_decimal(factor)
+    size = abs(sp)
+    value = whole * size + size * fraction // _UNITY
+    value = value if sp >= 0 else -value
+    return -value if negative else value
+
+
+def _tex_print(sp: int) -> str:
+    """``\\the`` of a length without its ``pt`` (``print_scaled``: the fewest digits, at
+    most five, that read back as the same length)."""
+    sign, sp = ("-", -sp) if sp < 0 else ("", sp)
+    out = f"{sign}{sp // _UNITY}."
+    s, delta = 10 * (sp % _UNITY) + 5, 10
+    while True:
+        if delta > _UNITY:
+            s += 0o100000 - 50000  # round the last digit
+        out += str(s // _UNITY)
+        s, delta = 10 * (s % _UNITY), delta * 10
+        if s <= delta:
+            return out

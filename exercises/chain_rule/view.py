@@ -23,7 +23,15 @@ from grader.exercises.chain_rule.fields import (
     local_rule,
     tex_name,
 )
-from grader.exercises.chain_rule.graph_layout import layout, tikz_path
+from grader.exercises.chain_rule.graph_layout import (
+    CIRCLE,
+    DOUBLE,
+    SQUARE,
+    Drawing,
+    layout,
+    pdf_picture,
+    tikz_path,
+)
 from grader.exercises.chain_rule.params import ChainRuleParams, NodeSpec
 
 # ------------------------------------------------------------ LaTeX view
@@ -65,7 +73,7 @@ def _latex_view(p: ChainRuleParams, solution: Solution) -> dict[str, Any]:
         ),
         "point": Tex(r",\ ".join(f"{v} = {tex_frac(p.point[v])}" for v in p.variables)),
         "partial_names": [Tex(_tex_partial(out, v)) for v in p.variables],
-        "graph": _tikz_graph(p, tex),
+        "graph": _graph(p, tex),
         # the answer table, in parts of at most 8 columns of even width
         "row_parts": [_table_part(part) for part in _even_parts(rows, _TABLE_COLUMNS)],
         # the key's align* bodies
@@ -246,12 +254,67 @@ def _lines(pieces: Sequence[str], sizes: Sequence[int], budget: int, joiner: str
     return [text[0], *(joiner + t for t in text[1:])]
 
 
-def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
-    """The graph's TikZ picture in plain coordinates (:mod:`grader.exercises.chain_rule.graph_layout`):
-    edges first, so that the filled nodes cover nothing of them; each node's definition
-    as a label under it."""
+def _graph(p: ChainRuleParams, tex: _Printer) -> Tex:
+    """The graph's picture (:mod:`grader.exercises.chain_rule.graph_layout`) for the sheet's
+    drawing macros (``templates/chain_rule/sheet.tex.j2``): edges and node borders as ready
+    PDF operators (``\\crpaths``) with the box TikZ would give them (``\\crbox``), then the
+    names and the labels, which TeX sets and puts where TikZ's nodes put their text (in
+    sp).  It draws what :func:`tikz_graph` draws with :data:`TIKZ_STYLES` (the tests compare
+    them as images) without TikZ's parser, shapes and arrow tips."""
+    drawing, labels = _layout(p, tex)
+    edges = [(arg, n.name) for n in p.nodes for arg in n.args]
+    # PGF's shapes draw the nodes whose border depends on their text: a name of several
+    # characters may widen its circle (one letter always fits 7 mm: tested); a scaled
+    # square's corners move with its letter's size by TeX's rounding (TikZ scales the
+    # square around the text's centre, not around the node's)
+    by_tex = {
+        name
+        for name in drawing.nodes
+        if len(name) > 1 or (drawing.scale < 1 and name in p.variables)
+    }
+    borders = {
+        name: SQUARE if name in p.variables else DOUBLE if name == p.output else CIRCLE
+        for name in drawing.nodes
+        if name not in by_tex
+    }
+    picture = pdf_picture(drawing, edges, borders)
+    lines = [] if drawing.scale == 1 else [rf"\crscale{{{drawing.scale:.3f}}}"]
+    lines.append(rf"\crpaths{{{picture.operators}}}")
+    lines.append(r"\crbox" + "".join(f"{{{v}}}" for v in picture.box))
+    for name, (x, y) in picture.centres.items():
+        if name in by_tex:
+            style = "crvar" if name in p.variables else "crout" if name == p.output else "crop"
+            lines.append(rf"\crshape{{{style}}}{{{x}}}{{{y}}}{{{tex_name(name)}}}")
+        else:
+            lines.append(rf"\crname{{{x}}}{{{y}}}{{{tex_name(name)}}}")
+    lines.append(r"\crlabels{%")
+    lines += [rf"\crlabel{{{x}}}{{{y}}}{{{labels[n]}}}" for n, (x, y) in picture.label_tops.items()]
+    lines.append("}")
+    return Tex("\n".join(lines))
+
+
+def _layout(p: ChainRuleParams, tex: _Printer) -> tuple[Drawing, dict[str, str]]:
+    """The graph's drawing, each node's definition as a label under it."""
     labels = {n.name: tex.definition(n) for n in p.nodes}
-    drawing = layout(p.variables, [(n.name, n.args) for n in p.nodes], labels)
+    return layout(p.variables, [(n.name, n.args) for n in p.nodes], labels), labels
+
+
+# What the sheet's picture looks like: the TikZ styles that draw :func:`tikz_graph`, the
+# reference the sheet's cheaper drawing is compared with (sizes the layout counts on: 7 mm
+# nodes, labels hanging from their top centre).
+TIKZ_STYLES = r"""crop/.style={draw, circle, minimum size=7mm, inner sep=1pt, fill=white},
+    crout/.style={crop, double},
+    crvar/.style={draw, rounded corners, minimum size=7mm, inner sep=2pt, fill=black!5},
+    crlab/.style={font=\scriptsize, text=black!60, anchor=north},
+    crarrow/.style={-{Stealth}},"""
+
+
+def tikz_graph(p: ChainRuleParams) -> str:
+    """The graph's picture as a TikZ picture in plain coordinates, with
+    :data:`TIKZ_STYLES`: edges first, so that the filled nodes cover nothing of them, then
+    the nodes, then each node's definition as a label under it (the order the sheet's
+    drawing puts its text in: pdfTeX rounds where text goes by the way it got there)."""
+    drawing, labels = _layout(p, _Printer(p, tex=True))
     lines = [
         rf"  \draw[crarrow] {tikz_path(drawing.edges[(arg, n.name)])};"
         for n in p.nodes
@@ -262,6 +325,7 @@ def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
         lines.append(
             rf"  \node[{style}] (cr{name}) at ({box.x:.3f},{box.y:.3f}) {{${tex_name(name)}$}};"
         )
+    for name, box in drawing.nodes.items():
         if box.label_at is not None:
             lx, ly = box.label_at
             lines.append(rf"  \node[crlab] at ({lx:.3f},{ly:.3f}) {{${labels[name]}$}};")
@@ -271,7 +335,8 @@ def _tikz_graph(p: ChainRuleParams, tex: _Printer) -> Tex:
             *lines,
             r"\end{scope}",
         ]
-    return Tex("\n".join(lines))
+    body = "\n".join(lines)
+    return f"\\begin{{tikzpicture}}[\n    {TIKZ_STYLES}\n  ]\n{body}\n\\end{{tikzpicture}}"
 
 
 # ------------------------------------------------------------ the answer page's given data
