@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.make.documents import END, join_document, student_at_line
-from grader.make.shared_pictures import distinct_pictures, iter_shared, share_pictures
+from grader.make.shared_pictures import iter_shared, share_pictures
 
 ENGINE = "pdflatex"
 # One run: the bookmarks (the bookmark package) and the "page X of Y" footers (filled in
@@ -73,27 +73,47 @@ class TexJob:
         else:
             self.tex.write(path)
 
-    def cost(self) -> int:
-        return tex_cost(self.tex) if isinstance(self.tex, str) else self.tex.cost()
+    def cost(self) -> float:
+        text = text_cost(self.tex) if isinstance(self.tex, str) else self.tex.cost()
+        return text + STUDENT_US * len(self.student_ids)
 
 
-# What typesetting a student's part costs, for sharing the work out between the cores:
-# its length, plus this many characters per TikZ picture TeX draws (the drawing students
-# share drawn once).  Measured 2026-12-05 on 1 000 sample-course students in parts of 500,
-# one run each: a sheet (14.9 k characters and its own chain-rule graph) takes 46 ms, a
-# key (13.6 k characters, no picture) 35.5 ms, 1.30 times as long: 2 700 characters.
-TIKZ_COST = 2_700
+# What typesetting costs, in estimated microseconds of pdfTeX, for sharing the work out
+# between the cores.  Fitted 2026-12-05 by least squares on 12 class documents (the sheets
+# and keys of one-exercise courses of each family and of the sample course, 60 students,
+# ``pdflatex -draftmode``, one run, the 0.27 s start-up taken off): a student's pages
+# 2.6 ms (boxes held back, footers, shipping out), 0.88 us a character, 23 us a group
+# ``{`` (what macros and mathematics cost), 3.5 ms a TikZ path command TeX parses (a
+# drawing several students share counted once, as TeX draws it).  The sample course's
+# sheets and keys come out 18.7 and 30.8 ms against 19.1 and 30.6 measured (the length
+# alone had the sheets dearer: the chain-rule graph's PDF operators are long but cheap).
+STUDENT_US = 2_600
+CHAR_US = 0.88
+GROUP_US = 23
+TIKZ_COMMAND_US = 3_500
+# PDF operators TeX hands on to the PDF without reading them (chain_rule's drawing):
+# their characters cost next to nothing
+PDF_OPERATORS_RE = re.compile(r"\\crpaths\{[^}]*\}")
+TIKZ_COMMAND_RE = re.compile(r"\\(?:draw|node|path|fill|filldraw|shade|coordinate)\b")
 MIN_PART = 8  # students: a part also pays for the preamble (0.27 s a run)
 PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
 # A document is cut into parts only when, whole, it would keep its core this many times
-# longer than an even share of the work: parts must be joined into the class PDF after
-# (1.3 ms of CPU a student with qpdf, 5.2 with pypdf before), and each part pays for the
-# preamble and its own copy of the fonts; whole documents need neither.
-UNEVEN = 1.25
+# longer than an even share of the work: parts must be joined into the class PDF after,
+# each pays for the preamble and its own copy of the fonts, and its students' PDFs are
+# split while the other core still typesets.  Measured at 1 000 sample-course students
+# (keys 1.2 times an even share): cut into parts, 43.9 s wall and 380 MB, whole 44.6 s
+# and 264 MB.
+UNEVEN = 1.4
 
 
-def tex_cost(tex: str) -> int:
-    return len(tex) + TIKZ_COST * tex.count("\\begin{tikzpicture}")
+def text_cost(tex: str) -> float:
+    """Estimated microseconds TeX takes to typeset ``tex`` (see ``STUDENT_US``)."""
+    operators = sum(len(m) for m in PDF_OPERATORS_RE.findall(tex))
+    return (
+        CHAR_US * (len(tex) - operators)
+        + GROUP_US * tex.count("{")
+        + TIKZ_COMMAND_US * len(TIKZ_COMMAND_RE.findall(tex))
+    )
 
 
 @dataclass(frozen=True)
@@ -117,10 +137,9 @@ class ClassText:
     def __str__(self) -> str:
         return join_document(self.head, share_pictures(self.bodies))
 
-    def cost(self) -> int:
-        # a picture several students share is drawn once (see shared_pictures)
-        text = len(self.head) + sum(len(body) for body in self.bodies)
-        return text + TIKZ_COST * distinct_pictures(self.bodies)
+    def cost(self) -> float:
+        """The text's cost as TeX reads it: a picture several students share once."""
+        return text_cost(self.head) + sum(text_cost(body) for body in iter_shared(self.bodies))
 
 
 @dataclass(frozen=True)
@@ -132,8 +151,8 @@ class ClassDocument:
     bodies: Sequence[str]
     student_ids: Sequence[str]
 
-    def cost(self) -> int:
-        return ClassText("", self.bodies).cost()
+    def cost(self) -> float:
+        return ClassText("", self.bodies).cost() + STUDENT_US * len(self.bodies)
 
     def parts(self, count: int) -> list[TexJob]:
         """The document as ``count`` TeX jobs of consecutive students (one: as it is)."""
@@ -152,9 +171,9 @@ class ClassDocument:
 
 
 def plan_parts(documents: Sequence[ClassDocument]) -> list[list[TexJob]]:
-    """Each document as the TeX jobs that share the two cores evenly enough.  The sheets
-    and the keys cost about the same (1.3 : 1), so each is typeset whole, one per core:
-    the class PDF is TeX's own, with nothing to join.  A document that would keep its
+    """Each document as the TeX jobs that share the two cores evenly enough.  The sample
+    course's keys cost 1.5 times its sheets (35 : 24 ms a student), close enough for each
+    to be typeset whole, one per core: the class PDF is TeX's own, with nothing to join.  A document that would keep its
     core much longer than the other (see ``UNEVEN``) is cut into parts of about half a
     core's share each, joined after (:func:`join_pdfs`); a small class is never cut.
 
