@@ -267,3 +267,43 @@ def as_tikz_draws(body: str, graphs: list[Any]) -> str:
     out = PICTURE_RE.sub(lambda m: next(tikz) if "\\crpaths" in m.group(0) else m.group(0), body)
     assert next(tikz, None) is None, "fewer pictures than graphs"
     return out
+
+
+def test_a_student_whose_last_line_fills_the_page_keeps_only_their_pages(
+    require_tex, tmp_path
+) -> None:
+    """Students of 30 to 100 lines, each ending with some space (as an exercise's last
+    list or table does): for some of them the last line fills the last page.  Each
+    student's PDF holds exactly their own pages, as many as its footers count, and never
+    the blank page after them that keeps the next student on a recto (the end mark once
+    went over to that page, after the space, when the last line filled its page)."""
+    _require_tools()
+    engine = find_engine()
+    assert engine is not None
+    assignment = course("en")
+    counts = range(30, 101)
+    ids = [f"n{lines}" for lines in counts]
+    bodies = [
+        f"\\studentstart{{{index}}}{{{sid}}}{{{sid}}}\n"
+        + "\n\n".join(f"Line {k} of {lines}." for k in range(1, lines + 1))
+        + "\n\n\\vspace{6pt}\n\\studentend\n\\duplexbreak\n"
+        for index, (sid, lines) in enumerate(zip(ids, counts, strict=True), start=1)
+    ]
+    document = ClassDocument("sheets", class_head(assignment, "sheet"), bodies, ids)
+    result = typeset([document], tmp_path / "class", engine)["sheets"]
+    page_totals = set()
+    for sid, lines in zip(ids, counts, strict=True):
+        path = tmp_path / f"{sid}.pdf"
+        path.write_bytes(result.per_student[sid])
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        pages = text.split("\f")[:-1]
+        footers = [re.findall(FOOTER["en"], page) for page in pages]
+        assert footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)], sid
+        assert f"Line {lines} of {lines}." in pages[-1], sid
+        page_totals.add(len(pages))
+    assert page_totals == {1, 2, 3}  # the lengths cross two page ends
