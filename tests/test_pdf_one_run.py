@@ -134,20 +134,23 @@ def test_every_footer_counts_the_students_pages(builds, tmp_path) -> None:
     language, pdfs = builds
     for folder, by_name in pdfs.items():
         for name, data in by_name.items():
-            path = tmp_path / "doc.pdf"
-            path.write_bytes(data)
-            text = subprocess.run(
-                ["pdftotext", "-enc", "UTF-8", str(path), "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            pages = text.split("\f")[:-1]  # pdftotext ends every page with a form feed
-            footers = [re.findall(FOOTER[language], page) for page in pages]
-            assert footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)], (
-                folder,
-                name,
-            )
+            pages = page_texts(data, tmp_path / "doc.pdf")
+            assert footers_count(pages, language), (folder, name)
+
+
+def page_texts(pdf: bytes, path: Path) -> list[str]:
+    """The text of each page of ``pdf`` (written to ``path`` for pdftotext)."""
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return text.split("\f")[:-1]  # pdftotext ends every page with a form feed
+
+
+def footers_count(pages: list[str], language: str) -> bool:
+    """Each page's footer says "page k of n", n the number of ``pages``."""
+    footers = [re.findall(FOOTER[language], page) for page in pages]
+    return footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)]
 
 
 def page_images(pdf: bytes, folder: Path) -> list[bytes]:
@@ -293,17 +296,8 @@ def test_a_student_whose_last_line_fills_the_page_keeps_only_their_pages(
     result = typeset([document], tmp_path / "class", engine)["sheets"]
     page_totals = set()
     for sid, lines in zip(ids, counts, strict=True):
-        path = tmp_path / f"{sid}.pdf"
-        path.write_bytes(result.per_student[sid])
-        text = subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", str(path), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        pages = text.split("\f")[:-1]
-        footers = [re.findall(FOOTER["en"], page) for page in pages]
-        assert footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)], sid
+        pages = page_texts(result.per_student[sid], tmp_path / f"{sid}.pdf")
+        assert footers_count(pages, "en"), sid
         assert f"Line {lines} of {lines}." in pages[-1], sid
         page_totals.add(len(pages))
     assert page_totals == {1, 2, 3}  # the lengths cross two page ends
