@@ -93,7 +93,7 @@ def batched(
     parts: dict[str, int] = {}  # TeX jobs per document kind
     tex_seconds: dict[str, float] = {}
 
-    def timed_compile(job: pdf.TexJob, workdir: Path, engine: str) -> bytes:
+    def timed_compile(job: pdf.TexJob, workdir: Path, engine: str) -> Path:
         start = time.perf_counter()
         try:
             return compile_one(job, workdir, engine)
@@ -101,7 +101,7 @@ def batched(
             parts[job.name] = parts.get(job.name, 0) + 1
             tex_seconds[job.name] = tex_seconds.get(job.name, 0.0) + time.perf_counter() - start
 
-    def timed_split(data: bytes, count: int, first: int = 1) -> list[bytes]:
+    def timed_split(data: Path, count: int, first: int = 1) -> list[bytes]:
         start = time.perf_counter()
         try:
             return split_pdf(data, count, first)
@@ -131,7 +131,7 @@ def sizes(results: dict[str, Any]) -> None:
         each = [len(data) for data in result.per_student.values()]
         print(
             f"      {name}: per student {sum(each) / len(each) / 1024:7.1f} KiB mean, "
-            f"{max(each) / 1024:7.1f} KiB largest; all.pdf {len(result.all_pdf) / 1024:8.1f} KiB"
+            f"{max(each) / 1024:7.1f} KiB largest; all.pdf {result.all_pdf.stat().st_size / 1024:8.1f} KiB"
         )
 
 

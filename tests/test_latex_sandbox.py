@@ -255,7 +255,7 @@ def _compile(name: str, body: str, root: Path) -> bytes | pdf.TexFailure:
     try:
         return pdf.compile_one(
             pdf.TexJob(name, DOC.format(body=body), ["s01"]), root / f"tex-{name}", engine
-        )
+        ).read_bytes()
     except pdf.TexFailure as exc:
         return exc
 

@@ -115,7 +115,8 @@ def builds(request, tmp_path_factory) -> tuple[str, dict[str, dict[str, bytes]]]
         for sid, output in zip(ids, outputs, strict=True):
             own = output.files[f"{folder}/{sid}.tex"].decode("utf-8")
             job = TexJob(folder, own, [sid])
-            pdfs[folder][f"own {sid}"] = compile_one(job, root / f"own-{folder}-{sid}", engine)
+            own_pdf = compile_one(job, root / f"own-{folder}-{sid}", engine)
+            pdfs[folder][f"own {sid}"] = own_pdf.read_bytes()
     return language, pdfs
 
 
@@ -184,7 +185,7 @@ def test_a_tex_failure_leaves_no_pdf_behind(require_tex, tmp_path, monkeypatch) 
     roster.write_text("id,name\ns1,Ann Lee\ns2,Bo Chen\n", encoding="utf-8")
     compile_one_really = pdf.compile_one
 
-    def keys_fail(job: TexJob, workdir: Path, engine: str) -> bytes:
+    def keys_fail(job: TexJob, workdir: Path, engine: str) -> Path:
         if job.name == "keys":  # the sheets (typeset first: they cost more) are split by then
             raise pdf.TexFailure("TeX failed on the keys (a test)")
         return compile_one_really(job, workdir, engine)
@@ -253,7 +254,7 @@ def test_the_chain_rule_graph_is_drawn_as_tikz_draws_it(require_tex, tmp_path, l
             "sheets", class_head(assignment, "sheet"), bodies, [s.id for s in students]
         )
         (job,) = document.parts(1)
-        pdf = compile_one(job, tmp_path / way, engine)
+        pdf = compile_one(job, tmp_path / way, engine).read_bytes()
         images.append(page_images(pdf, tmp_path / f"{way}-pages"))
     assert len(images[0]) == len(images[1])
     differing = [

@@ -120,7 +120,7 @@ def typeset(tmp_path_factory) -> dict[tuple[str, str], tuple[str, Path]]:
             )
             workdir = tmp_path_factory.mktemp(f"{language}-{folder}")
             pdf = workdir / "class.pdf"
-            pdf.write_bytes(compile_one(doc.parts(1)[0], workdir, engine))
+            pdf.write_bytes(compile_one(doc.parts(1)[0], workdir, engine).read_bytes())
             out[(language, kind)] = ((workdir / "all.log").read_text("utf-8", "replace"), pdf)
     return out
 

@@ -55,6 +55,7 @@ from grader.make.documents import (
 from grader.make.manifest import (
     MANIFEST,
     assignment_digest,
+    file_sha256,
     is_our_manifest,
     make_manifest,
     secret_fingerprint,
@@ -420,8 +421,7 @@ def _typeset(
         ClassDocument(folder, class_head(assignment, kind), bodies[kind], ids)
         for kind, folder in KINDS
     ]
-    pdfs: dict[str, bytes] = {}  # the class PDFs, then every PDF's sha256
-    digests: dict[str, str] = {}
+    digests: dict[str, str] = {}  # every PDF's sha256
 
     def write(folder: str, sid: str, data: bytes) -> None:
         # each student's PDF goes to disk as soon as it is split (a thread of typeset)
@@ -430,6 +430,10 @@ def _typeset(
 
     try:
         results = typeset(documents, staging / TEX_WORK, engine, sink=write)
+        for folder, result in results.items():  # the class PDFs, moved from TeX's folder
+            rel = f"{folder}/all.pdf"
+            os.replace(result.all_pdf, staging / rel)
+            digests[rel] = file_sha256(staging / rel)
     except TexFailure as exc:
         for rel in digests:  # the students of the parts that were typeset
             (staging / rel).unlink(missing_ok=True)
@@ -438,10 +442,6 @@ def _typeset(
         return {}, exc.line()
     finally:
         shutil.rmtree(staging / TEX_WORK, ignore_errors=True)
-    for folder, result in results.items():
-        pdfs[f"{folder}/all.pdf"] = result.all_pdf
-    _write(staging, pdfs)
-    digests.update((rel, sha256(data)) for rel, data in pdfs.items())
     return digests, None
 
 

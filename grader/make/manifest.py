@@ -37,6 +37,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """:func:`sha256` of a file, read in pieces (a class PDF need not be in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # scrypt with these costs takes ~0.1 s and 16 MB per guess: the fingerprint makes guessing a
 # weak secret far slower than the variants do (a fast hash here let anyone with the manifest
 # try ~730 000 secrets a second).  The salt ties a fingerprint to one assignment.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import io
 import os
 import re
@@ -20,7 +21,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +196,9 @@ def plan_parts(documents: Sequence[ClassDocument]) -> list[list[TexJob]]:
 
 @dataclass(frozen=True)
 class TexResult:
-    all_pdf: bytes
+    """A typeset class document: its PDF on disk, and (without a sink) each student's."""
+
+    all_pdf: Path
     per_student: dict[str, bytes]
 
 
@@ -220,8 +224,8 @@ def tex_environment() -> dict[str, str]:
     return env
 
 
-def compile_one(job: TexJob, workdir: Path, engine: str) -> bytes:
-    """Typeset ``job`` in ``workdir`` (private, emptied first); the PDF bytes."""
+def compile_one(job: TexJob, workdir: Path, engine: str) -> Path:
+    """Typeset ``job`` in ``workdir`` (private, emptied first); the PDF, in ``workdir``."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -233,7 +237,7 @@ def compile_one(job: TexJob, workdir: Path, engine: str) -> bytes:
     pdf = workdir / f"{JOBNAME}.pdf"
     if not pdf.is_file():
         raise TexFailure(f"TeX produced no PDF for the {job.name}")
-    return pdf.read_bytes()
+    return pdf
 
 
 def _run(command: list[str], workdir: Path, timeout: float, job: TexJob) -> None:
@@ -349,21 +353,34 @@ def explain_failure(job: TexJob, log: str) -> str:
     return message
 
 
-def split_pdf(pdf: bytes, count: int, first: int = 1) -> list[bytes]:
+def split_pdf(pdf: Path, count: int, first: int = 1) -> list[bytes]:
     """Cut the batched PDF into ``count`` per-student PDFs at their named destinations
     (the students at class positions ``first`` … ``first + count - 1``)."""
     return list(iter_split_pdf(pdf, count, first))
 
 
-def iter_split_pdf(pdf: bytes, count: int, first: int = 1) -> Iterator[bytes]:
+def iter_split_pdf(pdf: Path, count: int, first: int = 1) -> Generator[bytes, None, None]:
     """:func:`split_pdf` one student at a time (a build writes each as it comes).
 
     qpdf (through pikepdf) copies a student's pages with what they use (fonts, the shared
     drawing's form) into a new file: 2.3 ms a student against pypdf's 9.8 (measured on a
-    100-student class document); object streams make each file about 5 % smaller."""
+    100-student class document); object streams make each file about 5 % smaller.
+
+    Memory: the class PDF is read from disk as needed (never whole in memory); qpdf's
+    index of its objects (about 0.9 KB an object, some 40 objects a student) is the one
+    part that grows with the class, so one class PDF is split at a time (``_SPLITTING``)
+    and the memory is handed back to the system after it."""
+    with _SPLITTING:
+        try:
+            yield from _split(pdf, count, first)
+        finally:  # the class PDF's objects are freed (with _split's frame) by now
+            _give_back_memory()
+
+
+def _split(pdf: Path, count: int, first: int) -> Generator[bytes, None, None]:
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(pdf)) as document:
+    with pikepdf.open(pdf, access_mode=pikepdf.AccessMode.stream) as document:
         pages = _destination_pages(document)
         info = {key: document.docinfo[key] for key in _INFO_KEPT if key in document.docinfo}
         for index in range(first, first + count):
@@ -377,23 +394,53 @@ def iter_split_pdf(pdf: bytes, count: int, first: int = 1) -> Iterator[bytes]:
                 yield _saved(student, document.pdf_version)
 
 
+# One class PDF open in qpdf at a time: the two class documents seldom finish TeX
+# together, and when they do the second waits a few seconds rather than doubling the
+# memory a build needs.
+_SPLITTING = threading.Lock()
+
+
+def _give_back_memory() -> None:
+    """Return the memory qpdf freed to the system (glibc keeps freed memory in each
+    thread's arena otherwise, so a build's size would be the sum of its splits rather
+    than the largest).  Called once the PDFs' Python handles are gone: qpdf frees a
+    document with its last handle, not when it is closed."""
+    gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _load_malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` (None elsewhere: other allocators give memory back)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
 # What a student's own PDF keeps of the class document's information (no dates: see the
 # preamble).
 _INFO_KEPT = ("/Title", "/Creator", "/Producer")
 
 
-def _saved(pdf: Any, version: str) -> bytes:
-    """``pdf`` as bytes, reproducibly: the file ID is a hash of the content."""
+def _saved(pdf: Any, version: str, out: Path | None = None) -> bytes:
+    """``pdf`` as bytes (or written to ``out``, and no bytes), reproducibly: the file ID
+    is a hash of the content."""
     import pikepdf
 
-    out = io.BytesIO()
+    buffer = io.BytesIO()
     pdf.save(
-        out,
+        out if out is not None else buffer,
         deterministic_id=True,
         min_version=version,
         object_stream_mode=pikepdf.ObjectStreamMode.generate,
     )
-    return out.getvalue()
+    return buffer.getvalue()
 
 
 def _destination_pages(document: Any) -> dict[str, int]:
@@ -459,7 +506,7 @@ def typeset(
     results = {}
     start = 0  # the document's first job in ``jobs``
     for document, doc_jobs in zip(documents, planned, strict=True):
-        pdfs: list[bytes] = []
+        pdfs: list[Path] = []
         per_student: dict[str, bytes] = {}
         doc_outcomes = outcomes[start : start + len(doc_jobs)]
         start += len(doc_jobs)
@@ -469,21 +516,32 @@ def typeset(
             pdfs.append(pdf)
             if sink is None:
                 per_student.update(zip(job.student_ids, parts, strict=True))
-        results[document.name] = TexResult(all_pdf=join_pdfs(pdfs), per_student=per_student)
+        joined = join_pdfs(pdfs, workroot / f"{document.name}.pdf")
+        results[document.name] = TexResult(all_pdf=joined, per_student=per_student)
     return results
 
 
-def join_pdfs(pdfs: Sequence[bytes]) -> bytes:
-    """One PDF of the pages of ``pdfs`` in turn (one: as it is), as TeX would have made
-    it in one run: the bookmarks (shown when the file opens), the page labels that
-    restart with every student, and the first part's title and creator."""
+def join_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
+    """One PDF of the pages of ``pdfs`` in turn, written to ``out`` (one: that PDF, as it
+    is), as TeX would have made it in one run: the bookmarks (shown when the file opens),
+    the page labels that restart with every student, and the first part's title and
+    creator."""
     if len(pdfs) == 1:
         return pdfs[0]
+    _join(pdfs, out)
+    _give_back_memory()  # the parts' objects are freed with _join's frame
+    return out
+
+
+def _join(pdfs: Sequence[Path], out: Path) -> None:
     import pikepdf
 
     with contextlib.ExitStack() as stack:
         joined = stack.enter_context(pikepdf.new())
-        parts = [stack.enter_context(pikepdf.open(io.BytesIO(pdf))) for pdf in pdfs]
+        parts = [
+            stack.enter_context(pikepdf.open(pdf, access_mode=pikepdf.AccessMode.stream))
+            for pdf in pdfs
+        ]
         labels = pikepdf.Array()
         with joined.open_outline() as outline:
             for part in parts:
@@ -500,7 +558,7 @@ def join_pdfs(pdfs: Sequence[bytes]) -> bytes:
         joined.Root.PageMode = pikepdf.Name.UseOutlines
         if len(labels):
             joined.Root.PageLabels = pikepdf.Dictionary(Nums=labels)
-        return _saved(joined, max(part.pdf_version for part in parts))
+        _saved(joined, max(part.pdf_version for part in parts), out)
 
 
 def _bookmarks(part: Any, joined: Any, offset: int) -> list[Any]:
@@ -541,18 +599,19 @@ def _bookmarks(part: Any, joined: Any, offset: int) -> list[Any]:
 
 def _typeset_one(
     job: TexJob, workdir: Path, engine: str, sink: Sink | None = None
-) -> tuple[bytes, list[bytes] | BaseException]:
-    """(the PDF, its per-student parts — none if they went to ``sink`` — or the exception
-    splitting it raised); a TeX failure raises (in the caller's ``future.result()``, in
-    the order of the jobs)."""
-    pdf = compile_one(job, workdir, engine)
-    shutil.rmtree(workdir, ignore_errors=True)  # TeX's files are no longer needed
+) -> tuple[Path, list[bytes] | BaseException]:
+    """(the PDF, beside ``workdir``; its per-student parts — none if they went to
+    ``sink`` — or the exception splitting it raised); a TeX failure raises (in the
+    caller's ``future.result()``, in the order of the jobs)."""
+    pdf = workdir.with_name(workdir.name + ".pdf")
+    os.replace(compile_one(job, workdir, engine), pdf)
+    shutil.rmtree(workdir, ignore_errors=True)  # TeX's other files are no longer needed
     try:
         if sink is None:
             return pdf, split_pdf(pdf, len(job.student_ids), job.first)
-        parts = iter_split_pdf(pdf, len(job.student_ids), job.first)
-        for sid, data in zip(job.student_ids, parts, strict=True):
-            sink(job.name, sid, data)  # written before the next is split
+        with contextlib.closing(iter_split_pdf(pdf, len(job.student_ids), job.first)) as parts:
+            for sid, data in zip(job.student_ids, parts, strict=True):
+                sink(job.name, sid, data)  # written before the next is split
     except Exception as exc:  # noqa: BLE001 - qpdf's errors have no common base
         return pdf, exc
     return pdf, []
