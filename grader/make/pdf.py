@@ -267,19 +267,20 @@ def _run(command: list[str], workdir: Path, timeout: float, job: TexJob) -> None
         raise TexFailure(explain_failure(job, text), log=text)
 
 
-def _load_prctl() -> Any:
-    """libc's ``prctl`` on Linux (None elsewhere), resolved once, before any fork."""
+def _libc(name: str) -> Any:
+    """The C library's function ``name`` on Linux (None elsewhere), resolved once, at
+    import (before any fork)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    return prctl
 
 
-_PRCTL = _load_prctl()
+_PRCTL = _libc("prctl")
+if _PRCTL is not None:
+    _PRCTL.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -410,17 +411,7 @@ def _give_back_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-def _load_malloc_trim() -> Any:
-    """glibc's ``malloc_trim`` (None elsewhere: other allocators give memory back)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _load_malloc_trim()
+_MALLOC_TRIM = _libc("malloc_trim")  # glibc's (elsewhere, allocators give memory back)
 
 
 # What a student's own PDF keeps of the class document's information (no dates: see the
@@ -428,19 +419,23 @@ _MALLOC_TRIM = _load_malloc_trim()
 _INFO_KEPT = ("/Title", "/Creator", "/Producer")
 
 
-def _saved(pdf: Any, version: str, out: Path | None = None) -> bytes:
-    """``pdf`` as bytes (or written to ``out``, and no bytes), reproducibly: the file ID
-    is a hash of the content."""
+def _saved(pdf: Any, version: str) -> bytes:
+    """``pdf`` as bytes (see :func:`_save`)."""
+    buffer = io.BytesIO()
+    _save(pdf, version, buffer)
+    return buffer.getvalue()
+
+
+def _save(pdf: Any, version: str, target: Path | io.BytesIO) -> None:
+    """Write ``pdf`` to ``target`` reproducibly: the file ID is a hash of the content."""
     import pikepdf
 
-    buffer = io.BytesIO()
     pdf.save(
-        out if out is not None else buffer,
+        target,
         deterministic_id=True,
         min_version=version,
         object_stream_mode=pikepdf.ObjectStreamMode.generate,
     )
-    return buffer.getvalue()
 
 
 def _destination_pages(document: Any) -> dict[str, int]:
@@ -558,7 +553,7 @@ def _join(pdfs: Sequence[Path], out: Path) -> None:
         joined.Root.PageMode = pikepdf.Name.UseOutlines
         if len(labels):
             joined.Root.PageLabels = pikepdf.Dictionary(Nums=labels)
-        _saved(joined, max(part.pdf_version for part in parts), out)
+        _save(joined, max(part.pdf_version for part in parts), out)
 
 
 def _bookmarks(part: Any, joined: Any, offset: int) -> list[Any]:
