@@ -12,6 +12,7 @@ import json
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -197,13 +198,13 @@ def test_all_pdf_has_a_bookmark_per_student(require_tex, tex_build, setup):
 
 @pytest.fixture(scope="module")
 def parts_build(setup):
-    """The same build with each class document typeset in parts (as an uneven pair of
-    documents would be) and the parts joined into all.pdf."""
+    """The same build with each class document typeset in parts of at most 10 students
+    (as a class of more than ``MAX_PART`` would be) and the parts joined into all.pdf."""
     _require_tex()
     tmp, roster, _, _ = setup
     out = tmp / "parts"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("grader.make.pdf.UNEVEN", 0.0)
+        mp.setattr("grader.make.pdf.MAX_PART", 10)
         assert generate(roster, out, pdf=True) == 0
     return out
 
@@ -212,13 +213,15 @@ def test_documents_typeset_in_parts_read_as_one_typeset_whole(
     require_tex, tex_build, parts_build, setup, monkeypatch
 ):
     """25 students: the sheets and the keys cost about the same, so each is typeset
-    whole (one per core); cut into two parts each, they read the same once joined."""
+    whole (one per core); cut into parts (three each, of at most 10 students), they
+    read and look the same once joined."""
     from grader.make import pdf
 
     _, _, ids, _ = setup
     assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [1, 1]
-    monkeypatch.setattr(pdf, "UNEVEN", 0.0)
-    assert [len(p) for p in pdf.plan_parts(_class_documents(setup))] == [2, 2]
+    monkeypatch.setattr(pdf, "MAX_PART", 10)
+    planned = pdf.plan_parts(_class_documents(setup))
+    assert [[len(job.student_ids) for job in parts] for parts in planned] == [[8, 9, 8]] * 2
     whole_build = tex_build
     for kind in ("sheets", "keys"):
         for sid in ids:
@@ -231,6 +234,16 @@ def test_documents_typeset_in_parts_read_as_one_typeset_whole(
         # each bookmark leads to the same page, at the same height
         assert _targets(joined, joined.outline) == _targets(one, one.outline)
         assert joined.metadata == one.metadata and joined.page_mode == one.page_mode
+        assert page_images(parts_build / kind / "all.pdf") == page_images(
+            whole_build / kind / "all.pdf"
+        )
+
+
+def page_images(pdf: Path) -> list[bytes]:
+    """Every page of ``pdf`` as pdftoppm draws it at 50 dpi (PNG bytes, in page order)."""
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), f"{folder}/p"], check=True)
+        return [path.read_bytes() for path in sorted(Path(folder).glob("p-*.png"))]
 
 
 def test_only_an_uneven_pair_of_documents_is_cut_into_parts() -> None:
@@ -246,6 +259,23 @@ def test_only_an_uneven_pair_of_documents_is_cut_into_parts() -> None:
     parts = plan_parts(uneven)
     assert [len(p) for p in parts] == [4, 1]
     assert [j.student_ids for j in parts[0]] == [ids[:10], ids[10:20], ids[20:30], ids[30:]]
+
+
+def test_a_long_document_is_cut_into_parts_of_at_most_max_part_students(monkeypatch) -> None:
+    """Memory: a part's PDF is split with qpdf's index of all its objects in memory, so no
+    part holds more than ``MAX_PART`` students, however even the documents' costs."""
+    from grader.make import pdf
+    from grader.make.pdf import ClassDocument, plan_parts
+
+    ids = [f"s{i}" for i in range(45)]
+    even = [ClassDocument(n, "", ["x" * 1000] * 45, ids) for n in ("sheets", "keys")]
+    assert [len(p) for p in plan_parts(even)] == [1, 1]
+    monkeypatch.setattr(pdf, "MAX_PART", 10)
+    parts = plan_parts(even)
+    assert [[len(j.student_ids) for j in p] for p in parts] == [[9, 9, 9, 9, 9]] * 2
+    assert [i for j in parts[0] for i in j.student_ids] == ids  # every student, in order
+    uneven = [ClassDocument("sheets", "", ["{x}" * 1000] * 45, ids), even[1]]
+    assert [len(p) for p in plan_parts(uneven)] == [5, 5]  # the cost alone would cut 4, 1
 
 
 def test_the_cost_model_ranks_the_sample_courses_documents_as_tex_takes_them(setup) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.make.documents import END, join_document, student_at_line
+from grader.make.pdf_join import JoinError, stream_join
 from grader.make.shared_pictures import iter_shared, share_pictures
 
 ENGINE = "pdflatex"
@@ -98,6 +99,11 @@ TIKZ_COMMAND_US = 3_500
 PDF_OPERATORS_RE = re.compile(r"\\crpaths\{[^}]*\}")
 TIKZ_COMMAND_RE = re.compile(r"\\(?:draw|node|path|fill|filldraw|shade|coordinate)\b")
 MIN_PART = 8  # students: a part also pays for the preamble (0.27 s a run)
+# The most students in one part.  Splitting a part's PDF holds qpdf's index of its objects
+# (about 0.9 KB an object, some 35 a student), so a class document longer than this is
+# typeset in parts of at most this many students and joined one part at a time (see
+# :mod:`grader.make.pdf_join`): a build's memory stays flat in the class size.
+MAX_PART = 250
 PLAN_CORES = 2  # what the parts are planned for (see plan_parts)
 # A document is cut into parts only when, whole, it would keep its core this many times
 # longer than an even share of the work: parts must be joined into the class PDF after,
@@ -175,22 +181,25 @@ class ClassDocument:
 def plan_parts(documents: Sequence[ClassDocument]) -> list[list[TexJob]]:
     """Each document as the TeX jobs that share the two cores evenly enough.  The sample
     course's keys cost 1.5 times its sheets (35 : 24 ms a student), close enough for each
-    to be typeset whole, one per core: the class PDF is TeX's own, with nothing to join.  A document that would keep its
-    core much longer than the other (see ``UNEVEN``) is cut into parts of about half a
-    core's share each, joined after (:func:`join_pdfs`); a small class is never cut.
+    to be typeset whole, one per core: the class PDF is TeX's own, with nothing to join.
+    A document that would keep its core much longer than the other (see ``UNEVEN``) is
+    cut into parts of about half a core's share each, joined after (:func:`join_pdfs`);
+    a small class is never cut.  A document of more than ``MAX_PART`` students is cut
+    into parts of at most that many, whatever their costs (memory).
 
     The plan is part of the output (a PDF embeds the font glyphs its part uses), so it
     depends on the documents only, never on the machine: the same build everywhere.
     """
     costs = [d.cost() for d in documents]
+    fewest = [-(-len(d.bodies) // MAX_PART) for d in documents]  # parts of MAX_PART at most
     if sum(len(d.bodies) for d in documents) < 2 * MIN_PART * PLAN_CORES:
         return [d.parts(1) for d in documents]
     if max(costs) <= UNEVEN * sum(costs) / PLAN_CORES:
-        return [d.parts(1) for d in documents]
+        return [d.parts(n) for d, n in zip(documents, fewest, strict=True)]
     share = sum(costs) / (PLAN_CORES * 2)
     return [
-        d.parts(max(1, min(round(cost / share), len(d.bodies) // MIN_PART)))
-        for d, cost in zip(documents, costs, strict=True)
+        d.parts(max(n, min(round(cost / share), len(d.bodies) // MIN_PART)))
+        for d, cost, n in zip(documents, costs, fewest, strict=True)
     ]
 
 
@@ -518,78 +527,15 @@ def typeset(
 
 def join_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
     """One PDF of the pages of ``pdfs`` in turn, written to ``out`` (one: that PDF, as it
-    is), as TeX would have made it in one run: the bookmarks (shown when the file opens),
-    the page labels that restart with every student, and the first part's title and
-    creator."""
+    is), as TeX would have made it in one run (see :mod:`grader.make.pdf_join`: one part
+    in memory at a time, handed back to the system after each)."""
     if len(pdfs) == 1:
         return pdfs[0]
-    _join(pdfs, out)
-    _give_back_memory()  # the parts' objects are freed with _join's frame
+    try:
+        stream_join(pdfs, out, after_part=_give_back_memory)
+    except JoinError as exc:
+        raise TexFailure(f"could not join the typeset parts: {exc}") from None
     return out
-
-
-def _join(pdfs: Sequence[Path], out: Path) -> None:
-    import pikepdf
-
-    with contextlib.ExitStack() as stack:
-        joined = stack.enter_context(pikepdf.new())
-        parts = [
-            stack.enter_context(pikepdf.open(pdf, access_mode=pikepdf.AccessMode.stream))
-            for pdf in pdfs
-        ]
-        labels = pikepdf.Array()
-        with joined.open_outline() as outline:
-            for part in parts:
-                offset = len(joined.pages)
-                joined.pages.extend(part.pages)
-                own: Any = part.Root.get("/PageLabels")
-                nums: Any = own.get("/Nums", []) if own is not None else []
-                for i in range(0, len(nums) - 1, 2):  # (first page index, label style) pairs
-                    labels.append(int(nums[i]) + offset)
-                    labels.append(pikepdf.Dictionary(dict(nums[i + 1].items())))
-                outline.root.extend(_bookmarks(part, joined, offset))
-        for key, value in parts[0].docinfo.items():  # strings and names: direct objects
-            joined.docinfo[key] = value
-        joined.Root.PageMode = pikepdf.Name.UseOutlines
-        if len(labels):
-            joined.Root.PageLabels = pikepdf.Dictionary(Nums=labels)
-        _save(joined, max(part.pdf_version for part in parts), out)
-
-
-def _bookmarks(part: Any, joined: Any, offset: int) -> list[Any]:
-    """The bookmarks of ``part`` for the joined PDF, where its pages start at ``offset``.
-    hyperref points each at a named destination; the joined PDF gets the destination
-    itself (``[page /XYZ left top zoom]`` on its own copy of the page), since the parts'
-    names are not carried over (and could clash: ``Doc-Start``)."""
-    import pikepdf
-
-    index = {page.objgen: i for i, page in enumerate(part.pages)}
-    names = part.Root.get("/Names")
-    dests = pikepdf.NameTree(names.Dests) if names is not None and "/Dests" in names else None
-
-    def destination(item: Any) -> Any:
-        dest = item.destination
-        if dest is None and item.action is not None:
-            dest = item.action.get("/D")
-        if isinstance(dest, pikepdf.String | pikepdf.Name | str) and dests is not None:
-            dest = dests.get(str(dest).lstrip("/"))
-        if isinstance(dest, pikepdf.Dictionary):
-            dest = dest.get("/D")
-        if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
-            return None
-        at = index.get(dest[0].objgen)
-        if at is None:
-            return None
-        return pikepdf.Array([joined.pages[at + offset].obj, *list(dest)[1:]])
-
-    def copy(item: Any) -> Any:
-        new = pikepdf.OutlineItem(item.title, destination(item))
-        new.is_closed = item.is_closed
-        new.children.extend(copy(child) for child in item.children)
-        return new
-
-    with part.open_outline() as outline:
-        return [copy(item) for item in outline.root]
 
 
 def _typeset_one(
