@@ -20,6 +20,7 @@ from grader.make import pdf_join
 from grader.make.pdf_join import stream_join
 
 TRICKY = "see (3 0 R) and 12 0 R \\ here"  # a string that must not be renumbered
+NAME = " Иванов Zoë 😀"  # a bookmark title beyond PDFDocEncoding (UTF-16, a surrogate pair)
 
 
 def make_part(path: Path, label: str, pages: int, *, inherit_size: bool = False) -> None:
@@ -49,7 +50,7 @@ def make_part(path: Path, label: str, pages: int, *, inherit_size: bool = False)
     half = pages // 2
     with pdf.open_outline() as outline:
         for student, first in ((1, 0), (2, half)):
-            item = OutlineItem(f"{label} student {student}", first)
+            item = OutlineItem(f"{label} student {student}{NAME}", first)
             item.children.append(OutlineItem(f"{label} student {student} exercise", first + 1))
             outline.root.append(item)
     pdf.Root.PageLabels = Dictionary(
@@ -99,7 +100,7 @@ def test_bookmarks_labels_and_information_read_as_in_the_parts(parts, tmp_path) 
     outline = reader.outline
     top = [item for item in outline if not isinstance(item, list)]
     assert [item.title for item in top] == [
-        f"{label} student {n}" for label in "ABC" for n in (1, 2)
+        f"{label} student {n}{NAME}" for label in "ABC" for n in (1, 2)
     ]
     assert [reader.get_destination_page_number(item) for item in top] == [0, 2, 4, 7, 10, 12]
     children = [item for item in outline if isinstance(item, list)]
