@@ -5,8 +5,8 @@ students with a fixed secret, then typesets it twice in the same run:
 
 * batched, our real path (``grader.make.pdf.typeset``, what ``grader generate`` runs): the
   class's sheets in one document and its keys in another, typeset whole, one per core
-  (a document much costlier than the other is cut into parts of consecutive students),
-  in one run each (a drawing several students share drawn once), then each PDF split
+  (a document much costlier than the other, or of more than 250 students, is cut into
+  parts of consecutive students), in one run each (a drawing several students share drawn once), then each PDF split
   per student with qpdf (pikepdf) and, when a document was cut into parts, the parts
   joined into the class PDF;
 * one by one: every per-student ``sheets/<id>.tex`` and ``keys/<id>.tex`` the build
