@@ -111,3 +111,17 @@ def assert_partials_compile(
 # need a secret use these, never a short word (which every command now refuses).
 STRONG_SECRET = "t3st-Secret-f0r-the-grader-suite"
 OTHER_STRONG_SECRET = "an0ther-Secret-giving-other-variants"
+
+
+def page_images(pdf: bytes, folder: Path) -> list[bytes]:
+    """Each page's pixels at 100 dpi, grey (``pdftoppm``'s PGM without its header)."""
+    folder.mkdir()
+    (folder / "doc.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", "doc.pdf", "page"], cwd=folder, check=True)
+    return [pgm_pixels(p.read_bytes()) for p in sorted(folder.glob("page*.pgm"))]
+
+
+def pgm_pixels(data: bytes) -> bytes:
+    magic, width, height, _ = data.split(maxsplit=4)[:4]
+    assert magic == b"P5"
+    return data[len(data) - int(width) * int(height) :]

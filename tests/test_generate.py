@@ -12,7 +12,6 @@ import json
 import shutil
 import socket
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from grader.core.errors import UserError
 from grader.make.build import generate_command
 from grader.make.pdf import TexJob, explain_failure
 from tests.conftest import under_ci
-from tests.helpers import OTHER_STRONG_SECRET
+from tests.helpers import OTHER_STRONG_SECRET, page_images
 
 SAMPLES = Path(__file__).resolve().parent.parent / "grader" / "samples"
 COURSE = SAMPLES / "course.yaml"
@@ -210,7 +209,7 @@ def parts_build(setup):
 
 
 def test_documents_typeset_in_parts_read_as_one_typeset_whole(
-    require_tex, tex_build, parts_build, setup, monkeypatch
+    require_tex, tex_build, parts_build, setup, monkeypatch, tmp_path
 ):
     """25 students: the sheets and the keys cost about the same, so each is typeset
     whole (one per core); cut into parts (three each, of at most 10 students), they
@@ -234,16 +233,9 @@ def test_documents_typeset_in_parts_read_as_one_typeset_whole(
         # each bookmark leads to the same page, at the same height
         assert _targets(joined, joined.outline) == _targets(one, one.outline)
         assert joined.metadata == one.metadata and joined.page_mode == one.page_mode
-        assert page_images(parts_build / kind / "all.pdf") == page_images(
-            whole_build / kind / "all.pdf"
-        )
-
-
-def page_images(pdf: Path) -> list[bytes]:
-    """Every page of ``pdf`` as pdftoppm draws it at 50 dpi (PNG bytes, in page order)."""
-    with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), f"{folder}/p"], check=True)
-        return [path.read_bytes() for path in sorted(Path(folder).glob("p-*.png"))]
+        assert page_images(
+            (parts_build / kind / "all.pdf").read_bytes(), tmp_path / f"{kind}-parts"
+        ) == page_images((whole_build / kind / "all.pdf").read_bytes(), tmp_path / f"{kind}-whole")
 
 
 def test_only_an_uneven_pair_of_documents_is_cut_into_parts() -> None:

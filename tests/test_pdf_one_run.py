@@ -29,6 +29,7 @@ from grader.make.build import KINDS, class_head, student_output
 from grader.make.pdf import ClassDocument, TexJob, compile_one, find_engine, typeset
 from grader.make.shared_pictures import PICTURE_RE, SAVE, USE, distinct_pictures, share_pictures
 from tests.conftest import tex_available, under_ci
+from tests.helpers import page_images
 from tests.test_graph_geometry import _chain, _stress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,20 +153,6 @@ def footers_count(pages: list[str], language: str) -> bool:
     """Each page's footer says "page k of n", n the number of ``pages``."""
     footers = [re.findall(FOOTER[language], page) for page in pages]
     return footers == [[(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)]
-
-
-def page_images(pdf: bytes, folder: Path) -> list[bytes]:
-    """Each page's pixels at 100 dpi, grey (``pdftoppm``'s PGM without its header)."""
-    folder.mkdir()
-    (folder / "doc.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "100", "-gray", "doc.pdf", "page"], cwd=folder, check=True)
-    return [pgm_pixels(p.read_bytes()) for p in sorted(folder.glob("page*.pgm"))]
-
-
-def pgm_pixels(data: bytes) -> bytes:
-    magic, width, height, _ = data.split(maxsplit=4)[:4]
-    assert magic == b"P5"
-    return data[len(data) - int(width) * int(height) :]
 
 
 def different(a: bytes, b: bytes) -> float:

@@ -46,12 +46,7 @@ class JoinError(Exception):
 def stream_join(parts: Sequence[Path], out: Path, after_part: Callable[[], None]) -> None:
     """Write the pages of ``parts`` in turn to ``out`` as one PDF (see the module's
     docstring); ``after_part`` runs once each part is closed (to give memory back)."""
-    import pikepdf
-
-    versions = []
-    for path in parts:
-        with pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) as part:
-            versions.append(part.pdf_version)
+    versions = [_header_version(path) for path in parts]  # the joined header comes first
     with out.open("wb") as handle:
         writer = _Writer(handle, max(versions, key=_version_key))
         catalog, pages_root, outlines = writer.reserve(), writer.reserve(), writer.reserve()
@@ -60,6 +55,15 @@ def stream_join(parts: Sequence[Path], out: Path, after_part: Callable[[], None]
             _copy_part(path, joined, first=index == 0)
             after_part()
         joined.finish(catalog)
+
+
+def _header_version(path: Path) -> str:
+    """The PDF version a file's header states (``%PDF-1.5``: what qpdf reports)."""
+    with path.open("rb") as file:
+        found = re.match(rb"%PDF-(\d+\.\d+)", file.read(16))
+    if found is None:
+        raise JoinError(f"{path.name} does not begin with a PDF header")
+    return found.group(1).decode("ascii")
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -232,7 +236,8 @@ def _copy_part(path: Path, joined: _Joined, *, first: bool) -> None:
         for node in _page_tree_nodes(part.Root.Pages):
             copier.numbers[node] = joined.pages_root  # every /Parent: the joined root
         numbers = [joined.writer.reserve() for _ in pages]  # written here, not queued
-        copier.numbers.update((page.objgen, n) for page, n in zip(pages, numbers, strict=True))
+        page_numbers = {page.objgen: n for page, n in zip(pages, numbers, strict=True)}
+        copier.numbers.update(page_numbers)
         for page, number in zip(pages, numbers, strict=True):
             joined.writer.write(number, copier.body(page, inherited=_inherited(page)))
             joined.pages.append(number)
@@ -244,7 +249,7 @@ def _copy_part(path: Path, joined: _Joined, *, first: bool) -> None:
                 b"%d %s" % (int(nums[i]) + offset, copier.rewrite(_printed(nums[i + 1])))
             )
         copier.copy_queued()
-        _copy_bookmarks(part, joined, numbers)
+        _copy_bookmarks(part, joined, page_numbers)
         if first and len(part.docinfo):
             joined.info = joined.writer.reserve()
             joined.writer.write(joined.info, copier.rewrite(part.docinfo.unparse(resolved=True)))
@@ -351,14 +356,13 @@ class _Copier:
                 self.writer.write(number, self.rewrite(bytes(obj.unparse(resolved=True))))
 
 
-def _copy_bookmarks(part: Any, joined: _Joined, page_numbers: list[int]) -> None:
+def _copy_bookmarks(part: Any, joined: _Joined, page_numbers: dict[tuple[int, int], int]) -> None:
     """The part's bookmarks, appended to the joined outline.  hyperref points each at a
     named destination; the joined PDF gets the destination itself (``[page /XYZ left top
     zoom]`` on its own copy of the page), since the parts' names are not carried over
     (and could clash: ``Doc-Start``)."""
     import pikepdf
 
-    index = {page.objgen: i for i, page in enumerate(part.pages)}
     names = part.Root.get("/Names")
     dests = pikepdf.NameTree(names.Dests) if names is not None and "/Dests" in names else None
 
@@ -372,11 +376,11 @@ def _copy_bookmarks(part: Any, joined: _Joined, page_numbers: list[int]) -> None
             dest = dest.get("/D")
         if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
             return b""
-        at = index.get(dest[0].objgen)
-        if at is None:
+        page = page_numbers.get(dest[0].objgen)
+        if page is None:
             return b""
         rest = b" ".join(_printed(value) for value in list(dest)[1:])
-        return b" /Dest [ %d 0 R %s ]" % (page_numbers[at], rest)
+        return b" /Dest [ %d 0 R %s ]" % (page, rest)
 
     def shown(item: Any) -> int:
         """The bookmarks under ``item`` shown when it is open."""
